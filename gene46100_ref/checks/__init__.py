@@ -1,0 +1,174 @@
+"""Hidden tests (trusted side): fresh inputs, reference outputs, teaching diagnostics.
+
+Each graded question is a ``Question`` in ``checks/<assignment>.py``. Grading has two
+phases so that student code and the reference never share a process:
+
+1. ``plan(rng)`` (trusted) draws fresh inputs and returns probes: which notebook
+   function to call on which arrays. Only these inputs enter the sandbox.
+2. The sandbox runs the probes and returns plain data (``grader.outcome.Outcome``).
+3. ``score(run)`` (trusted) compares with the reference and returns ``Check``s.
+
+``run_inprocess`` does all three in one process (the project's own tests, and the
+Otter/Gradescope autograder, whose hidden tests already run inside the student's
+kernel); ``gene46100 grade`` splits them across the sandbox boundary.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from gene46100_ref.grader.outcome import Outcome, QuestionRun, Value
+
+ASSIGNMENTS = ("week1",)
+GRADING_SEED = 46100
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded claim about a question, with a message that teaches when it fails."""
+
+    name: str
+    passed: bool
+    message: str = ""
+    weight: float = 1.0
+
+
+@dataclass
+class Plan:
+    """Probes for the sandbox and the hidden input arrays they refer to."""
+
+    probes: list[dict] = field(default_factory=list)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)  # trusted-only (never sent)
+
+    def array(self, key: str, value: np.ndarray) -> dict:
+        """Register a hidden input array; return the argument that refers to it."""
+        self.arrays[key] = np.ascontiguousarray(value)
+        return {"$array": key}
+
+    def tensor(self, key: str, value: np.ndarray) -> dict:
+        self.arrays[key] = np.ascontiguousarray(value)
+        return {"$tensor": key}
+
+    def call(self, probe_id: str, name: str, *args: Any, then: dict | None = None,
+             **kwargs: Any) -> str:
+        probe = {"id": probe_id, "call": name, "args": list(args), "kwargs": kwargs}
+        if then is not None:
+            probe["then"] = then
+        self.probes.append(probe)
+        return probe_id
+
+
+class Mismatch(Exception):
+    """Raised inside a check helper; its message is shown to the student."""
+
+
+class Question:
+    """Base class for one graded question. Subclasses set the class attributes."""
+
+    name: ClassVar[str]
+    names: ClassVar[tuple[str, ...]]  # notebook names the question calls
+    timeout_s: ClassVar[float] = 10.0  # CPU budget for the question's probes
+    manual: ClassVar[bool] = False
+
+    def plan(self, rng: np.random.Generator) -> Plan:
+        raise NotImplementedError
+
+    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
+        raise NotImplementedError
+
+
+# ------------------------------------------------------------------ check helpers
+def outcome_value(run: QuestionRun, probe_id: str, what: str) -> Value:
+    """The value a probe returned, or ``Mismatch`` saying why there is none."""
+    outcome = run.outcomes.get(probe_id)
+    if outcome is None:
+        raise Mismatch(f"{what}: no result came back")
+    if not outcome.ok:
+        raise Mismatch(f"{what} raised {outcome.error_type}: {outcome.error_message}"
+                       if outcome.error_type != "NotImplementedError"
+                       else f"{what}: not implemented yet")
+    return outcome.value
+
+
+def expect_array(value: Value, what: str, shape: tuple[int, ...] | None = None,
+                 kinds: str = "fiu", types: tuple[str, ...] = ("numpy.ndarray",)) -> np.ndarray:
+    """Check exact type, then dtype kind, then shape; return the data as float64."""
+    if value.type not in types:
+        raise Mismatch(f"{what} should be a {' or '.join(types)}; got {value.type}")
+    if value.dtype is None or np.dtype(value.data.dtype).kind not in kinds:
+        raise Mismatch(f"{what} has dtype {value.dtype}; expected a numeric dtype")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise Mismatch(f"{what} should have shape {tuple(shape)}; got {tuple(value.shape)}")
+    return np.asarray(value.data, dtype=np.float64)
+
+
+def expect_number(value: Value, what: str, integer: bool = False) -> float:
+    """Accept a Python or numpy scalar (or 0-d array) and return it as a float."""
+    allowed = ("int",) if integer else ("float", "int")
+    if value.kind == "py" and value.type in allowed:
+        return float(value.data)
+    if value.kind == "npscalar" or (value.kind in ("ndarray", "tensor") and value.shape == ()):
+        kind = np.dtype(value.data.dtype).kind
+        if kind in ("iu" if integer else "fiu"):
+            return float(value.data)
+    wanted = "an int" if integer else "a float"
+    raise Mismatch(f"{what} should be {wanted}; got {value.type}")
+
+
+def close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    return bool(np.all(np.isfinite(got) == np.isfinite(expected))
+                and np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def diff_summary(got: np.ndarray, expected: np.ndarray) -> str:
+    """Largest absolute difference, without echoing hidden inputs."""
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(np.asarray(got, float) - np.asarray(expected, float))
+    worst = float(np.nanmax(diff)) if diff.size else 0.0
+    return f"largest absolute difference {worst:.3g}"
+
+
+def guarded(name: str, func, weight: float = 1.0) -> Check:
+    """Run a check body that raises ``Mismatch`` on failure; return a ``Check``."""
+    try:
+        func()
+    except Mismatch as exc:
+        return Check(name, False, str(exc), weight)
+    return Check(name, True, "", weight)
+
+
+# ------------------------------------------------------------------ registry
+def questions(assignment: str) -> dict[str, Question]:
+    """The graded questions of an assignment, by name."""
+    if assignment not in ASSIGNMENTS:
+        raise KeyError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENTS)}")
+    module = importlib.import_module(f"gene46100_ref.checks.{assignment}")
+    return {q.name: q for q in (cls() for cls in module.QUESTIONS)}
+
+
+def question_rng(assignment: str, question: str, seed: int = GRADING_SEED) -> np.random.Generator:
+    """The hidden-input RNG of a question: fixed per (seed, assignment, question)."""
+    key = [seed, *map(ord, f"{assignment}/{question}")]
+    return np.random.default_rng(key)
+
+
+def run_inprocess(assignment: str, question: str, namespace: dict,
+                  seed: int = GRADING_SEED) -> list[Check]:
+    """Plan, execute the probes against ``namespace`` here, and score."""
+    from gene46100_ref.grader import inprocess
+
+    q = questions(assignment)[question]
+    plan = q.plan(question_rng(assignment, question, seed))
+    return q.score(inprocess.execute(plan, namespace), plan)
+
+
+def run_check(assignment: str, question: str, namespace: dict) -> None:
+    """Otter hidden-test entry point: raise ``AssertionError`` with the feedback."""
+    failed = [c for c in run_inprocess(assignment, question, namespace) if not c.passed]
+    if failed:
+        raise AssertionError("\n".join(f"- {c.message}" for c in failed))

@@ -1,0 +1,362 @@
+"""Sandbox side of grading: run a notebook's cells, then answer probes with plain data.
+
+This file runs *inside* the sandbox, in the same interpreter as student code, so
+nothing it writes is trusted: the grader re-checks everything it reads back. It is
+self-contained (standard library, numpy, IPython; torch only when a probe needs it)
+because the sandbox sees neither the reference package nor the hidden tests.
+
+Usage: ``python -I worker.py JOB_DIR EVENTS_FD``. ``JOB_DIR`` holds ``job.json``
+(cells, questions with their probes) and ``inputs.npz``; results go to
+``JOB_DIR/out/<question>.json`` and ``.npz``. Progress events (JSON lines) go to the
+file descriptor ``EVENTS_FD`` so the supervisor can enforce per-cell timeouts.
+
+A probe is ``{"id", "call", "args", "kwargs", "then"}``: call the notebook's ``call``
+(a function or class) with decoded arguments; ``then`` optionally calls a method of
+an argument afterwards (e.g. a trained model's ``forward`` on held-out data).
+Argument forms: plain JSON; ``{"$array": key}`` (numpy); ``{"$tensor": key}`` (torch);
+``{"$new": Name, "args", "kwargs", "state"}`` (an instance of a notebook class, with
+its state_dict loaded); ``{"$mlp": [sizes...], "state"}`` (a grader-built MLP).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+import types
+
+import numpy as np
+
+MAX_DEPTH = 4
+MAX_ITEMS = 10_000
+MESSAGE_CHARS = 300
+NOT_IMPLEMENTED = "NotImplementedError"
+
+
+# ---------------------------------------------------------------- events and files
+class Events:
+    """JSON-lines progress reports to the supervisor (timing only, never scores)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def send(self, **event: object) -> None:
+        try:
+            os.write(self._fd, (json.dumps(event) + "\n").encode())
+        except OSError:
+            pass  # the supervisor went away or student code closed the fd
+
+
+def short(text: object) -> str:
+    """A one-line, bounded rendering of an exception message."""
+    return " ".join(str(text).split())[:MESSAGE_CHARS]
+
+
+def describe_exception(exc: BaseException) -> dict:
+    return {"type": type(exc).__name__, "message": short(exc)}
+
+
+# ---------------------------------------------------------------- argument decoding
+def _torch():
+    import torch
+
+    return torch
+
+
+def build_mlp(sizes: list[int]):
+    """A plain fully connected ReLU net with ``fc1, fc2, ...`` (grader-owned)."""
+    torch = _torch()
+
+    class GraderMLP(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+                setattr(self, f"fc{i}", torch.nn.Linear(a, b))
+            self.n_layers = len(sizes) - 1
+
+        def forward(self, x):
+            for i in range(1, self.n_layers + 1):
+                x = getattr(self, f"fc{i}")(x)
+                if i < self.n_layers:
+                    x = torch.relu(x)
+            return x.squeeze(1) if x.shape[-1] == 1 else x
+
+    return GraderMLP()
+
+
+def load_state(module, state: dict, arrays) -> None:
+    torch = _torch()
+    tensors = {name: torch.from_numpy(np.array(arrays[key])) for name, key in state.items()}
+    module.load_state_dict(tensors, strict=True)
+
+
+def decode_arg(arg, namespace: dict, arrays):
+    """Turn a probe argument into the Python object to pass to student code."""
+    if isinstance(arg, list):
+        return [decode_arg(a, namespace, arrays) for a in arg]
+    if not isinstance(arg, dict):
+        return arg
+    if "$array" in arg:
+        return np.array(arrays[arg["$array"]])
+    if "$tensor" in arg:
+        return _torch().from_numpy(np.array(arrays[arg["$tensor"]]))
+    if "$mlp" in arg:
+        model = build_mlp(arg["$mlp"])
+        if arg.get("state"):
+            load_state(model, arg["state"], arrays)
+        return model
+    if "$new" in arg:
+        cls = lookup(namespace, arg["$new"])
+        obj = cls(*decode_arg(arg.get("args", []), namespace, arrays),
+                  **decode_kwargs(arg.get("kwargs", {}), namespace, arrays))
+        if arg.get("state"):
+            load_state(obj, arg["state"], arrays)
+        return obj
+    return {k: decode_arg(v, namespace, arrays) for k, v in arg.items()}
+
+
+def decode_kwargs(kwargs: dict, namespace: dict, arrays) -> dict:
+    return {k: decode_arg(v, namespace, arrays) for k, v in kwargs.items()}
+
+
+class MissingName(Exception):
+    """The notebook does not define a name the question needs."""
+
+
+def lookup(namespace: dict, name: str):
+    if name not in namespace:
+        raise MissingName(f"{name} is not defined: did you run the cell that defines it?")
+    return namespace[name]
+
+
+# ---------------------------------------------------------------- result encoding
+def qualified_type(value) -> str:
+    cls = type(value)
+    module = getattr(cls, "__module__", "?")
+    return f"{module}.{cls.__qualname__}" if module != "builtins" else cls.__qualname__
+
+
+class Encoder:
+    """Encode results as JSON plus numpy arrays; anything else becomes ``kind: other``."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.items = 0
+
+    def encode(self, value, key: str, depth: int = 0) -> dict:
+        self.items += 1
+        if self.items > MAX_ITEMS or depth > MAX_DEPTH:
+            return {"kind": "other", "type": "too-large"}
+        cls = type(value)
+        if value is None or cls in (bool, int, float, str):
+            if cls is str:
+                value = value[:MESSAGE_CHARS]
+            if cls is int and abs(value) > 2**62:
+                return {"kind": "other", "type": "int-too-large"}
+            return {"kind": "py", "type": qualified_type(value), "value": value}
+        if cls is np.ndarray:
+            return self._array(value, key, {"kind": "ndarray", "type": "numpy.ndarray"})
+        if isinstance(value, np.generic) and cls.__module__ == "numpy":
+            return self._array(np.asarray(value), key, {"kind": "npscalar",
+                                                         "type": qualified_type(value)})
+        if cls in (list, tuple):
+            return {"kind": cls.__name__, "type": cls.__name__,
+                    "items": [self.encode(v, f"{key}.{i}", depth + 1)
+                              for i, v in enumerate(value)]}
+        if cls is dict and all(type(k) is str for k in value):
+            return {"kind": "dict", "type": "dict",
+                    "items": {k[:100]: self.encode(v, f"{key}.{k[:100]}", depth + 1)
+                              for k, v in value.items()}}
+        if "torch" in sys.modules and self._is_exact_tensor(value):
+            return self._tensor(value, key)
+        return {"kind": "other", "type": qualified_type(value)}
+
+    @staticmethod
+    def _is_exact_tensor(value) -> bool:
+        torch = sys.modules["torch"]
+        return type(value) in (torch.Tensor, torch.nn.Parameter)
+
+    def _array(self, array: np.ndarray, key: str, meta: dict) -> dict:
+        if array.dtype.kind not in "biufc":
+            return {"kind": "other", "type": f"{meta['type']}[{array.dtype}]"}
+        self.arrays[key] = np.array(array)
+        return {**meta, "dtype": str(array.dtype), "shape": list(array.shape), "key": key}
+
+    def _tensor(self, tensor, key: str) -> dict:
+        meta = {"kind": "tensor", "type": qualified_type(tensor),
+                "dtype": str(tensor.dtype), "device": str(tensor.device),
+                "requires_grad": bool(tensor.requires_grad)}
+        array = tensor.detach().cpu().numpy()
+        return self._array(array, key, meta)
+
+
+# ---------------------------------------------------------------- probes
+def run_probe(probe: dict, namespace: dict, arrays, encoder: Encoder) -> dict:
+    """Execute one probe; return its encoded outcome (never raises)."""
+    outcome: dict = {"id": probe["id"]}
+    started = time.perf_counter()
+    try:
+        target = lookup(namespace, probe["call"])
+        args = decode_arg(probe.get("args", []), namespace, arrays)
+        kwargs = decode_kwargs(probe.get("kwargs", {}), namespace, arrays)
+        value = target(*args, **kwargs)
+        outcome["value"] = encoder.encode(value, f"{probe['id']}.value")
+        then = probe.get("then")
+        if then:
+            obj = args[then["arg"]]
+            method = getattr(obj, then.get("method", "__call__"))
+            extra = decode_arg(then.get("args", []), namespace, arrays)
+            outcome["then"] = encoder.encode(_no_grad_call(method, extra),
+                                             f"{probe['id']}.then")
+        outcome["ok"] = True
+    except MissingName as exc:
+        outcome.update(ok=False, error={"type": "MissingName", "message": short(exc)})
+    except BaseException as exc:  # noqa: BLE001 - SystemExit etc. cost only this probe
+        outcome.update(ok=False, error=describe_exception(exc))
+    outcome["seconds"] = round(time.perf_counter() - started, 4)
+    return outcome
+
+
+def _no_grad_call(method, args: list):
+    if "torch" in sys.modules:
+        with sys.modules["torch"].no_grad():
+            return method(*args)
+    return method(*args)
+
+
+def seed_all(seed: int, threads: int) -> None:
+    """Same seeds and thread count before every question, for determinism."""
+    random.seed(seed)
+    np.random.seed(seed)
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        torch.manual_seed(seed)
+        torch.set_num_threads(threads)
+
+
+def answer_question(question: dict, namespace: dict, arrays, out_dir: str,
+                    threads: int) -> None:
+    """Run one question's probes and write ``out/<name>.json`` and ``.npz``."""
+    seed_all(question.get("seed", 0), threads)
+    encoder = Encoder()
+    outcomes = [run_probe(p, namespace, arrays, encoder) for p in question["probes"]]
+    name = question["name"]
+    np.savez(os.path.join(out_dir, f"{name}.npz"), **encoder.arrays)
+    with open(os.path.join(out_dir, f"{name}.json"), "w") as f:
+        json.dump({"question": name, "outcomes": outcomes}, f)
+
+
+# ---------------------------------------------------------------- process control
+class Forker:
+    """Run each question in a forked child with its own time limit.
+
+    The parent grabs ``os`` functions before any student code runs, so a cell that
+    patches ``os.fork`` or ``time.sleep`` cannot stop it from killing a stuck child.
+    """
+
+    def __init__(self) -> None:
+        self.fork, self.kill, self.waitpid = os.fork, os.kill, os.waitpid
+        self.exit, self.monotonic, self.sleep = os._exit, time.monotonic, time.sleep
+
+    def run(self, func, timeout_s: float) -> dict:
+        pid = self.fork()
+        if pid == 0:
+            code = 0
+            try:
+                func()
+            except BaseException:  # noqa: BLE001 - reported as a crashed question
+                code = 3
+            self.exit(code)
+        return self._wait(pid, timeout_s)
+
+    def _wait(self, pid: int, timeout_s: float) -> dict:
+        deadline, delay = self.monotonic() + timeout_s, 0.001
+        while True:
+            done, status = self.waitpid(pid, os.WNOHANG)
+            if done:
+                return exit_report(status)
+            if self.monotonic() > deadline:
+                self.kill(pid, 9)
+                self.waitpid(pid, 0)
+                return {"status": "timeout"}
+            self.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def exit_report(status: int) -> dict:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return {"status": "oom" if sig == 9 else "crashed", "signal": sig}
+    code = os.WEXITSTATUS(status)
+    return {"status": "ok" if code == 0 else "crashed", "exit_code": code}
+
+
+def otter_stub() -> types.ModuleType:
+    """A do-nothing ``otter``: self-checks are advisory and never run while grading."""
+    module = types.ModuleType("otter")
+
+    class Notebook:
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    module.Notebook = Notebook
+    return module
+
+
+def make_shell():
+    """An in-process IPython shell (magics work; no kernel, no history database)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    return InteractiveShell(config=config)
+
+
+def run_cells(job: dict, events: Events, shell) -> None:
+    skip = set(job.get("skip", []))
+    for cell in job["cells"]:
+        index = cell["index"]
+        if index in skip:
+            continue
+        events.send(ev="cell_start", i=index, t=time.monotonic())
+        result = shell.run_cell(cell["source"], store_history=False, silent=False)
+        error = result.error_before_exec or result.error_in_exec
+        report = {"ev": "cell_end", "i": index, "status": "ok" if error is None else "error"}
+        if error is not None:
+            report["error"] = describe_exception(error)
+        events.send(**report)
+
+
+def main(job_dir: str, events_fd: int) -> None:
+    events = Events(events_fd)
+    with open(os.path.join(job_dir, "job.json")) as f:
+        job = json.load(f)
+    threads = int(job.get("threads", 1))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    sys.modules["otter"] = otter_stub()
+    forker = Forker()
+    shell = make_shell()
+    events.send(ev="started")
+    run_cells(job, events, shell)
+    events.send(ev="cells_done")
+    arrays = np.load(os.path.join(job_dir, "inputs.npz"), allow_pickle=False)
+    out_dir = os.path.join(job_dir, "out")
+    namespace = shell.user_ns
+    for question in job["questions"]:
+        events.send(ev="q_start", q=question["name"])
+        report = forker.run(
+            lambda q=question: answer_question(q, namespace, arrays, out_dir, threads),
+            float(question["timeout_s"]),
+        )
+        events.send(ev="q_end", q=question["name"], **report)
+    events.send(ev="done")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))
