@@ -50,6 +50,12 @@ class Plan:
         self.arrays[key] = np.ascontiguousarray(value)
         return {"$array": key}
 
+    def call_method(self, probe_id: str, obj: dict, method: str, *args: Any) -> str:
+        """Probe a method of an object built in the sandbox (e.g. ``{"$new": "MLP"}``)."""
+        self.probes.append({"id": probe_id, "object": obj, "method": method,
+                            "args": list(args), "kwargs": {}})
+        return probe_id
+
     def tensor(self, key: str, value: np.ndarray) -> dict:
         self.arrays[key] = np.ascontiguousarray(value)
         return {"$tensor": key}

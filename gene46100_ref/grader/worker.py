@@ -12,10 +12,13 @@ file descriptor ``EVENTS_FD`` so the supervisor can enforce per-cell timeouts.
 
 A probe is ``{"id", "call", "args", "kwargs", "then"}``: call the notebook's ``call``
 (a function or class) with decoded arguments; ``then`` optionally calls a method of
-an argument afterwards (e.g. a trained model's ``forward`` on held-out data).
+an argument afterwards (e.g. a trained model's ``forward`` on held-out data). A probe
+with ``"object"`` (an argument form) instead of ``"call"`` calls that object's
+``"method"`` (default ``__call__``), e.g. a notebook-defined model on a batch.
 Argument forms: plain JSON; ``{"$array": key}`` (numpy); ``{"$tensor": key}`` (torch);
 ``{"$new": Name, "args", "kwargs", "state"}`` (an instance of a notebook class, with
-its state_dict loaded); ``{"$mlp": [sizes...], "state"}`` (a grader-built MLP).
+its state_dict loaded); ``{"$mlp": [sizes...], "state", "frozen"}`` (a grader-built
+MLP; parameters named in ``frozen`` get ``requires_grad=False``).
 """
 
 from __future__ import annotations
@@ -106,6 +109,9 @@ def decode_arg(arg, namespace: dict, arrays):
         model = build_mlp(arg["$mlp"])
         if arg.get("state"):
             load_state(model, arg["state"], arrays)
+        for name, param in model.named_parameters():
+            if name in arg.get("frozen", []):
+                param.requires_grad_(False)
         return model
     if "$new" in arg:
         cls = lookup(namespace, arg["$new"])
@@ -198,7 +204,7 @@ def run_probe(probe: dict, namespace: dict, arrays, encoder: Encoder) -> dict:
     outcome: dict = {"id": probe["id"]}
     started = time.perf_counter()
     try:
-        target = lookup(namespace, probe["call"])
+        target = probe_target(probe, namespace, arrays)
         args = decode_arg(probe.get("args", []), namespace, arrays)
         kwargs = decode_kwargs(probe.get("kwargs", {}), namespace, arrays)
         value = target(*args, **kwargs)
@@ -217,6 +223,14 @@ def run_probe(probe: dict, namespace: dict, arrays, encoder: Encoder) -> dict:
         outcome.update(ok=False, error=describe_exception(exc))
     outcome["seconds"] = round(time.perf_counter() - started, 4)
     return outcome
+
+
+def probe_target(probe: dict, namespace: dict, arrays):
+    """The callable a probe invokes: a notebook name, or a method of a built object."""
+    if "object" in probe:
+        obj = decode_arg(probe["object"], namespace, arrays)
+        return getattr(obj, probe.get("method", "__call__"))
+    return lookup(namespace, probe["call"])
 
 
 def _no_grad_call(method, args: list):
