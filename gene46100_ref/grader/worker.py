@@ -90,8 +90,11 @@ def build_mlp(sizes: list[int]):
 
 
 def load_state(module, state: dict, arrays) -> None:
+    """``state`` maps parameter names to ``{"$array": key}`` (or a bare key)."""
     torch = _torch()
-    tensors = {name: torch.from_numpy(np.array(arrays[key])) for name, key in state.items()}
+    keys = {name: ref["$array"] if isinstance(ref, dict) else ref
+            for name, ref in state.items()}
+    tensors = {name: torch.from_numpy(np.array(arrays[key])) for name, key in keys.items()}
     module.load_state_dict(tensors, strict=True)
 
 
