@@ -6,7 +6,7 @@ self-contained (standard library, numpy, IPython; torch only when a probe needs 
 because the sandbox sees neither the reference package nor the hidden tests.
 
 Usage: ``python -I worker.py JOB_DIR EVENTS_FD``. ``JOB_DIR`` holds ``job.json``
-(cells, questions with their probes) and ``inputs.npz``; results go to
+(cells, questions with their probes) and ``inputs-<question>.npz``; results go to
 ``JOB_DIR/out/<question>.json`` and ``.npz``. Progress events (JSON lines) go to the
 file descriptor ``EVENTS_FD`` so the supervisor can enforce per-cell timeouts.
 
@@ -253,10 +253,12 @@ def seed_all(seed: int, threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def answer_question(question: dict, namespace: dict, arrays, out_dir: str,
+def answer_question(question: dict, namespace: dict, job_dir: str, out_dir: str,
                     threads: int) -> None:
     """Run one question's probes and write ``out/<name>.json`` and ``.npz``."""
     seed_all(question.get("seed", 0), threads)
+    path = os.path.join(job_dir, f"inputs-{question['name']}.npz")
+    arrays = np.load(path, allow_pickle=False) if os.path.exists(path) else {}
     encoder = Encoder()
     outcomes = [run_probe(p, namespace, arrays, encoder) for p in question["probes"]]
     name = question["name"]
@@ -362,13 +364,12 @@ def main(job_dir: str, events_fd: int) -> None:
     events.send(ev="started")
     run_cells(job, events, shell)
     events.send(ev="cells_done")
-    arrays = np.load(os.path.join(job_dir, "inputs.npz"), allow_pickle=False)
     out_dir = os.path.join(job_dir, "out")
     namespace = shell.user_ns
     for question in job["questions"]:
         events.send(ev="q_start", q=question["name"])
         report = forker.run(
-            lambda q=question: answer_question(q, namespace, arrays, out_dir, threads),
+            lambda q=question: answer_question(q, namespace, job_dir, out_dir, threads),
             float(question["timeout_s"]),
         )
         events.send(ev="q_end", q=question["name"], **report)

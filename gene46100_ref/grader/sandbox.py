@@ -1,0 +1,153 @@
+"""Run the worker in a bubblewrap sandbox: no network, read-only system, private scratch.
+
+The sandbox sees only: the system's libraries and the Python environment (read-only),
+with any installed copy of ``gene46100_ref`` hidden; and the job directory (the
+notebook's code, this question set's inputs, the worker) as its only writable place.
+Hidden tests, reference outputs, other submissions and the grader's records stay
+outside. Without bubblewrap the grader refuses, unless asked to run unsafely.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+JOB_MOUNT = "/job"
+SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts",
+             "localtime", "passwd", "group", "nsswitch.conf", "matplotlibrc")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces here."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission's sandbox (per process where noted)."""
+
+    memory_mb: int = 6144  # address space per process (torch reserves a lot)
+    file_size_mb: int = 64  # largest file a process may write
+    open_files: int = 256
+    processes: int = 256  # effective for non-root users (RLIMIT_NPROC)
+    cpu_s: int = 900  # CPU seconds per process
+
+
+def apply_limits(limits: Limits) -> None:
+    """``preexec_fn``: set rlimits in the child before it execs the sandbox."""
+    mb = 1024 * 1024
+    for name, value in (
+        (resource.RLIMIT_AS, limits.memory_mb * mb),
+        (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+        (resource.RLIMIT_NPROC, limits.processes),
+        (resource.RLIMIT_CPU, limits.cpu_s),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(name, (value, value))
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_path() -> str | None:
+    """Path of a working ``bwrap`` (one that can create the namespaces), else None."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    probe = [path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    ok = subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    return path if ok else None
+
+
+def python_dirs() -> list[str]:
+    """Directories the interpreter and its packages live in (mounted read-only)."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                  *site.getsitepackages(), sysconfig.get_paths()["stdlib"]}
+    real = {os.path.realpath(c) for c in candidates if c}
+    return sorted(p for p in real if not p.startswith(SYSTEM_DIRS))
+
+
+def hidden_package_dirs() -> list[str]:
+    """Installed copies of the reference package, masked inside the sandbox."""
+    found = []
+    for sp in site.getsitepackages():
+        candidate = Path(sp) / "gene46100_ref"
+        if candidate.is_dir():
+            found.append(str(candidate))
+    return found
+
+
+def sandbox_env(threads: int) -> dict[str, str]:
+    """The whole environment of sandboxed code (nothing inherited from the grader)."""
+    home = f"{JOB_MOUNT}/home"
+    return {
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
+        "HOME": home, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl",
+        "IPYTHONDIR": f"{home}/.ipython", "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads), "CUDA_VISIBLE_DEVICES": "",
+    }
+
+
+def bwrap_argv(job_dir: Path, command: list[str], threads: int) -> list[str]:
+    """The bubblewrap command line that runs ``command`` with ``job_dir`` at /job."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed or cannot run here")
+    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
+            "--uid", "65534", "--gid", "65534", "--clearenv"]
+    for key, value in sandbox_env(threads).items():
+        argv += ["--setenv", key, value]
+    # Fresh /proc, /dev and /tmp first: later binds may lie beneath them.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for directory in SYSTEM_DIRS:
+        argv += ["--ro-bind-try", directory, directory]
+    for name in ETC_FILES:
+        argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for directory in python_dirs():
+        argv += ["--ro-bind", directory, directory]
+    for directory in hidden_package_dirs():
+        argv += ["--tmpfs", directory]
+    argv += ["--bind", str(job_dir), JOB_MOUNT, "--chdir", JOB_MOUNT]
+    return argv + command
+
+
+def unsafe_argv(job_dir: Path, command: list[str]) -> list[str]:
+    """No isolation at all: only for machines without bubblewrap, when asked."""
+    return [part.replace(JOB_MOUNT, str(job_dir), 1) if part.startswith(JOB_MOUNT)
+            else part for part in command]
+
+
+def start(job_dir: Path, command: list[str], limits: Limits, events_fd: int,
+          threads: int, unsafe: bool) -> subprocess.Popen:
+    """Start ``command`` (paths under /job) sandboxed; its output is discarded."""
+    argv = unsafe_argv(job_dir, command) if unsafe else bwrap_argv(job_dir, command,
+                                                                    threads)
+    env = None
+    if unsafe:
+        env = {**sandbox_env(threads), "HOME": str(job_dir / "home"),
+               "MPLCONFIGDIR": str(job_dir / "home/.mpl"),
+               "IPYTHONDIR": str(job_dir / "home/.ipython")}
+    return subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, pass_fds=(events_fd,), env=env,
+        cwd=str(job_dir), start_new_session=True,
+        preexec_fn=lambda: apply_limits(limits),
+    )
+
+
+def kill(process: subprocess.Popen) -> None:
+    """Kill the sandbox and everything in its session; reap it."""
+    try:
+        os.killpg(process.pid, 9)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()

@@ -1,0 +1,253 @@
+"""Run one submission's sandbox and enforce time limits from the outside.
+
+Three levels of timeout, each with its own recorded status:
+- per cell: a cell that runs too long (or kills its process) is recorded and the
+  sandbox is restarted from scratch, skipping it, so later definitions still count;
+- per question: the worker forks a child per question and kills it at its budget;
+  the supervisor also stops a worker that overruns a question by a margin;
+- per submission: a wall-clock limit for everything, after which the rest is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gene46100_ref.grader import sandbox, worker
+
+WORKER_SOURCE = Path(worker.__file__)
+QUESTION_MARGIN_S = 10.0
+MAX_RESTARTS = 4
+EVENT_LINE_CAP = 4096
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds allowed per cell, per question (added to its budget) and in total."""
+
+    cell_s: float = 60.0
+    submission_s: float = 600.0
+    startup_s: float = 60.0
+
+
+@dataclass
+class RunReport:
+    """What the sandbox did: cell statuses, question statuses, time, restarts."""
+
+    cells: dict[int, dict] = field(default_factory=dict)
+    questions: dict[str, dict] = field(default_factory=dict)
+    restarts: int = 0
+    seconds: float = 0.0
+    timed_out: bool = False
+    worker_failed: str = ""
+
+
+@dataclass
+class Job:
+    """Everything one sandbox run needs, prepared by the trusted side."""
+
+    cells: list[dict]  # {"index": int, "source": str}
+    questions: list[dict]  # {"name", "probes", "timeout_s", "seed"}
+    arrays: dict[str, dict[str, np.ndarray]]  # question -> hidden inputs
+    threads: int = 1
+
+
+def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
+    """Write the job's files into a fresh private directory."""
+    job_dir = Path(tempfile.mkdtemp(prefix="g46-", dir=root))
+    (job_dir / "out").mkdir()
+    (job_dir / "home").mkdir()
+    shutil.copyfile(WORKER_SOURCE, job_dir / "worker.py")
+    for name, arrays in job.arrays.items():
+        np.savez(job_dir / f"inputs-{name}.npz", **arrays)
+    return job_dir
+
+
+def write_job_file(job_dir: Path, job: Job, skip: set[int], questions: list[dict]) -> None:
+    spec = {"cells": job.cells, "skip": sorted(skip), "questions": questions,
+            "threads": job.threads}
+    (job_dir / "job.json").write_text(json.dumps(spec))
+
+
+class EventReader:
+    """Non-blocking reader of the worker's JSON-lines events."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.buffer, self.closed = fd, b"", False
+
+    def read(self, wait_s: float) -> list[dict]:
+        ready, _, _ = select.select([self.fd], [], [], max(wait_s, 0.0))
+        if not ready:
+            return []
+        chunk = os.read(self.fd, 65536)
+        if not chunk:
+            self.closed = True
+        self.buffer += chunk
+        *lines, self.buffer = self.buffer.split(b"\n")
+        self.buffer = self.buffer[-EVENT_LINE_CAP:]
+        return [event for event in map(parse_event, lines) if event is not None]
+
+
+def parse_event(line: bytes) -> dict | None:
+    try:
+        event = json.loads(line[:EVENT_LINE_CAP])
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+class Attempt:
+    """One launch of the sandbox, from start to exit or kill."""
+
+    def __init__(self, job_dir: Path, limits: sandbox.Limits, threads: int,
+                 unsafe: bool, question_limits: dict[str, float]) -> None:
+        read_fd, write_fd = os.pipe()
+        command = [sys.executable, "-I", f"{sandbox.JOB_MOUNT}/worker.py",
+                   sandbox.JOB_MOUNT, str(write_fd)]
+        self.question_limits = question_limits
+        self.process = sandbox.start(job_dir, command, limits, write_fd, threads, unsafe)
+        os.close(write_fd)
+        self.events = EventReader(read_fd)
+        self.read_fd = read_fd
+        self.cell: tuple[int, float] | None = None
+        self.question: tuple[str, float, float] | None = None
+        self.started = time.monotonic()
+        self.seen_start = False
+
+    def close(self) -> None:
+        sandbox.kill(self.process)
+        os.close(self.read_fd)
+
+
+def run_sandbox(job: Job, limits: sandbox.Limits, timeouts: Timeouts,
+                unsafe: bool = False, scratch_root: Path | None = None) -> tuple[RunReport, Path]:
+    """Run the job with restarts; return the report and the job dir (results in out/)."""
+    job_dir = prepare_job_dir(job, scratch_root)
+    report, skip = RunReport(), set()
+    pending = list(job.questions)
+    deadline = time.monotonic() + timeouts.submission_s
+    started = time.monotonic()
+    while pending and not report.timed_out:
+        write_job_file(job_dir, job, skip, pending)
+        attempt = Attempt(job_dir, limits, job.threads, unsafe,
+                          {q["name"]: float(q["timeout_s"]) for q in pending})
+        try:
+            outcome = watch(attempt, report, timeouts, deadline)
+        finally:
+            attempt.close()
+        pending = [q for q in pending if q["name"] not in report.questions]
+        if outcome == "done" or not pending:
+            break
+        if outcome.startswith("cell:"):
+            skip.add(int(outcome.split(":")[1]))
+        if report.restarts >= MAX_RESTARTS or outcome == "startup":
+            break
+        report.restarts += 1
+    for q in pending:
+        status = "timeout" if report.timed_out else "not_run"
+        report.questions.setdefault(q["name"], {"status": status})
+    report.seconds = round(time.monotonic() - started, 3)
+    return report, job_dir
+
+
+def watch(attempt: Attempt, report: RunReport, timeouts: Timeouts, deadline: float) -> str:
+    """Follow one attempt until it finishes, hangs or dies; return why it stopped."""
+    while True:
+        now = time.monotonic()
+        if now > deadline:
+            report.timed_out = True
+            _close_running(attempt, report, "timeout")
+            return "deadline"
+        stop = _check_stuck(attempt, report, timeouts, now)
+        if stop:
+            return stop
+        for event in attempt.events.read(0.05):
+            if apply_event(attempt, report, event) == "done":
+                return "done"
+        if attempt.events.closed:
+            attempt.process.wait()
+            return _died(attempt, report)
+
+
+def _check_stuck(attempt: Attempt, report: RunReport, timeouts: Timeouts,
+                 now: float) -> str:
+    if not attempt.seen_start and now - attempt.started > timeouts.startup_s:
+        report.worker_failed = "the grading process did not start"
+        return "startup"
+    if attempt.cell and now - attempt.cell[1] > timeouts.cell_s:
+        index = attempt.cell[0]
+        report.cells[index] = {"status": "timeout", "seconds": round(timeouts.cell_s, 1)}
+        return f"cell:{index}"
+    if attempt.question and now - attempt.question[1] > attempt.question[2]:
+        report.questions[attempt.question[0]] = {"status": "timeout"}
+        return "question"
+    return ""
+
+
+def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
+    """Update the report from one event; the events only steer timing."""
+    kind = event.get("ev")
+    now = time.monotonic()
+    if kind == "started":
+        attempt.seen_start = True
+    elif kind == "cell_start" and isinstance(event.get("i"), int):
+        attempt.cell = (event["i"], now)
+    elif kind == "cell_end" and attempt.cell is not None:
+        index = attempt.cell[0]
+        record = {"status": "ok" if event.get("status") == "ok" else "error",
+                  "seconds": round(now - attempt.cell[1], 3)}
+        if isinstance(event.get("error"), dict):
+            record["error"] = {k: str(v)[:300] for k, v in event["error"].items()}
+        report.cells[index] = record
+        attempt.cell = None
+    elif kind == "q_start" and isinstance(event.get("q"), str):
+        limit = _question_limit(attempt, event["q"])
+        attempt.question = (event["q"], now, limit)
+    elif kind == "q_end" and attempt.question is not None:
+        name = attempt.question[0]
+        status = event.get("status") if event.get("status") in (
+            "ok", "timeout", "crashed", "oom") else "crashed"
+        report.questions[name] = {"status": status,
+                                  "seconds": round(now - attempt.question[1], 3)}
+        attempt.question = None
+    elif kind == "done":
+        return "done"
+    return ""
+
+
+def _question_limit(attempt: Attempt, name: str) -> float:
+    """The worker kills a question at its budget; we step in only after a margin."""
+    return attempt.question_limits.get(name, 60.0) + QUESTION_MARGIN_S
+
+
+def _died(attempt: Attempt, report: RunReport) -> str:
+    """The sandbox exited without saying done: blame the running cell or question."""
+    code = attempt.process.returncode
+    if attempt.cell is not None:
+        index = attempt.cell[0]
+        report.cells[index] = {"status": "crashed", "exit_code": code}
+        return f"cell:{index}"
+    if attempt.question is not None:
+        report.questions[attempt.question[0]] = {"status": "crashed", "exit_code": code}
+        return "question"
+    if not attempt.seen_start:
+        report.worker_failed = f"the grading process exited at start (code {code})"
+        return "startup"
+    report.worker_failed = f"the grading process exited early (code {code})"
+    return "died"
+
+
+def _close_running(attempt: Attempt, report: RunReport, status: str) -> None:
+    if attempt.cell is not None:
+        report.cells[attempt.cell[0]] = {"status": status}
+    if attempt.question is not None:
+        report.questions[attempt.question[0]] = {"status": status}
