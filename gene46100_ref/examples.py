@@ -1,0 +1,98 @@
+"""Example submissions for the demo and the tests, derived from the student release.
+
+``examples/answers/<week>_independent.py`` holds a completion written apart from the
+reference; each top-level definition replaces the answer cell of the student
+notebook that defines the same name. Variants then break one thing each.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+
+import nbformat
+
+ANSWER_TAG = "otter_answer_cell"
+INFINITE_LOOP = "# an ungraded experiment that never stops\nwhile True:\n    pass\n"
+HALF_GRADIENT = (
+    "def mse_gradient(X, y, beta):\n"
+    "    X, y, beta = (np.asarray(a, float) for a in (X, y, beta))\n"
+    "    # the gradient of (1/2) MSE: a common slip\n"
+    "    return X.T @ (X @ beta - y) / len(y)\n"
+)
+
+
+def top_level_definitions(source: str) -> dict[str, str]:
+    """Map each top-level function/class name to its source text."""
+    tree = ast.parse(source)
+    return {node.name: ast.get_source_segment(source, node, padded=False)
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
+def answer_imports(source: str) -> str:
+    tree = ast.parse(source)
+    return "\n".join(ast.get_source_segment(source, n) for n in tree.body
+                     if isinstance(n, (ast.Import, ast.ImportFrom)))
+
+
+def defined_name(cell_source: str) -> str | None:
+    try:
+        tree = ast.parse(cell_source)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            return node.name
+    return None
+
+
+def complete(student: nbformat.NotebookNode, answers: str) -> nbformat.NotebookNode:
+    """The student notebook with every answer cell filled from ``answers``."""
+    nb = copy.deepcopy(student)
+    definitions = top_level_definitions(answers)
+    imports = answer_imports(answers)
+    for cell in nb.cells:
+        name = defined_name(cell.source) if cell.cell_type == "code" else None
+        if name in definitions and ANSWER_TAG in cell.metadata.get("tags", []):
+            cell.source = f"{imports}\n\n\n{definitions[name]}\n"
+    return nb
+
+
+def with_replaced(nb: nbformat.NotebookNode, name: str, source: str) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and defined_name(cell.source) == name:
+            cell.source = source
+            return nb
+    raise KeyError(f"no cell defines {name}")
+
+
+def with_extra_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+    """Insert an ungraded code cell right after the first answer cell."""
+    nb = copy.deepcopy(nb)
+    first = next(i for i, c in enumerate(nb.cells)
+                 if ANSWER_TAG in c.metadata.get("tags", []))
+    cell = nbformat.v4.new_code_cell(source)
+    cell["id"] = "extra-cell"
+    nb.cells.insert(first + 1, cell)
+    return nb
+
+
+def write_week1_examples(repo: Path, out: Path) -> None:
+    """``examples/submissions/week1/``: complete, untouched, half gradient, loop."""
+    student = nbformat.read(repo / "assignments/week1/week1.ipynb", as_version=4)
+    answers = (repo / "examples/answers/week1_independent.py").read_text()
+    full = complete(student, answers)
+    variants = {
+        "alice_complete": full,
+        "bob_untouched": student,
+        "carol_half_gradient": with_replaced(full, "mse_gradient",
+                                             "import numpy as np\n\n\n" + HALF_GRADIENT),
+        "dave_infinite_loop": with_extra_cell(full, INFINITE_LOOP),
+    }
+    folder = out / "examples/submissions/week1"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in variants.items():
+        nbformat.write(nb, folder / f"{name}.ipynb")
