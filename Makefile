@@ -21,7 +21,7 @@ build: setup
 	$(BIN)/gene46100 build
 
 demo: build
-	$(BIN)/gene46100 grade week1 examples/submissions/week1 --out $(OUT)/week1 --jobs 2
+	$(BIN)/gene46100 grade week1 examples/submissions/week1 --out $(OUT)/week1 --jobs 2 --cell-timeout 20
 
 test: setup
 	$(BIN)/python -m pytest

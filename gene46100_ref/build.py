@@ -71,6 +71,7 @@ def assignment_spec(week: str, master: nbformat.NotebookNode) -> dict:
 PROMPT_BLOCK = re.compile(r'^\s*""" # BEGIN PROMPT\n.*?^\s*""";? # END PROMPT\n?',
                           re.S | re.M)
 MARKER_LINE = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$\n?", re.M)
+TOP_LEVEL_GAP = re.compile(r"\n+(?=(?:def |class |@)\w)")
 SOLUTION_SUFFIX = re.compile(r"\s*# SOLUTION( NO PROMPT)?\s*$", re.M)
 
 
@@ -88,8 +89,9 @@ def export_reference(week: str, master: nbformat.NotebookNode) -> str:
     if not cells:
         raise BuildError(f"{week}: no code cell is tagged 'export'")
     banner = BANNER.format(source=f"solutions/{week}/{week}.ipynb")
-    header = f'"""{week} reference implementation.\n\n{banner}\n"""\n'
-    return header + "\n\n".join(cells)
+    header = f'"""{week} reference implementation.\n\n{banner}\n"""\n\n'
+    # Two blank lines before every top-level definition, as PEP 8 asks.
+    return TOP_LEVEL_GAP.sub("\n\n\n", header + "\n".join(cells))
 
 
 # ---------------------------------------------------------------- otter assign
@@ -139,7 +141,9 @@ def build_week(week: str, repo: Path = REPO, out: Path | None = None) -> None:
         normalise_notebook(student_dir / f"{week}.ipynb", week)
         copy_tree(dist / "student" / "tests", student_dir / "tests")
         write_autograder(week, master, dist / "autograder", out / "autograder" / week)
-    (out / "gene46100_ref" / f"{week}.py").write_text(export_reference(week, master))
+    reference = out / "gene46100_ref" / f"{week}.py"
+    reference.parent.mkdir(parents=True, exist_ok=True)
+    reference.write_text(export_reference(week, master))
 
 
 def write_autograder(week: str, master: nbformat.NotebookNode, dist: Path,
@@ -176,4 +180,4 @@ def build(weeks: tuple[str, ...] = WEEKS, repo: Path = REPO, out: Path | None = 
     for week in weeks:
         build_week(week, repo, out)
     write_selfcheck_support(out or repo)
-    examples.write_week1_examples(out or repo, out or repo)
+    examples.write_week1_examples(repo, out or repo)

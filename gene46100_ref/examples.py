@@ -37,15 +37,13 @@ def answer_imports(source: str) -> str:
                      if isinstance(n, (ast.Import, ast.ImportFrom)))
 
 
-def defined_name(cell_source: str) -> str | None:
+def defined_names(cell_source: str) -> list[str]:
+    """Top-level function and class names a cell defines."""
     try:
         tree = ast.parse(cell_source)
     except SyntaxError:
-        return None
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            return node.name
-    return None
+        return []
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
 
 
 def complete(student: nbformat.NotebookNode, answers: str) -> nbformat.NotebookNode:
@@ -54,16 +52,19 @@ def complete(student: nbformat.NotebookNode, answers: str) -> nbformat.NotebookN
     definitions = top_level_definitions(answers)
     imports = answer_imports(answers)
     for cell in nb.cells:
-        name = defined_name(cell.source) if cell.cell_type == "code" else None
-        if name in definitions and ANSWER_TAG in cell.metadata.get("tags", []):
-            cell.source = f"{imports}\n\n\n{definitions[name]}\n"
+        if cell.cell_type != "code" or ANSWER_TAG not in cell.metadata.get("tags", []):
+            continue
+        names = [n for n in defined_names(cell.source) if n in definitions]
+        if names:
+            body = "\n\n\n".join(definitions[n] for n in names)
+            cell.source = f"{imports}\n\n\n{body}\n"
     return nb
 
 
 def with_replaced(nb: nbformat.NotebookNode, name: str, source: str) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        if cell.cell_type == "code" and defined_name(cell.source) == name:
+        if cell.cell_type == "code" and name in defined_names(cell.source):
             cell.source = source
             return nb
     raise KeyError(f"no cell defines {name}")
@@ -82,7 +83,7 @@ def with_extra_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.Notebook
 
 def write_week1_examples(repo: Path, out: Path) -> None:
     """``examples/submissions/week1/``: complete, untouched, half gradient, loop."""
-    student = nbformat.read(repo / "assignments/week1/week1.ipynb", as_version=4)
+    student = nbformat.read(out / "assignments/week1/week1.ipynb", as_version=4)
     answers = (repo / "examples/answers/week1_independent.py").read_text()
     full = complete(student, answers)
     variants = {

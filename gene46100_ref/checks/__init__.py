@@ -15,7 +15,10 @@ kernel); ``gene46100 grade`` splits them across the sandbox boundary.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -80,6 +83,9 @@ class Question:
     names: ClassVar[tuple[str, ...]]  # notebook names the question calls
     timeout_s: ClassVar[float] = 10.0  # CPU budget for the question's probes
     manual: ClassVar[bool] = False
+    # Reference definitions swapped in while this question is tested, so that an
+    # earlier mistake (say in mse_gradient) does not also sink gradient_descent.
+    provides: ClassVar[tuple[str, ...]] = ()
 
     def plan(self, rng: np.random.Generator) -> Plan:
         raise NotImplementedError
@@ -99,6 +105,37 @@ def outcome_value(run: QuestionRun, probe_id: str, what: str) -> Value:
                        if outcome.error_type != "NotImplementedError"
                        else f"{what}: not implemented yet")
     return outcome.value
+
+
+def outcome_then(run: QuestionRun, probe_id: str, what: str) -> Value:
+    """The value of a probe's ``then`` call (e.g. a trained model's predictions)."""
+    outcome_value(run, probe_id, what)  # the main call's errors come first
+    then = run.outcomes[probe_id].then
+    if then is None:
+        raise Mismatch(f"{what}: no result came back from the follow-up call")
+    return then
+
+
+def expect_raises(run: QuestionRun, probe_id: str, what: str,
+                  accepted: tuple[str, ...], returned: str) -> str:
+    """Require that a probe raised one of ``accepted`` (exception class names).
+
+    ``returned`` is the message when the probe returned a value instead. A stub
+    (``NotImplementedError``) or a missing name never counts as the right error.
+    """
+    outcome = run.outcomes.get(probe_id)
+    if outcome is None:
+        raise Mismatch(f"{what}: no result came back")
+    if outcome.ok:
+        raise Mismatch(returned)
+    if outcome.not_implemented:
+        raise Mismatch(f"{what}: not implemented yet")
+    if outcome.error_type == "MissingName":
+        raise Mismatch(f"{what}: {outcome.error_message}")
+    if outcome.error_type not in accepted:
+        raise Mismatch(f"{what} raised {outcome.error_type}; it should raise "
+                       f"{' or '.join(accepted)}")
+    return outcome.error_type
 
 
 def expect_array(value: Value, what: str, shape: tuple[int, ...] | None = None,
@@ -163,6 +200,16 @@ def question_rng(assignment: str, question: str, seed: int = GRADING_SEED) -> np
     return np.random.default_rng(key)
 
 
+def provided_source(assignment: str, question: Question) -> str:
+    """Source of the reference definitions a question swaps in (may be empty)."""
+    if not question.provides:
+        return ""
+    module = importlib.import_module(f"gene46100_ref.{assignment}")
+    parts = ["import numpy as np", "import torch", "from torch import nn"]
+    parts += [inspect.getsource(getattr(module, name)) for name in question.provides]
+    return "\n\n".join(parts)
+
+
 def run_inprocess(assignment: str, question: str, namespace: dict,
                   seed: int = GRADING_SEED) -> list[Check]:
     """Plan, execute the probes against ``namespace`` here, and score."""
@@ -170,7 +217,22 @@ def run_inprocess(assignment: str, question: str, namespace: dict,
 
     q = questions(assignment)[question]
     plan = q.plan(question_rng(assignment, question, seed))
-    return q.score(inprocess.execute(plan, namespace), plan)
+    with swapped_in(namespace, provided_source(assignment, q)):
+        run = inprocess.execute(plan, namespace)
+    return q.score(run, plan)
+
+
+@contextlib.contextmanager
+def swapped_in(namespace: dict, source: str) -> Iterator[None]:
+    """Define ``source`` in ``namespace`` (the functions' own globals), then restore."""
+    saved = dict(namespace)
+    if source:
+        exec(source, namespace)  # noqa: S102 - reference source, trusted
+    try:
+        yield
+    finally:
+        namespace.clear()
+        namespace.update(saved)
 
 
 def run_check(assignment: str, question: str, namespace: dict) -> None:

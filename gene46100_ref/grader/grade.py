@@ -62,7 +62,9 @@ def load_assignment(name: str, settings: Settings) -> Assignment:
 
 def make_job(assignment: Assignment, cells: list[dict]) -> Job:
     questions = [{"name": n, "probes": p.probes, "seed": assignment_seed(n),
-                  "timeout_s": assignment.questions[n].timeout_s}
+                  "timeout_s": assignment.questions[n].timeout_s,
+                  "provide": checks.provided_source(assignment.name,
+                                                    assignment.questions[n])}
                  for n, p in assignment.plans.items()]
     return Job(cells=cells, questions=questions,
                arrays={n: p.arrays for n, p in assignment.plans.items()})
@@ -104,7 +106,7 @@ def _scored(name: str, points: float, results: list[Check]) -> dict:
     weight = sum(c.weight for c in results) or 1.0
     earned = sum(c.weight for c in results if c.passed) / weight
     score = round(points * earned, 4)
-    failed = [c.message for c in results if not c.passed]
+    failed = list(dict.fromkeys(c.message for c in results if not c.passed))
     return {"name": name, "score": score, "possible": points,
             "status": "passed" if not failed else "failed",
             "checks": [{"name": c.name, "passed": c.passed, "weight": c.weight,

@@ -40,13 +40,19 @@ class NotebookFile(pytest.File):
 
     def collect(self):
         tests_dir = self.path.parent / "tests"
-        for test_path in sorted(tests_dir.glob("*.py")):
+        for test_path in sorted(tests_dir.glob("*.py"), key=question_order):
             yield QuestionItem.from_parent(self, name=test_path.stem)
 
     def results(self):
         if not hasattr(self, "_results"):
             self._results = execute(str(self.path), str(self.path.parent / "tests"))
         return self._results
+
+
+def question_order(path):
+    """q1, q2, ..., q10 (not q1, q10, q2)."""
+    digits = "".join(ch for ch in path.stem if ch.isdigit())
+    return (path.stem.rstrip("0123456789"), int(digits or 0), path.stem)
 
 
 def execute(notebook, tests_dir):
@@ -88,4 +94,4 @@ class QuestionItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return self.path, None, f"{self.path.name}::{self.name}"
+        return self.path, None, self.name

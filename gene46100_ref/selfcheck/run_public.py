@@ -47,9 +47,14 @@ def run_tests(tests_dir, namespace):
     return results
 
 
-def last_lines(message, n=3):
+EXCEPTION_LINE = re.compile(r"^\w*(Error|Exception|Exit|Interrupt)\b.*:")
+
+
+def last_lines(message, n=8):
+    """The exception and its message (which may span lines), without Otter's preamble."""
     lines = [line for line in message.splitlines() if line.strip()]
-    return "\n".join(lines[-n:])
+    starts = [i for i, line in enumerate(lines) if EXCEPTION_LINE.match(line)]
+    return "\n".join(lines[starts[-1] if starts else -n:][:n])
 
 
 def main(notebook, tests_dir, result_path):
