@@ -207,6 +207,8 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
                   "seconds": round(now - attempt.cell[1], 3)}
         if isinstance(event.get("error"), dict):
             record["error"] = {k: str(v)[:300] for k, v in event["error"].items()}
+            if record["error"].get("type") == "MemoryError":
+                record["status"] = "oom"
         report.cells[index] = record
         attempt.cell = None
     elif kind == "q_start" and isinstance(event.get("q"), str):
@@ -218,6 +220,8 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
             "ok", "timeout", "crashed", "oom") else "crashed"
         report.questions[name] = {"status": status,
                                   "seconds": round(now - attempt.question[1], 3)}
+        if isinstance(event.get("cpu_seconds"), (int, float)):
+            report.questions[name]["cpu_seconds"] = float(event["cpu_seconds"])
         attempt.question = None
     elif kind == "done":
         return "done"
@@ -225,8 +229,8 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
 
 
 def _question_limit(attempt: Attempt, name: str) -> float:
-    """The worker kills a question at its budget; we step in only after a margin."""
-    return attempt.question_limits.get(name, 60.0) + QUESTION_MARGIN_S
+    """The worker enforces a question's CPU budget; we step in only well after."""
+    return attempt.question_limits.get(name, 60.0) * worker.WALL_FACTOR + QUESTION_MARGIN_S
 
 
 def _died(attempt: Attempt, report: RunReport) -> str:

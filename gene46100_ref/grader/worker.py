@@ -273,48 +273,62 @@ def answer_question(question: dict, namespace: dict, job_dir: str, out_dir: str,
 
 
 # ---------------------------------------------------------------- process control
-class Forker:
-    """Run each question in a forked child with its own time limit.
+WALL_FACTOR = 4.0  # wall-clock backstop, as a multiple of the CPU budget
 
+
+class Forker:
+    """Run each question in a forked child with its own CPU budget.
+
+    The budget is CPU seconds (RLIMIT_CPU in the child), so a busy shared machine
+    does not cost a student points; a wall-clock backstop catches sleeping code.
     The parent grabs ``os`` functions before any student code runs, so a cell that
     patches ``os.fork`` or ``time.sleep`` cannot stop it from killing a stuck child.
     """
 
     def __init__(self) -> None:
-        self.fork, self.kill, self.waitpid = os.fork, os.kill, os.waitpid
-        self.exit, self.monotonic, self.sleep = os._exit, time.monotonic, time.sleep
+        import resource
 
-    def run(self, func, timeout_s: float) -> dict:
+        self.fork, self.kill, self.wait4 = os.fork, os.kill, os.wait4
+        self.exit, self.monotonic, self.sleep = os._exit, time.monotonic, time.sleep
+        self.setrlimit, self.rlimit_cpu = resource.setrlimit, resource.RLIMIT_CPU
+
+    def run(self, func, cpu_s: float) -> dict:
         pid = self.fork()
         if pid == 0:
             code = 0
             try:
+                limit = max(1, int(cpu_s + 0.999))
+                self.setrlimit(self.rlimit_cpu, (limit, limit + 1))
                 func()
             except BaseException:  # noqa: BLE001 - reported as a crashed question
                 code = 3
             self.exit(code)
-        return self._wait(pid, timeout_s)
+        return self._wait(pid, cpu_s)
 
-    def _wait(self, pid: int, timeout_s: float) -> dict:
-        deadline, delay = self.monotonic() + timeout_s, 0.001
+    def _wait(self, pid: int, cpu_s: float) -> dict:
+        deadline, delay = self.monotonic() + cpu_s * WALL_FACTOR + 1, 0.001
         while True:
-            done, status = self.waitpid(pid, os.WNOHANG)
+            done, status, usage = self.wait4(pid, os.WNOHANG)
             if done:
-                return exit_report(status)
+                return exit_report(status, usage.ru_utime + usage.ru_stime, cpu_s)
             if self.monotonic() > deadline:
                 self.kill(pid, 9)
-                self.waitpid(pid, 0)
-                return {"status": "timeout"}
+                self.wait4(pid, 0)
+                return {"status": "timeout", "wall": True}
             self.sleep(delay)
             delay = min(delay * 2, 0.05)
 
 
-def exit_report(status: int) -> dict:
+def exit_report(status: int, cpu_used: float, cpu_s: float) -> dict:
+    """Name how a question's process ended (CPU budget, memory, crash, or fine)."""
+    report = {"cpu_seconds": round(cpu_used, 3)}
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        return {"status": "oom" if sig == 9 else "crashed", "signal": sig}
+        if sig == 24 or (sig == 9 and cpu_used >= cpu_s):  # SIGXCPU, then hard limit
+            return {**report, "status": "timeout", "signal": sig}
+        return {**report, "status": "oom" if sig == 9 else "crashed", "signal": sig}
     code = os.WEXITSTATUS(status)
-    return {"status": "ok" if code == 0 else "crashed", "exit_code": code}
+    return {**report, "status": "ok" if code == 0 else "crashed", "exit_code": code}
 
 
 def otter_stub() -> types.ModuleType:
