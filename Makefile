@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
 	@bash scripts/ensure-bubblewrap.sh
+	@bash scripts/ensure-chromium.sh
 	touch $@
 
 build: setup

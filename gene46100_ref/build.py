@@ -117,7 +117,8 @@ def deterministic_zip(files: dict[str, bytes], path: Path) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.external_attr = 0o644 << 16
+            executable = name in ("run_autograder", "setup.sh")
+            info.external_attr = (0o755 if executable else 0o644) << 16
             zf.writestr(info, files[name], zipfile.ZIP_DEFLATED)
 
 
@@ -140,10 +141,11 @@ def build_week(week: str, repo: Path = REPO, out: Path | None = None) -> None:
         shutil.copyfile(dist / "student" / f"{week}.ipynb", student_dir / f"{week}.ipynb")
         normalise_notebook(student_dir / f"{week}.ipynb", week)
         copy_tree(dist / "student" / "tests", student_dir / "tests")
+        reference = out / "gene46100_ref" / f"{week}.py"
+        reference.parent.mkdir(parents=True, exist_ok=True)
+        reference.write_text(export_reference(week, master))
         write_autograder(week, master, dist / "autograder", out / "autograder" / week)
-    reference = out / "gene46100_ref" / f"{week}.py"
-    reference.parent.mkdir(parents=True, exist_ok=True)
-    reference.write_text(export_reference(week, master))
+        write_gradescope_zip(week, repo, out)
 
 
 def write_autograder(week: str, master: nbformat.NotebookNode, dist: Path,
@@ -152,10 +154,54 @@ def write_autograder(week: str, master: nbformat.NotebookNode, dist: Path,
     copy_tree(dist / "tests", dst / "tests")
     spec = assignment_spec(week, master)
     (dst / "assignment.json").write_text(json.dumps(spec, indent=2) + "\n")
-    (zipped,) = dist.glob("*.zip")
-    with zipfile.ZipFile(zipped) as zf:
-        files = {name: zf.read(name) for name in zf.namelist()}
-    deterministic_zip(files, dst / f"{week}-autograder.zip")
+
+
+SETUP_SH = """#!/usr/bin/env bash
+# {banner}
+# Gradescope runs this once when it builds the autograder image.
+set -euo pipefail
+apt-get update -qq && apt-get install -y -qq python3-venv bubblewrap
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install -q -c /autograder/source/gene46100/constraints.txt \\
+    /autograder/source/gene46100
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# {banner}
+# Gradescope runs this for every submission: the same grader as `gene46100 grade`.
+set -euo pipefail
+root="${{AUTOGRADER_ROOT:-/autograder}}"
+python="${{AUTOGRADER_PYTHON:-/autograder/venv/bin/python}}"
+cd "$root/source/gene46100"
+exec "$python" -m gene46100_ref.grader.gradescope {week}
+"""
+
+
+def package_files(week: str, repo: Path, out: Path) -> dict[str, bytes]:
+    """The grader package as the zip carries it (reference module from ``out``)."""
+    files = {}
+    for path in sorted((repo / "gene46100_ref").rglob("*.py")):
+        rel = path.relative_to(repo)
+        if f"{week}.py" != rel.name or rel.parent.name != "gene46100_ref":
+            files[f"gene46100/{rel}"] = path.read_bytes()
+    files[f"gene46100/gene46100_ref/{week}.py"] = (out / "gene46100_ref" / f"{week}.py"
+                                                   ).read_bytes()
+    for rel in ("pyproject.toml", "constraints.txt", "gene46100_ref/selfcheck/conftest.py",
+                "gene46100_ref/selfcheck/pytest.ini"):
+        files[f"gene46100/{rel}"] = (repo / rel).read_bytes()
+    for rel in (f"autograder/{week}/assignment.json", f"assignments/{week}/{week}.ipynb"):
+        files[f"gene46100/{rel}"] = (out / rel).read_bytes()
+    return files
+
+
+def write_gradescope_zip(week: str, repo: Path, out: Path) -> None:
+    """``autograder/<week>/<week>-autograder.zip``: upload it to Gradescope as is."""
+    banner = BANNER.format(source=f"solutions/{week}/{week}.ipynb").encode()
+    files = package_files(week, repo, out)
+    files["setup.sh"] = SETUP_SH.format(banner=banner.decode()).encode()
+    files["run_autograder"] = RUN_AUTOGRADER.format(banner=banner.decode(),
+                                                    week=week).encode()
+    deterministic_zip(files, out / "autograder" / week / f"{week}-autograder.zip")
 
 
 def write_selfcheck_support(out: Path) -> None:

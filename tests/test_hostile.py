@@ -15,6 +15,7 @@ import pytest
 
 from gene46100_ref import examples
 from gene46100_ref.grader import cli, sandbox
+from helpers import minimal_complete
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap")]
@@ -56,19 +57,11 @@ CASES: dict[str, tuple[str, str]] = {
                                 "    print('noise', file=sys.stderr)\n"
                                 "    X, y, beta = map(np.asarray, (X, y, beta))\n"
                                 "    return 2 * X.T @ (X @ beta - y) / len(y)"),
+    "fork_bomb": ("cell", "import os, time\nfor _ in range(100000):\n"
+                  "    if os.fork() == 0:\n        time.sleep(4610046101)"),
     "background_sleeper": ("cell", "import subprocess\n"
                            "subprocess.Popen(['sleep', '4610046100'])"),
 }
-
-
-def minimal_complete() -> nbformat.NotebookNode:
-    """Only the imports and answer cells of the complete example (fast to grade)."""
-    full = nbformat.read(REPO / "examples/submissions/week1/alice_complete.ipynb", 4)
-    keep = [c for c in full.cells if c.cell_type == "code" and (
-        examples.ANSWER_TAG in c.metadata.get("tags", [])
-        or c.source.startswith("from __future__"))]
-    nb = nbformat.v4.new_notebook(cells=keep, metadata=full.metadata)
-    return nb
 
 
 def hostile(kind: str, source: str) -> nbformat.NotebookNode:
@@ -146,3 +139,12 @@ def test_warnings_and_stderr_never_change_a_score(graded):
 def test_background_processes_do_not_outlive_the_sandbox(graded):
     left = subprocess.run(["pgrep", "-f", "sleep 4610046100"], capture_output=True)
     assert left.returncode == 1, left.stdout
+
+
+def test_fork_bomb_is_bounded_and_cleaned_up(graded):
+    record = graded["fork_bomb"]
+    assert record["total"] == FULL and record["status"] == "tampered"
+    leftovers = list(Path("/sys/fs/cgroup/pids").glob("gene46100-*"))
+    assert not leftovers, leftovers
+    # no sandboxed worker may survive its submission
+    assert subprocess.run(["pgrep", "-f", "/job/worker.py"], capture_output=True).returncode == 1

@@ -274,48 +274,62 @@ def answer_question(question: dict, namespace: dict, job_dir: str, out_dir: str,
 
 
 # ---------------------------------------------------------------- process control
-class Forker:
-    """Run each question in a forked child with its own time limit.
+WALL_FACTOR = 4.0  # wall-clock backstop, as a multiple of the CPU budget
 
+
+class Forker:
+    """Run each question in a forked child with its own CPU budget.
+
+    The budget is CPU seconds (RLIMIT_CPU in the child), so a busy shared machine
+    does not cost a student points; a wall-clock backstop catches sleeping code.
     The parent grabs ``os`` functions before any student code runs, so a cell that
     patches ``os.fork`` or ``time.sleep`` cannot stop it from killing a stuck child.
     """
 
     def __init__(self) -> None:
-        self.fork, self.kill, self.waitpid = os.fork, os.kill, os.waitpid
-        self.exit, self.monotonic, self.sleep = os._exit, time.monotonic, time.sleep
+        import resource
 
-    def run(self, func, timeout_s: float) -> dict:
+        self.fork, self.kill, self.wait4 = os.fork, os.kill, os.wait4
+        self.exit, self.monotonic, self.sleep = os._exit, time.monotonic, time.sleep
+        self.setrlimit, self.rlimit_cpu = resource.setrlimit, resource.RLIMIT_CPU
+
+    def run(self, func, cpu_s: float) -> dict:
         pid = self.fork()
         if pid == 0:
             code = 0
             try:
+                limit = max(1, int(cpu_s + 0.999))
+                self.setrlimit(self.rlimit_cpu, (limit, limit + 1))
                 func()
             except BaseException:  # noqa: BLE001 - reported as a crashed question
                 code = 3
             self.exit(code)
-        return self._wait(pid, timeout_s)
+        return self._wait(pid, cpu_s)
 
-    def _wait(self, pid: int, timeout_s: float) -> dict:
-        deadline, delay = self.monotonic() + timeout_s, 0.001
+    def _wait(self, pid: int, cpu_s: float) -> dict:
+        deadline, delay = self.monotonic() + cpu_s * WALL_FACTOR + 1, 0.001
         while True:
-            done, status = self.waitpid(pid, os.WNOHANG)
+            done, status, usage = self.wait4(pid, os.WNOHANG)
             if done:
-                return exit_report(status)
+                return exit_report(status, usage.ru_utime + usage.ru_stime, cpu_s)
             if self.monotonic() > deadline:
                 self.kill(pid, 9)
-                self.waitpid(pid, 0)
-                return {"status": "timeout"}
+                self.wait4(pid, 0)
+                return {"status": "timeout", "wall": True}
             self.sleep(delay)
             delay = min(delay * 2, 0.05)
 
 
-def exit_report(status: int) -> dict:
+def exit_report(status: int, cpu_used: float, cpu_s: float) -> dict:
+    """Name how a question's process ended (CPU budget, memory, crash, or fine)."""
+    report = {"cpu_seconds": round(cpu_used, 3)}
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        return {"status": "oom" if sig == 9 else "crashed", "signal": sig}
+        if sig == 24 or (sig == 9 and cpu_used >= cpu_s):  # SIGXCPU, then hard limit
+            return {**report, "status": "timeout", "signal": sig}
+        return {**report, "status": "oom" if sig == 9 else "crashed", "signal": sig}
     code = os.WEXITSTATUS(status)
-    return {"status": "ok" if code == 0 else "crashed", "exit_code": code}
+    return {**report, "status": "ok" if code == 0 else "crashed", "exit_code": code}
 
 
 def otter_stub() -> types.ModuleType:
@@ -343,7 +357,42 @@ def make_shell():
     return InteractiveShell(config=config)
 
 
-def run_cells(job: dict, events: Events, shell) -> None:
+class Reaper:
+    """Kill processes a cell left behind (only inside the sandbox's pid namespace).
+
+    There every process but pid 1 (bubblewrap's init) and this worker belongs to the
+    submission, so anything else still alive after a cell is a stray: a background
+    job or a fork bomb's children would otherwise eat the process limit.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.me = enabled, os.getpid()
+        self.listdir, self.kill, self.waitpid = os.listdir, os.kill, os.waitpid
+
+    def reap(self) -> int:
+        if not self.enabled:
+            return 0
+        strays = [int(p) for p in self.listdir("/proc")
+                  if p.isdigit() and int(p) not in (1, self.me)]
+        for pid in strays:
+            try:
+                self.kill(pid, 9)
+            except OSError:
+                pass
+        self._collect_zombies()
+        return len(strays)
+
+    def _collect_zombies(self) -> None:
+        while True:
+            try:
+                pid, _ = self.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+
+
+def run_cells(job: dict, events: Events, shell, reaper: Reaper) -> None:
     skip = set(job.get("skip", []))
     for cell in job["cells"]:
         index = cell["index"]
@@ -355,6 +404,9 @@ def run_cells(job: dict, events: Events, shell) -> None:
         report = {"ev": "cell_end", "i": index, "status": "ok" if error is None else "error"}
         if error is not None:
             report["error"] = describe_exception(error)
+        strays = reaper.reap()
+        if strays:
+            report["killed_processes"] = strays
         events.send(**report)
 
 
@@ -366,9 +418,10 @@ def main(job_dir: str, events_fd: int) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.modules["otter"] = otter_stub()
     forker = Forker()
+    reaper = Reaper(bool(job.get("reap_strays", False)))
     shell = make_shell()
     events.send(ev="started")
-    run_cells(job, events, shell)
+    run_cells(job, events, shell, reaper)
     events.send(ev="cells_done")
     out_dir = os.path.join(job_dir, "out")
     namespace = shell.user_ns

@@ -40,7 +40,8 @@ def grade_command(args: argparse.Namespace) -> int:
         results = grade_batch(args.assignment, submissions, out, settings,
                               progress=lambda record: bar.update(1))
     print_table(results)
-    print(f"\nwrote {out / 'grades.csv'}, {out / 'records.jsonl'} and {out / 'records'}/")
+    print(f"\nwrote {out / 'grades.csv'}, {out / 'records.jsonl'}, {out / 'records'}/,"
+          f" {out / 'report.html'}, {out / 'feedback'}/ and {out / 'gradescope'}/")
     return 0
 
 

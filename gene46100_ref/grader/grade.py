@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gene46100_ref import checks
 from gene46100_ref.checks import Check, Plan, Question
-from gene46100_ref.grader import records, sandbox
+from gene46100_ref.grader import records, reports, sandbox, tamper
 from gene46100_ref.grader.intake import InvalidSubmission, Submission, read_code_cells
 from gene46100_ref.grader.outcome import QuestionRun, ResultFormatError, read_question_results
 from gene46100_ref.grader.supervisor import Job, RunReport, Timeouts, run_sandbox
@@ -34,6 +34,7 @@ class Settings:
     unsafe: bool = False
     seed: int = checks.GRADING_SEED
     autograder_dir: Path = REPO / "autograder"
+    release_dir: Path = REPO / "assignments"  # lines found here are never flagged
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Assignment:
     spec: dict
     questions: dict[str, Question]
     plans: dict[str, Plan]
+    released_lines: set[str] = field(default_factory=set)
 
 
 def load_assignment(name: str, settings: Settings) -> Assignment:
@@ -57,7 +59,8 @@ def load_assignment(name: str, settings: Settings) -> Assignment:
         raise RuntimeError(f"{name}: questions in assignment.json {sorted(in_spec)} differ "
                            f"from the hidden tests {sorted(graded)}; rebuild")
     plans = {n: q.plan(checks.question_rng(name, n, settings.seed)) for n, q in graded.items()}
-    return Assignment(name, spec, graded, plans)
+    released = tamper.released_lines(settings.release_dir / name / f"{name}.ipynb")
+    return Assignment(name, spec, graded, plans, released)
 
 
 def make_job(assignment: Assignment, cells: list[dict]) -> Job:
@@ -85,13 +88,17 @@ def score_question(question: Question, plan: Plan, status: dict, out_dir: Path,
         run = QuestionRun("ok", read_question_results(out_dir, question.name))
     except FileNotFoundError:
         return _lost(question.name, points, "crashed", "no result came back")
+    if set(run.outcomes) != {p["id"] for p in plan.probes}:
+        raise ResultFormatError(f"{question.name}: results for probes never asked for")
+    if any(o.error_type == "MemoryError" for o in run.outcomes.values()):
+        return _lost(question.name, points, "oom", _status_message("oom", question))
     checks_ = question.score(run, plan)
     return _scored(question.name, points, checks_)
 
 
 def _status_message(state: str, question: Question) -> str:
     return {
-        "timeout": f"took longer than its {question.timeout_s:.0f} s budget",
+        "timeout": f"used more than its budget of {question.timeout_s:.0f} CPU seconds",
         "oom": "ran out of memory",
         "crashed": "the process crashed (e.g. os._exit or a segfault) while testing it",
     }.get(state, "was not tested (an earlier failure ended the run)")
@@ -136,17 +143,18 @@ def _grade(assignment: Assignment, submission: Submission, settings: Settings) -
         cells = read_code_cells(submission.notebook)
     except InvalidSubmission as exc:
         return _empty_record(assignment, submission, "invalid_submission", str(exc))
+    flags = tamper.scan(cells, assignment.released_lines)
     report, job_dir = run_sandbox(make_job(assignment, cells), settings.limits,
                                   settings.timeouts, settings.unsafe)
     try:
-        return _record(assignment, submission, report, job_dir / "out", settings)
+        return _record(assignment, submission, report, job_dir / "out", settings, flags)
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
 
 
 def _record(assignment: Assignment, submission: Submission, report: RunReport,
-            out_dir: Path, settings: Settings) -> dict:
-    questions, tampered = [], []
+            out_dir: Path, settings: Settings, flags: list[str]) -> dict:
+    questions, tampered = [], list(flags)
     for spec_q in assignment.spec["questions"]:
         name, points = spec_q["name"], spec_q["points"]
         if spec_q["manual"]:
@@ -162,18 +170,23 @@ def _record(assignment: Assignment, submission: Submission, report: RunReport,
         except ResultFormatError as exc:
             tampered.append(f"{name}: {exc}")
             questions.append(_lost(name, points, "tampered", "returned malformed results"))
-    status = _submission_status(report, tampered)
+    status = _submission_status(report, tampered, questions)
     return _finish(assignment, submission, status, questions, report, settings,
                    flags=tampered)
 
 
-def _submission_status(report: RunReport, tampered: list[str]) -> str:
+def _submission_status(report: RunReport, tampered: list[str],
+                       questions: list[dict]) -> str:
+    """One status per submission, the most serious first (scores stand regardless)."""
     if tampered:
         return "tampered"
     if report.timed_out:
         return "timeout"
     if report.worker_failed and not report.cells:
         return "kernel_died"
+    cell_states = {c.get("status") for c in report.cells.values()}
+    if "oom" in cell_states or any(q["status"] == "oom" for q in questions):
+        return "oom"
     return "graded"
 
 
@@ -201,6 +214,8 @@ def _finish(assignment: Assignment, submission: Submission, status: str,
         "run_seconds": report.seconds if report else 0.0,
         "sandbox": "none (UNSAFE: student code could read hidden tests)"
                    if settings and settings.unsafe else "bubblewrap",
+        "limits": sandbox.describe_limits(settings.limits, report.process_cgroup)
+                  if settings and report else {},
         "flags": flags or [],
     }
 
@@ -225,4 +240,5 @@ def grade_batch(assignment_name: str, submissions: list[Submission], out_dir: Pa
     wanted = {s.id for s in submissions}
     final = [r for r in done.values() if r["id"] in wanted]
     records.write_grades_csv(out_dir, assignment.spec, final)
+    reports.write_all(out_dir, assignment.spec, final)
     return final

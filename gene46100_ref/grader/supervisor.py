@@ -49,6 +49,7 @@ class RunReport:
     seconds: float = 0.0
     timed_out: bool = False
     worker_failed: str = ""
+    process_cgroup: bool = False
 
 
 @dataclass
@@ -72,9 +73,11 @@ def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
     return job_dir
 
 
-def write_job_file(job_dir: Path, job: Job, skip: set[int], questions: list[dict]) -> None:
+def write_job_file(job_dir: Path, job: Job, skip: set[int], questions: list[dict],
+                   unsafe: bool) -> None:
+    # Reaping strays is only safe inside the sandbox's own pid namespace.
     spec = {"cells": job.cells, "skip": sorted(skip), "questions": questions,
-            "threads": job.threads}
+            "threads": job.threads, "reap_strays": not unsafe}
     (job_dir / "job.json").write_text(json.dumps(spec))
 
 
@@ -137,9 +140,10 @@ def run_sandbox(job: Job, limits: sandbox.Limits, timeouts: Timeouts,
     deadline = time.monotonic() + timeouts.submission_s
     started = time.monotonic()
     while pending and not report.timed_out:
-        write_job_file(job_dir, job, skip, pending)
+        write_job_file(job_dir, job, skip, pending, unsafe)
         attempt = Attempt(job_dir, limits, job.threads, unsafe,
                           {q["name"]: float(q["timeout_s"]) for q in pending})
+        report.process_cgroup = getattr(attempt.process, "cgroup", None) is not None
         try:
             outcome = watch(attempt, report, timeouts, deadline)
         finally:
@@ -209,6 +213,8 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
             record["error"] = {k: str(v)[:300] for k, v in event["error"].items()}
             if record["error"].get("type") == "MemoryError":
                 record["status"] = "oom"
+        if isinstance(event.get("killed_processes"), int):
+            record["killed_processes"] = event["killed_processes"]
         report.cells[index] = record
         attempt.cell = None
     elif kind == "q_start" and isinstance(event.get("q"), str):

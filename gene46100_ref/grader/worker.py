@@ -356,7 +356,42 @@ def make_shell():
     return InteractiveShell(config=config)
 
 
-def run_cells(job: dict, events: Events, shell) -> None:
+class Reaper:
+    """Kill processes a cell left behind (only inside the sandbox's pid namespace).
+
+    There every process but pid 1 (bubblewrap's init) and this worker belongs to the
+    submission, so anything else still alive after a cell is a stray: a background
+    job or a fork bomb's children would otherwise eat the process limit.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.me = enabled, os.getpid()
+        self.listdir, self.kill, self.waitpid = os.listdir, os.kill, os.waitpid
+
+    def reap(self) -> int:
+        if not self.enabled:
+            return 0
+        strays = [int(p) for p in self.listdir("/proc")
+                  if p.isdigit() and int(p) not in (1, self.me)]
+        for pid in strays:
+            try:
+                self.kill(pid, 9)
+            except OSError:
+                pass
+        self._collect_zombies()
+        return len(strays)
+
+    def _collect_zombies(self) -> None:
+        while True:
+            try:
+                pid, _ = self.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+
+
+def run_cells(job: dict, events: Events, shell, reaper: Reaper) -> None:
     skip = set(job.get("skip", []))
     for cell in job["cells"]:
         index = cell["index"]
@@ -368,6 +403,9 @@ def run_cells(job: dict, events: Events, shell) -> None:
         report = {"ev": "cell_end", "i": index, "status": "ok" if error is None else "error"}
         if error is not None:
             report["error"] = describe_exception(error)
+        strays = reaper.reap()
+        if strays:
+            report["killed_processes"] = strays
         events.send(**report)
 
 
@@ -379,9 +417,10 @@ def main(job_dir: str, events_fd: int) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.modules["otter"] = otter_stub()
     forker = Forker()
+    reaper = Reaper(bool(job.get("reap_strays", False)))
     shell = make_shell()
     events.send(ev="started")
-    run_cells(job, events, shell)
+    run_cells(job, events, shell, reaper)
     events.send(ev="cells_done")
     out_dir = os.path.join(job_dir, "out")
     namespace = shell.user_ns

@@ -1,0 +1,76 @@
+"""The Gradescope zip, run through its own run_autograder, scores like gene46100 grade."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gene46100_ref import examples
+from gene46100_ref.grader import cli, sandbox
+from helpers import REPO, minimal_complete
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap")]
+ZIP = REPO / "autograder/week1/week1-autograder.zip"
+HALF = examples.HALF_GRADIENT
+
+
+def submissions(folder: Path) -> dict[str, Path]:
+    folder.mkdir()
+    honest = minimal_complete()
+    half = examples.with_replaced(honest, "mse_gradient", "import numpy as np\n" + HALF)
+    paths = {"honest": folder / "honest.ipynb", "half": folder / "half.ipynb"}
+    nbformat.write(honest, paths["honest"])
+    nbformat.write(half, paths["half"])
+    return paths
+
+
+def run_on_gradescope(tmp: Path, notebook: Path) -> dict:
+    """Unzip into a simulated /autograder and run its run_autograder."""
+    root = tmp / f"gs-{notebook.stem}"
+    (root / "submission").mkdir(parents=True)
+    with zipfile.ZipFile(ZIP) as zf:
+        zf.extractall(root / "source")
+    (root / "submission" / notebook.name).write_bytes(notebook.read_bytes())
+    script = root / "source" / "run_autograder"
+    script.chmod(0o755)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,
+           # the zip's own copy of the package must be what runs, not this checkout
+           "PYTHONPATH": str(root / "source" / "gene46100")}
+    run = subprocess.run([str(script)], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def test_zip_holds_what_gradescope_needs():
+    with zipfile.ZipFile(ZIP) as zf:
+        names = set(zf.namelist())
+        mode = zf.getinfo("run_autograder").external_attr >> 16
+    assert {"setup.sh", "run_autograder", "gene46100/constraints.txt",
+            "gene46100/autograder/week1/assignment.json",
+            "gene46100/gene46100_ref/checks/week1.py"} <= names
+    assert mode & 0o111, "run_autograder must be executable"
+
+
+def test_gradescope_scores_equal_gene46100_grade(tmp_path):
+    paths = submissions(tmp_path / "batch")
+    out = tmp_path / "out"
+    assert cli.main(["grade", "week1", str(tmp_path / "batch"), "--out", str(out),
+                     "--jobs", "2", "--quiet"]) == 0
+    local = {Path(json.loads(x)["file"]).stem: json.loads(x)
+             for x in (out / "records.jsonl").read_text().splitlines()}
+    for name, path in paths.items():
+        results = run_on_gradescope(tmp_path, path)
+        assert results["score"] == local[name]["total"]
+        per_test = {t["name"].split()[0]: t["score"] for t in results["tests"]}
+        for q in local[name]["questions"]:
+            assert per_test[q["name"]] == q["score"], (name, q["name"])
+    assert local["half"]["total"] == local["honest"]["total"] - 2
