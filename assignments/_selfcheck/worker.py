@@ -19,7 +19,13 @@ with ``"object"`` (an argument form) instead of ``"call"`` calls that object's
 Argument forms: plain JSON; ``{"$array": key}`` (numpy); ``{"$tensor": key}`` (torch);
 ``{"$new": Name, "args", "kwargs", "state"}`` (an instance of a notebook class, with
 its state_dict loaded); ``{"$mlp": [sizes...], "state", "frozen"}`` (a grader-built
-MLP; parameters named in ``frozen`` get ``requires_grad=False``).
+MLP; parameters named in ``frozen`` get ``requires_grad=False``); ``{"$file": name}``
+(the path of a hidden input file, ``JOB_DIR/files-<question>/name``).
+
+A probe with ``"script"`` runs that file of the submission (e.g. ``predict.py``) with
+this Python in the notebook's working directory, where ``{"$outfile": name}``
+arguments become paths in a fresh directory; the value is the exit status, the tail
+of its stderr and the bytes of each output file (capped) as uint8 arrays.
 """
 
 from __future__ import annotations
@@ -36,6 +42,14 @@ import numpy as np
 MAX_DEPTH = 4
 MAX_ITEMS = 10_000
 MESSAGE_CHARS = 300
+MAX_SCRIPT_OUTPUT_BYTES = 32 * 1024 * 1024
+
+
+class Paths:
+    """Where the current question's hidden files are and script outputs go."""
+
+    files_dir = ""
+    scratch_dir = ""
 NOT_IMPLEMENTED = "NotImplementedError"
 
 
@@ -107,6 +121,8 @@ def decode_arg(arg, namespace: dict, arrays):
         return arg
     if "$array" in arg:
         return np.array(arrays[arg["$array"]])
+    if "$file" in arg:
+        return os.path.join(Paths.files_dir, os.path.basename(str(arg["$file"])))
     if "$tensor" in arg:
         return _torch().from_numpy(np.array(arrays[arg["$tensor"]]))
     if "$mlp" in arg:
@@ -207,6 +223,10 @@ def run_probe(probe: dict, namespace: dict, arrays, encoder: Encoder) -> dict:
     """Execute one probe; return its encoded outcome (never raises)."""
     outcome: dict = {"id": probe["id"]}
     started = time.perf_counter()
+    if "script" in probe:
+        outcome.update(run_script(probe, encoder))
+        outcome["seconds"] = round(time.perf_counter() - started, 4)
+        return outcome
     try:
         target = probe_target(probe, namespace, arrays)
         args = decode_arg(probe.get("args", []), namespace, arrays)
@@ -227,6 +247,50 @@ def run_probe(probe: dict, namespace: dict, arrays, encoder: Encoder) -> dict:
         outcome.update(ok=False, error=describe_exception(exc))
     outcome["seconds"] = round(time.perf_counter() - started, 4)
     return outcome
+
+
+def run_script(probe: dict, encoder: Encoder) -> dict:
+    """Run a submitted script (e.g. ``predict.py``); outcome fields, never raises."""
+    import subprocess
+    import tempfile
+
+    script = str(probe["script"])
+    if not os.path.isfile(script):
+        return {"ok": False, "error": {"type": "ScriptMissing", "message": (
+            f"{script} was not found next to the notebook: submit it with the notebook")}}
+    try:
+        out_dir = tempfile.mkdtemp(prefix=f"{probe['id']}-", dir=Paths.scratch_dir or None)
+        outfiles, argv = {}, [sys.executable, script]
+        for arg in probe.get("args", []):
+            if isinstance(arg, dict) and "$outfile" in arg:
+                name = os.path.basename(str(arg["$outfile"]))
+                outfiles[name] = os.path.join(out_dir, name)
+                argv.append(outfiles[name])
+            else:
+                argv.append(str(decode_arg(arg, {}, {})))
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, timeout=float(probe["timeout_s"]))
+        value = {"returncode": done.returncode,
+                 "stderr": short(done.stderr[-2000:].decode("utf-8", "replace")),
+                 "outputs": {name: read_capped(path) for name, path in outfiles.items()}}
+        return {"ok": True, "value": encoder.encode(value, f"{probe['id']}.value")}
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": {"type": "TimeoutError", "message": (
+            f"{script} ran longer than {probe['timeout_s']:.0f} s")}}
+    except BaseException as exc:  # noqa: BLE001 - costs only this probe
+        return {"ok": False, "error": describe_exception(exc)}
+
+
+def read_capped(path: str):
+    """A file's bytes as a uint8 array, or None when it is missing or too large."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SCRIPT_OUTPUT_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_SCRIPT_OUTPUT_BYTES:
+        return None
+    return np.frombuffer(data, dtype=np.uint8).copy()
 
 
 def probe_target(probe: dict, namespace: dict, arrays):
@@ -263,6 +327,9 @@ def answer_question(question: dict, namespace: dict, job_dir: str, out_dir: str,
         # gradient inside gradient descent), so one mistake costs one question.
         # Only this forked child sees them.
         exec(question["provide"], namespace)  # noqa: S102 - grader-written source
+    Paths.files_dir = os.path.join(job_dir, f"files-{question['name']}")
+    Paths.scratch_dir = os.path.join(job_dir, "scratch")
+    os.makedirs(Paths.scratch_dir, exist_ok=True)
     path = os.path.join(job_dir, f"inputs-{question['name']}.npz")
     arrays = np.load(path, allow_pickle=False) if os.path.exists(path) else {}
     encoder = Encoder()
@@ -420,6 +487,9 @@ def main(job_dir: str, events_fd: int) -> None:
     forker = Forker()
     reaper = Reaper(bool(job.get("reap_strays", False)))
     shell = make_shell()
+    work = os.path.join(job_dir, "work")
+    if os.path.isdir(work):
+        os.chdir(work)  # the notebook's own folder: its companion files, its data
     events.send(ev="started")
     run_cells(job, events, shell, reaper)
     events.send(ev="cells_done")

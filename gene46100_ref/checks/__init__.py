@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -28,6 +29,7 @@ from gene46100_ref.grader.outcome import Outcome, QuestionRun, Value
 
 ASSIGNMENTS = ("week1",)
 GRADING_SEED = 46100
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,31 @@ class Plan:
     probes: list[dict] = field(default_factory=list)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)  # trusted-only (never sent)
+    files: dict[str, bytes] = field(default_factory=dict)  # hidden input files
+
+    def file(self, name: str, data: bytes) -> dict:
+        """Register a hidden input file (e.g. held-out sequences); return the argument
+        that becomes its path in the sandbox. Inputs only: never labels or answers."""
+        if not FILE_NAME.fullmatch(name):
+            raise ValueError(f"hidden input file name {name!r} must match "
+                             f"{FILE_NAME.pattern}")
+        self.files[name] = bytes(data)
+        return {"$file": name}
+
+    def run_script(self, probe_id: str, script: str, args: list,
+                   timeout_s: float = 60.0) -> str:
+        """Probe: run the submission's ``script`` (e.g. ``predict.py``) with ``python``
+        in the submission's directory. ``args`` may hold ``{"$file": name}`` (a hidden
+        input) and ``{"$outfile": name}`` (a file the script writes). The outcome's
+        value is ``{"returncode": int, "stderr": str (tail), "outputs": {name:
+        uint8 array of the file's bytes, or None when missing or too large}}``."""
+        for arg in args:
+            if isinstance(arg, dict) and "$outfile" in arg and \
+                    not FILE_NAME.fullmatch(arg["$outfile"]):
+                raise ValueError(f"output file name {arg['$outfile']!r} is not plain")
+        self.probes.append({"id": probe_id, "script": script, "args": list(args),
+                            "timeout_s": float(timeout_s)})
+        return probe_id
 
     def array(self, key: str, value: np.ndarray) -> dict:
         """Register a hidden input array; return the argument that refers to it."""
@@ -86,6 +113,10 @@ class Question:
     # Reference definitions swapped in while this question is tested, so that an
     # earlier mistake (say in mse_gradient) does not also sink gradient_descent.
     provides: ClassVar[tuple[str, ...]] = ()
+    # Files graded beside the notebook (e.g. ``("predict.py", "model_weights.pt")``):
+    # intake picks them out of a student's folder or zip; they sit next to the
+    # notebook (its working directory) in the sandbox.
+    submitted_files: ClassVar[tuple[str, ...]] = ()
 
     def plan(self, rng: np.random.Generator) -> Plan:
         raise NotImplementedError
@@ -105,6 +136,33 @@ def outcome_value(run: QuestionRun, probe_id: str, what: str) -> Value:
                        if outcome.error_type != "NotImplementedError"
                        else f"{what}: not implemented yet")
     return outcome.value
+
+
+def script_output(run: QuestionRun, probe_id: str, name: str, what: str) -> bytes:
+    """The bytes of file ``name`` a script probe wrote, or ``Mismatch`` saying why
+    there are none (script missing, failed, wrote nothing, too large)."""
+    outcome = run.outcomes.get(probe_id)
+    if outcome is None:
+        raise Mismatch(f"{what}: no result came back")
+    if not outcome.ok:
+        raise Mismatch(f"{what}: {outcome.error_message}"
+                       if outcome.error_type in ("MissingName", "ScriptMissing")
+                       else f"{what} could not be run ({outcome.error_type}: "
+                            f"{outcome.error_message})")
+    value = outcome.value
+    items = value.data if value.kind == "dict" else {}
+    code = items.get("returncode")
+    if code is None or code.data != 0:
+        stderr = items.get("stderr")
+        tail = stderr.data if stderr is not None and stderr.kind == "py" else ""
+        raise Mismatch(f"{what} exited with status {code.data if code else '?'}"
+                       + (f"; the end of its error output: {tail}" if tail else ""))
+    outputs = items.get("outputs")
+    data = outputs.data.get(name) if outputs is not None and outputs.kind == "dict" else None
+    if data is None or data.kind != "ndarray" or data.dtype != "uint8":
+        raise Mismatch(f"{what} did not write {name} (or it was larger than the "
+                       "limit)")
+    return np.asarray(data.data, dtype=np.uint8).tobytes()
 
 
 def outcome_then(run: QuestionRun, probe_id: str, what: str) -> Value:
@@ -194,6 +252,12 @@ def questions(assignment: str) -> dict[str, Question]:
     return {q.name: q for q in (cls() for cls in module.QUESTIONS)}
 
 
+def submitted_files(assignment: str) -> tuple[str, ...]:
+    """Every file an assignment grades beside the notebook, in a stable order."""
+    names = {n for q in questions(assignment).values() for n in q.submitted_files}
+    return tuple(sorted(names))
+
+
 def question_rng(assignment: str, question: str, seed: int = GRADING_SEED) -> np.random.Generator:
     """The hidden-input RNG of a question: fixed per (seed, assignment, question)."""
     key = [seed, *map(ord, f"{assignment}/{question}")]
@@ -211,14 +275,17 @@ def provided_source(assignment: str, question: Question) -> str:
 
 
 def run_inprocess(assignment: str, question: str, namespace: dict,
-                  seed: int = GRADING_SEED) -> list[Check]:
-    """Plan, execute the probes against ``namespace`` here, and score."""
+                  seed: int = GRADING_SEED, workdir: str | None = None) -> list[Check]:
+    """Plan, execute the probes against ``namespace`` here, and score.
+
+    ``workdir`` is where script probes run (the submission's files); default: cwd.
+    """
     from gene46100_ref.grader import inprocess
 
     q = questions(assignment)[question]
     plan = q.plan(question_rng(assignment, question, seed))
     with swapped_in(namespace, provided_source(assignment, q)):
-        run = inprocess.execute(plan, namespace)
+        run = inprocess.execute(plan, namespace, workdir=workdir)
     return q.score(run, plan)
 
 

@@ -20,6 +20,7 @@ def build_command(args: argparse.Namespace) -> int:
 def grade_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from gene46100_ref.grader import intake
     from gene46100_ref.grader.grade import Settings, grade_batch
     from gene46100_ref.grader.intake import find_submissions
     from gene46100_ref.grader.supervisor import Timeouts
@@ -33,12 +34,16 @@ def grade_command(args: argparse.Namespace) -> int:
     settings = Settings(
         timeouts=Timeouts(cell_s=args.cell_timeout, submission_s=args.timeout),
         jobs=args.jobs, unsafe=args.unsafe_no_sandbox)
-    submissions = find_submissions([Path(p) for p in args.submissions])
+    submissions = find_submissions([Path(p) for p in args.submissions],
+                                   assignment=args.assignment)
     out = Path(args.out)
-    with tqdm(total=len(submissions), unit="sub", desc=f"grading {args.assignment}",
-              disable=args.quiet, file=sys.stderr) as bar:
-        results = grade_batch(args.assignment, submissions, out, settings,
-                              progress=lambda record: bar.update(1))
+    try:
+        with tqdm(total=len(submissions), unit="sub", desc=f"grading {args.assignment}",
+                  disable=args.quiet, file=sys.stderr) as bar:
+            results = grade_batch(args.assignment, submissions, out, settings,
+                                  progress=lambda record: bar.update(1))
+    finally:
+        intake.cleanup()  # notebooks extracted from archives
     print_table(results)
     print(f"\nwrote {out / 'grades.csv'}, {out / 'records.jsonl'}, {out / 'records'}/,"
           f" {out / 'report.html'}, {out / 'feedback'}/ and {out / 'gradescope'}/")

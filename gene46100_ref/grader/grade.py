@@ -63,14 +63,37 @@ def load_assignment(name: str, settings: Settings) -> Assignment:
     return Assignment(name, spec, graded, plans, released)
 
 
-def make_job(assignment: Assignment, cells: list[dict]) -> Job:
+def make_job(assignment: Assignment, cells: list[dict],
+             work_files: dict[str, Path] | None = None) -> Job:
     questions = [{"name": n, "probes": p.probes, "seed": assignment_seed(n),
                   "timeout_s": assignment.questions[n].timeout_s,
                   "provide": checks.provided_source(assignment.name,
                                                     assignment.questions[n])}
                  for n, p in assignment.plans.items()]
     return Job(cells=cells, questions=questions,
-               arrays={n: p.arrays for n, p in assignment.plans.items()})
+               arrays={n: p.arrays for n, p in assignment.plans.items()},
+               files={n: p.files for n, p in assignment.plans.items() if p.files},
+               work_files=work_files or {})
+
+
+def release_files(release_dir: Path, name: str) -> dict[str, Path]:
+    """The files a student gets beside the notebook (data, templates), by relative
+    path: the notebook's working directory starts with them, as the student's did.
+    Public tests are left out (grading never runs them)."""
+    folder = release_dir / name
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != f"{name}.ipynb"
+            and p.relative_to(folder).parts[0] not in ("tests", "__pycache__")}
+
+
+def work_files_for(assignment: Assignment, submission: Submission,
+                   settings: Settings) -> dict[str, Path]:
+    """Release files first; the student's companion files (predict.py...) win."""
+    files = release_files(settings.release_dir, assignment.name)
+    files.update(dict(submission.companions))
+    return files
 
 
 def assignment_seed(question: str) -> int:
@@ -144,7 +167,8 @@ def _grade(assignment: Assignment, submission: Submission, settings: Settings) -
     except InvalidSubmission as exc:
         return _empty_record(assignment, submission, "invalid_submission", str(exc))
     flags = tamper.scan(cells, assignment.released_lines)
-    report, job_dir = run_sandbox(make_job(assignment, cells), settings.limits,
+    job = make_job(assignment, cells, work_files_for(assignment, submission, settings))
+    report, job_dir = run_sandbox(job, settings.limits,
                                   settings.timeouts, settings.unsafe)
     try:
         return _record(assignment, submission, report, job_dir / "out", settings, flags)
@@ -206,6 +230,9 @@ def _finish(assignment: Assignment, submission: Submission, status: str,
     possible = sum(q["possible"] for q in auto) or 1
     return {
         "id": submission.id, "file": submission.source, "assignment": assignment.name,
+        "student": submission.student, "intake_notes": list(submission.notes),
+        "not_graded_files": list(submission.ignored),
+        "graded_files": [name for name, _ in submission.companions],
         "status": status, "message": message, "questions": questions,
         "total": total, "possible": possible,
         "percent": round(100 * total / possible, 2),

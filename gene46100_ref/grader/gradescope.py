@@ -30,7 +30,7 @@ def main(assignment_name: str) -> int:
     root = autograder_root()
     settings = Settings(unsafe=sandbox.bwrap_path() is None)
     assignment = load_assignment(assignment_name, settings)
-    found = find_submissions([root / "submission"])
+    found = find_submissions([root / "submission"], assignment=assignment_name)
     if len(found) != 1:
         notebooks = ", ".join(s.source for s in found) or "none"
         results = {"score": 0, "output": "Submit exactly one notebook "

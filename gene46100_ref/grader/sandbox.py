@@ -66,6 +66,7 @@ def make_pids_cgroup(max_processes: int) -> Path | None:
     for root in CGROUP_PIDS_ROOTS:
         if not (root / "cgroup.procs").exists() or not os.access(root, os.W_OK):
             continue
+        remove_orphaned_cgroups(root)
         path = root / f"gene46100-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
             path.mkdir()
@@ -76,11 +77,24 @@ def make_pids_cgroup(max_processes: int) -> Path | None:
     return None
 
 
-def remove_cgroup(path: Path | None) -> None:
-    """Kill whatever is still in the cgroup, then remove it."""
+def remove_orphaned_cgroups(root: Path) -> None:
+    """Remove cgroups left by a grader that was itself killed (its pid is gone)."""
+    for path in root.glob("gene46100-*-*"):
+        owner = path.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            remove_cgroup(path, patience_s=1.0)
+
+
+def remove_cgroup(path: Path | None, patience_s: float = 30.0) -> None:
+    """Kill whatever is still in the cgroup, then remove it.
+
+    Hundreds of forked children of a worker that imported torch take seconds to
+    exit on two cores, so keep killing and retrying for up to ``patience_s``.
+    """
     if path is None or not path.exists():
         return
-    for _ in range(50):
+    deadline = time.monotonic() + patience_s
+    while True:
         try:
             pids = (path / "cgroup.procs").read_text().split()
         except OSError:
@@ -93,8 +107,12 @@ def remove_cgroup(path: Path | None) -> None:
         try:
             path.rmdir()
             return
+        except FileNotFoundError:
+            return
         except OSError:
-            time.sleep(0.02)
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
 
 
 def describe_limits(limits: Limits, cgroup: bool) -> dict[str, object]:

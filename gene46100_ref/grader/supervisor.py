@@ -60,6 +60,10 @@ class Job:
     questions: list[dict]  # {"name", "probes", "timeout_s", "seed"}
     arrays: dict[str, dict[str, np.ndarray]]  # question -> hidden inputs
     threads: int = 1
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # question -> files
+    # The notebook's working directory: the release's data files and the student's
+    # companion files (e.g. predict.py), by relative path.
+    work_files: dict[str, Path] = field(default_factory=dict)
 
 
 def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
@@ -70,6 +74,18 @@ def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
     shutil.copyfile(WORKER_SOURCE, job_dir / "worker.py")
     for name, arrays in job.arrays.items():
         np.savez(job_dir / f"inputs-{name}.npz", **arrays)
+    for name, files in job.files.items():
+        folder = job_dir / f"files-{name}"
+        folder.mkdir()
+        for file_name, data in files.items():
+            (folder / Path(file_name).name).write_bytes(data)
+    work = job_dir / "work"  # the notebook's working directory
+    work.mkdir()
+    if job.work_files:
+        for rel, source in job.work_files.items():
+            target = work / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
     return job_dir
 
 
