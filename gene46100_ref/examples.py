@@ -97,3 +97,67 @@ def write_week1_examples(repo: Path, out: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in variants.items():
         nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+FLIPPED_KERNEL = (
+    "def conv1d_valid(signal, kernel):\n"
+    "    signal, kernel = np.asarray(signal, float), np.asarray(kernel, float)\n"
+    "    # np.convolve flips the kernel (true convolution): a common slip\n"
+    "    return np.convolve(signal, kernel, mode=\"valid\")\n"
+)
+
+
+def write_week2_examples(repo: Path, out: Path) -> None:
+    """``examples/submissions/week2/``: complete, untouched, flipped kernel (q1)."""
+    student = nbformat.read(out / "assignments/week2/week2.ipynb", as_version=4)
+    answers = (repo / "examples/answers/week2_independent.py").read_text()
+    full = complete(student, answers)
+    variants = {
+        "alice_complete": full,
+        "bob_untouched": student,
+        "carol_flipped_kernel": with_replaced(full, "conv1d_valid",
+                                              "import numpy as np\n\n\n" + FLIPPED_KERNEL),
+    }
+    folder = out / "examples/submissions/week2"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in variants.items():
+        nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def write_week3b_examples(repo: Path, out: Path) -> None:
+    """``examples/submissions/week3b/``: complete (independent answers), untouched."""
+    student = nbformat.read(out / "assignments/week3b/week3b.ipynb", as_version=4)
+    answers = (repo / "examples/answers/week3b_independent.py").read_text()
+    folder = out / "examples/submissions/week3b"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in {"alice_complete": complete(student, answers),
+                     "bob_untouched": student}.items():
+        nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def write_week3a_examples(repo: Path, out: Path) -> None:
+    """``examples/submissions/week3a/``: one folder per student, as handed in.
+
+    ``alice_complete``: the notebook completed with the independent answers, the
+    reference ``predict.py`` and the committed ``model_weights.pt``; ``bob_untouched``:
+    the release's notebook and ``predict.py`` template, no weights.
+    """
+    import shutil
+
+    from gene46100_ref.build import strip_assign_markup
+
+    release = out / "assignments/week3a"
+    student = nbformat.read(release / "week3a.ipynb", as_version=4)
+    answers = (repo / "examples/answers/week3a_independent.py").read_text()
+    folder = out / "examples/submissions/week3a"
+    if folder.exists():
+        shutil.rmtree(folder)  # a renamed example must not linger
+    alice, bob = folder / "alice_complete", folder / "bob_untouched"
+    for path in (alice, bob):
+        path.mkdir(parents=True)
+    nbformat.write(complete(student, answers), alice / "week3a.ipynb")
+    script = (repo / "solutions/week3a/predict.py").read_text()
+    (alice / "predict.py").write_text(strip_assign_markup(script))
+    shutil.copyfile(repo / "solutions/week3a/model_weights.pt", alice / "model_weights.pt")
+    nbformat.write(student, bob / "week3a.ipynb")
+    shutil.copyfile(release / "predict.py", bob / "predict.py")

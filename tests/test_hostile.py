@@ -1,150 +1,294 @@
-"""Hostile and broken submissions: honest answers keep their scores, tricks gain nothing.
+"""The hostile and broken corpus (tests/hostile_corpus.py), graded the way a TA would.
 
-Each case is a minimal notebook (imports + an independent complete answer set) with one
-hostile change, graded in one sandboxed batch.
+The whole corpus goes through ``gene46100 grade`` in one batch (two at a time), then:
+every case gets the outcome its ``Expect`` states (honest questions keep their scores,
+hostile ones gain nothing and are flagged, broken ones get a clear status), the batch
+has exactly one record per submission with the assignment's columns, no file outside
+the sandbox's scratch changed, nothing the sandboxes started is still running, and the
+grader's own memory stayed bounded. Two small extra batches check the per-submission
+deadline and that grading nondeterministic code twice gives the same scores.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
-import subprocess
+import os
+import re
+import resource
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 import pytest
+from hostile_corpus import BY_NAME, CASES, GRADED, POINTS, REPO, SPEC, Case, Context
 
-from gene46100_ref import examples
-from gene46100_ref.grader import cli, sandbox
-from helpers import minimal_complete
+from gene46100_ref.grader import cli, records, sandbox
+from gene46100_ref.grader.grade import Settings, load_assignment
+from gene46100_ref.grader.intake import stable_id
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap")]
-REPO = Path(__file__).resolve().parent.parent
-HIDDEN_FILE = REPO / "gene46100_ref/checks/week1.py"
-FULL = 19
 
-CASES: dict[str, tuple[str, str]] = {
-    # name: (how the notebook changes, "cell" = extra cell | "replace:<name>" = answer)
-    "patched_allclose": ("cell", "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
-                         "np.isclose = lambda *a, **k: True"),
-    "exit_inside_q3": ("replace:mse_gradient",
-                       "import sys\ndef mse_gradient(X, y, beta):\n    sys.exit(0)"),
-    "os_exit_in_cell": ("cell", "import os\nos._exit(3)"),
-    "os_exit_inside_q3": ("replace:mse_gradient",
-                          "import os\ndef mse_gradient(X, y, beta):\n    os._exit(1)"),
-    "reads_hidden_tests": ("replace:mse_gradient",
-                           "import numpy as np, os\n"
-                           "def mse_gradient(X, y, beta):\n"
-                           f"    if os.path.exists({str(HIDDEN_FILE)!r}):\n"
-                           "        X, y, beta = map(np.asarray, (X, y, beta))\n"
-                           "        return 2 * X.T @ (X @ beta - y) / len(y)\n"
-                           "    return np.zeros(len(beta))"),
-    "always_equal": ("replace:normal_equation",
-                     "class Yes:\n    def __eq__(self, other):\n        return True\n"
-                     "def normal_equation(X, y):\n    return Yes()"),
-    "memory_bomb_cell": ("cell", "hog = bytearray(40 * 2**30)"),
-    "sigint_ignoring_loop_in_q3": ("replace:mse_gradient",
-                                   "import signal\ndef mse_gradient(X, y, beta):\n"
-                                   "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                                   "    while True:\n        pass"),
-    "forged_result_file": ("cell", "import json, os\nos.makedirs('/job/out', exist_ok=True)\n"
-                           "json.dump({'question': 'q9', 'outcomes': []}, "
-                           "open('/job/out/q9.json', 'w'))"),
-    "warns_and_writes_stderr": ("replace:mse_gradient",
-                                "import sys, warnings\nimport numpy as np\n"
-                                "def mse_gradient(X, y, beta):\n"
-                                "    warnings.warn('careful')\n"
-                                "    print('noise', file=sys.stderr)\n"
-                                "    X, y, beta = map(np.asarray, (X, y, beta))\n"
-                                "    return 2 * X.T @ (X @ beta - y) / len(y)"),
-    "fork_bomb": ("cell", "import os, time\nfor _ in range(100000):\n"
-                  "    if os.fork() == 0:\n        time.sleep(4610046101)"),
-    "background_sleeper": ("cell", "import subprocess\n"
-                           "subprocess.Popen(['sleep', '4610046100'])"),
-}
+# Short limits keep the corpus at a few minutes; the honest cases need well under them.
+FLAGS = ["--jobs", "2", "--cell-timeout", "15", "--timeout", "300", "--quiet"]
+DEADLINE_FLAGS = ["--jobs", "2", "--cell-timeout", "15", "--timeout", "25", "--quiet"]
+REGRADE = ("honest", "reseeds_and_threads_in_cell", "unseeded_sgd", "unseeded_mlp_init")
+MAIN = [c for c in CASES if c.batch == "main"]
+MiB = 1024 * 1024
 
 
-def hostile(kind: str, source: str) -> nbformat.NotebookNode:
-    nb = minimal_complete()
-    if kind == "cell":
-        return examples.with_extra_cell(nb, source)
-    return examples.with_replaced(nb, kind.split(":")[1], source)
+@dataclass
+class Batch:
+    """One graded batch: records by case, and what was seen around the run."""
+
+    ctx: Context
+    out: Path
+    scratch: Path  # the sandboxes' job dirs were made here
+    ids: dict[str, str]  # case -> expected submission id
+    records: dict[str, dict] = field(default_factory=dict)
+    lines: list[dict] = field(default_factory=list)
+    hashes_before: dict[str, str] = field(default_factory=dict)
+    hashes_after: dict[str, str] = field(default_factory=dict)
+    rss_growth_mb: float = 0.0
+    exit_code: int = -1
+
+
+def digest_tree(*roots: Path, skip: Path | None = None) -> dict[str, str]:
+    """sha256 of every file under ``roots`` (``skip`` excluded)."""
+    found = {}
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            if skip is not None and skip in path.parents:
+                continue
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def make_canary(root: Path) -> Path:
+    """Files outside the sandbox that hostile cases aim at (they must not change)."""
+    canary = root / "canary"
+    (canary / "hidden_tests").mkdir(parents=True)
+    (canary / "canary.txt").write_text("the grader's machine\n")
+    shutil.copyfile(REPO / "gene46100_ref/checks/week1.py",
+                    canary / "hidden_tests/week1.py")
+    return canary
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def grade(tmp: Path, cases: list[Case], flags: list[str]) -> Batch:
+    """Write ``cases`` into a fresh batch folder and grade it with the CLI."""
+    batch_dir, scratch = tmp / "batch", tmp / f"scratch-{secrets.token_hex(4)}"
+    batch_dir.mkdir()
+    scratch.mkdir()
+    ctx = Context(batch_dir, make_canary(tmp), str(secrets.randbelow(900000) + 100000))
+    ids = {case.name: stable_id(case.write(ctx), batch_dir) for case in cases}
+    batch = Batch(ctx, batch_dir / "out", scratch, ids)
+    batch.hashes_before = digest_tree(batch_dir, ctx.canary)
+    load_assignment("week1", Settings())  # imports done before memory is measured
+    rss = peak_rss_mb()
+    with pytest.MonkeyPatch.context() as mp:  # job dirs under ``scratch``, to find ours
+        mp.setattr(tempfile, "tempdir", str(scratch))
+        batch.exit_code = cli.main(["grade", "week1", str(batch_dir), "--out",
+                                    str(batch.out), *flags])
+    batch.rss_growth_mb = peak_rss_mb() - rss
+    batch.hashes_after = digest_tree(batch_dir, ctx.canary, skip=batch.out)
+    batch.lines = [json.loads(line) for line in
+                   (batch.out / "records.jsonl").read_text().splitlines()]
+    by_id = {r["id"]: r for r in batch.lines}
+    batch.records = {name: by_id[sid] for name, sid in ids.items() if sid in by_id}
+    return batch
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict[str, dict]:
-    batch = tmp_path_factory.mktemp("hostile")
-    nbformat.write(minimal_complete(), batch / "honest.ipynb")
-    for name, (kind, source) in CASES.items():
-        nbformat.write(hostile(kind, source), batch / f"{name}.ipynb")
-    out = batch / "out"
-    assert cli.main(["grade", "week1", str(batch), "--out", str(out), "--jobs", "2",
-                     "--cell-timeout", "10", "--quiet"]) == 0
-    records = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
-    return {Path(r["file"]).stem: r for r in records}
+def corpus(tmp_path_factory) -> Batch:
+    return grade(tmp_path_factory.mktemp("hostile"), MAIN, FLAGS)
 
 
+# ------------------------------------------------------------------ per case
 def score(record: dict, question: str) -> float:
     return next(q["score"] for q in record["questions"] if q["name"] == question)
 
 
-def test_honest_minimal_notebook_gets_full_marks(graded):
-    assert graded["honest"]["total"] == FULL and graded["honest"]["status"] == "graded"
+def record_text(record: dict) -> str:
+    """Everything a TA can read in a record (message, flags, cells, feedback)."""
+    return json.dumps({k: record.get(k) for k in ("message", "flags", "cells",
+                                                  "intake_notes", "questions")})
 
 
-def test_patched_comparisons_gain_nothing_and_are_flagged(graded):
-    record = graded["patched_allclose"]
-    assert record["total"] == FULL and record["status"] == "tampered"
-    assert any("fakes comparisons" in f for f in record["flags"])
+def case_params(cases: list[Case]) -> list:
+    return [pytest.param(c.name, id=c.name, marks=[pytest.mark.xfail(
+        strict=True, reason=c.known_hole)] if c.known_hole else []) for c in cases]
 
 
-@pytest.mark.parametrize("case", ["exit_inside_q3", "os_exit_inside_q3",
-                                  "sigint_ignoring_loop_in_q3"])
-def test_process_control_inside_a_function_costs_only_that_question(graded, case):
-    record = graded[case]
-    assert score(record, "q3") == 0
-    assert record["total"] == FULL - 2, record["questions"]
+@pytest.mark.parametrize("name", case_params(MAIN))
+def test_case_gets_its_expected_outcome(corpus, name):
+    check_case(corpus, BY_NAME[name])
 
 
-def test_os_exit_in_a_cell_is_skipped_and_the_rest_graded(graded):
-    record = graded["os_exit_in_cell"]
-    assert record["total"] == FULL
-    assert any(c["status"] == "crashed" for c in record["cells"].values())
-    assert record["status"] == "tampered"  # os._exit is flagged for a person
+def check_case(batch: Batch, case: Case) -> None:
+    expect = case.expect
+    record = batch.records.get(case.name)
+    assert record is not None, f"no record for {case.name} ({batch.ids[case.name]})"
+    summary = {q["name"]: (q["score"], q["status"], q["feedback"][:160])
+               for q in record["questions"]}
+    context = (f"{case.behaviour}\nstatus={record['status']} flags={record['flags']} "
+               f"message={record['message']!r}\ncells={record['cells']}\n{summary}")
+    assert [q["name"] for q in record["questions"]] == [q["name"] for q in
+                                                        SPEC["questions"]], context
+    assert record["status"] in expect.status, context
+    for q in expect.keep:
+        assert score(record, q) == POINTS[q], f"{q} lost points\n{context}"
+    for q in expect.zero:
+        assert score(record, q) == 0, f"{q} gained points\n{context}"
+    if expect.flagged:
+        assert record["status"] == "tampered" and record["flags"], context
+    else:
+        assert record["status"] != "tampered" and not record["flags"], context
+    if expect.reason:
+        assert expect.reason in record_text(record), context
+    if expect.cell:
+        assert expect.cell in {c["status"] for c in record["cells"].values()}, context
+    if expect.baseline:  # the same wrong answer without the trick scores at least this
+        base = batch.records[expect.baseline]
+        assert all(score(record, q) <= score(base, q) for q in GRADED), context
 
 
-def test_hidden_tests_are_not_readable_in_the_sandbox(graded):
-    assert score(graded["reads_hidden_tests"], "q3") == 0
+# ------------------------------------------------------------------ the batch as a whole
+def test_batch_finished_with_one_record_per_submission(corpus):
+    assert corpus.exit_code == 0
+    ids = [r["id"] for r in corpus.lines]
+    assert len(ids) == len(set(ids)) == len(MAIN)
+    assert set(ids) == set(corpus.ids.values())
+    assert all(r["status"] in records.STATUSES for r in corpus.lines)
+    assert not [r["id"] for r in corpus.lines if r["status"] == "internal_error"]
 
 
-def test_always_equal_object_scores_nothing(graded):
-    record = graded["always_equal"]
-    assert score(record, "q1") == 0 and record["status"] == "tampered"
+def test_grades_csv_columns_come_from_the_assignment(corpus):
+    rows = list(csv.reader((corpus.out / "grades.csv").open(newline="")))
+    names = [q["name"] for q in SPEC["questions"]]
+    assert rows[0] == ["file", *names, "total_points_earned", "percent_correct",
+                       "grading_status"]
+    assert len(rows) == 2 + len(MAIN)  # header, points possible, one per submission
+    assert all(len(row) == len(rows[0]) for row in rows)
 
 
-def test_memory_bomb_is_contained(graded):
-    record = graded["memory_bomb_cell"]
-    assert record["total"] == FULL and record["status"] == "oom"
+def test_no_file_outside_the_scratch_dir_changed(corpus):
+    assert corpus.hashes_after == corpus.hashes_before
+    batch, canary = corpus.ctx.batch, corpus.ctx.canary
+    for folder in (batch, canary, corpus.scratch, Path.cwd(), REPO):
+        assert not list(folder.glob("PWNED*")), folder
+    assert not Path(f"/tmp/pwned-{corpus.ctx.marker}").exists()
+    assert not (REPO / "gene46100_ref/checks/week1.py").read_text().endswith("pwned")
+    tmp_root = batch.parent
+    assert not [p for p in tmp_root.rglob("evil.ipynb")], "a zip member escaped"
+    assert not Path(tempfile.gettempdir(), "evil.ipynb").exists()
+    left = [p.name for p in corpus.scratch.iterdir()
+            if p.name.startswith(("g46-", "gene46100-"))]
+    assert not left, f"job or extraction dirs were not cleaned up: {left}"
 
 
-def test_forged_result_files_are_overwritten_or_rejected(graded):
-    record = graded["forged_result_file"]
-    assert record["total"] == FULL and record["status"] == "tampered"
+def process_table() -> dict[int, tuple[str, str]]:
+    """pid -> (command line, mount table) of every process we can read."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                errors="replace")
+            mounts = (entry / "mountinfo").read_text(errors="replace") \
+                if "/job/" in cmdline else ""
+        except OSError:
+            continue
+        table[int(entry.name)] = (cmdline, mounts)
+    return table
 
 
-def test_warnings_and_stderr_never_change_a_score(graded):
-    assert graded["warns_and_writes_stderr"]["total"] == FULL
+def test_nothing_the_sandboxes_started_is_still_running(corpus):
+    marker, scratch = corpus.ctx.marker, corpus.scratch.name
+    ours = {pid: cmd for pid, (cmd, mounts) in process_table().items()
+            if marker in cmd or scratch in cmd or scratch in mounts}
+    assert not ours, ours
+    cgroups = [p for root in sandbox.CGROUP_PIDS_ROOTS
+               for p in root.glob(f"gene46100-{os.getpid()}-*")]
+    assert not cgroups, cgroups
 
 
-def test_background_processes_do_not_outlive_the_sandbox(graded):
-    left = subprocess.run(["pgrep", "-f", "sleep 4610046100"], capture_output=True)
-    assert left.returncode == 1, left.stdout
+def test_grader_memory_stays_bounded(corpus):
+    # npz_bomb_results hands the grader a file that expands to 512 MiB.
+    assert corpus.rss_growth_mb < 300, corpus.rss_growth_mb
 
 
-def test_fork_bomb_is_bounded_and_cleaned_up(graded):
-    record = graded["fork_bomb"]
-    assert record["total"] == FULL and record["status"] == "tampered"
-    leftovers = list(Path("/sys/fs/cgroup/pids").glob("gene46100-*"))
-    assert not leftovers, leftovers
-    # no sandboxed worker may survive its submission
-    assert subprocess.run(["pgrep", "-f", "/job/worker.py"], capture_output=True).returncode == 1
+def hidden_numbers(question: str) -> set[str]:
+    """How the hidden inputs of ``question`` print (Python's float repr)."""
+    plan = load_assignment("week1", Settings()).plans[question]
+    return {repr(float(v)) for array in plan.arrays.values()
+            for v in array.ravel()[:50] if abs(float(v)) > 1e-3}
+
+
+def test_feedback_never_echoes_hidden_inputs(corpus):
+    numbers = hidden_numbers("q3")
+    for name in ("error_echoes_hidden_inputs", "prints_hidden_inputs"):
+        text = record_text(corpus.records[name])
+        assert not [n for n in numbers if n in text], name
+    pages = [p for p in corpus.out.rglob("*") if p.is_file() and p.suffix in
+             (".html", ".json", ".csv", ".jsonl", ".txt", ".md")]
+    leaked = [p.name for p in pages if any(n in p.read_text(errors="replace")
+                                           for n in numbers)]
+    assert not leaked, leaked
+
+
+def test_huge_messages_are_capped(corpus):
+    assert len(json.dumps(corpus.records["evil_exception_str"])) < 100_000
+
+
+def test_corpus_covers_every_category():
+    required = {"tamper", "fake-results", "leak", "leak-via-errors", "process-control",
+                "timeouts", "resources", "background", "network", "malformed",
+                "nondeterminism", "false-negative"}
+    counts = {cat: sum(c.category == cat for c in CASES) for cat in required}
+    assert all(counts.values()), counts
+    assert len(CASES) >= 35
+    hostile = [c for c in CASES if c.expect.flagged]
+    assert all(c.expect.zero or c.expect.cell or c.expect.keep for c in hostile)
+
+
+# ------------------------------------------------------------------ extra batches
+@pytest.fixture(scope="module")
+def deadline(tmp_path_factory) -> Batch:
+    """The per-submission limit: a short --timeout, with a broken file beside it."""
+    cases = [c for c in CASES if c.batch == "deadline"] + [BY_NAME["truncated_json"]]
+    return grade(tmp_path_factory.mktemp("deadline"), cases, DEADLINE_FLAGS)
+
+
+@pytest.mark.parametrize("name", ["submission_deadline", "truncated_json"])
+def test_per_submission_deadline(deadline, name):
+    check_case(deadline, BY_NAME[name])
+    assert len(deadline.lines) == 2
+
+
+@pytest.fixture(scope="module")
+def regrade(tmp_path_factory) -> Batch:
+    return grade(tmp_path_factory.mktemp("regrade"), [BY_NAME[n] for n in REGRADE],
+                 FLAGS)
+
+
+@pytest.mark.parametrize("name", REGRADE)
+def test_grading_twice_gives_identical_scores(corpus, regrade, name):
+    first, second = corpus.records[name], regrade.records[name]
+    assert [(q["name"], q["score"]) for q in first["questions"]] == \
+           [(q["name"], q["score"]) for q in second["questions"]]
+    check_case(regrade, BY_NAME[name])
+
+
+def test_case_ids_are_safe(corpus):
+    assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", sid)
+               for sid in corpus.ids.values())
+    assert set(POINTS) == set(GRADED)

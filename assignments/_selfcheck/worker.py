@@ -20,7 +20,12 @@ Argument forms: plain JSON; ``{"$array": key}`` (numpy); ``{"$tensor": key}`` (t
 ``{"$new": Name, "args", "kwargs", "state"}`` (an instance of a notebook class, with
 its state_dict loaded); ``{"$mlp": [sizes...], "state", "frozen"}`` (a grader-built
 MLP; parameters named in ``frozen`` get ``requires_grad=False``); ``{"$file": name}``
-(the path of a hidden input file, ``JOB_DIR/files-<question>/name``).
+(the path of a hidden input file, ``JOB_DIR/files-<question>/name``);
+``{"$logger": name}`` (a grader-owned experiment logger with ``log``, ``watch`` and
+``finish`` that records its calls; the same name gives the same logger within a
+question, so a later probe reads them back with its ``records`` method);
+``{"$loggers": name}`` (a factory ``make_logger(config)`` of such loggers, one per
+run: ``count()`` and ``run_records(i)`` read them back).
 
 A probe with ``"script"`` runs that file of the submission (e.g. ``predict.py``) with
 this Python in the notebook's working directory, where ``{"$outfile": name}``
@@ -42,6 +47,7 @@ import numpy as np
 MAX_DEPTH = 4
 MAX_ITEMS = 10_000
 MESSAGE_CHARS = 300
+MAX_THREADS = 64  # more left running after a cell: it is skipped on a restart
 MAX_SCRIPT_OUTPUT_BYTES = 32 * 1024 * 1024
 
 
@@ -133,6 +139,10 @@ def decode_arg(arg, namespace: dict, arrays):
             if name in arg.get("frozen", []):
                 param.requires_grad_(False)
         return model
+    if "$logger" in arg:
+        return LOGGERS.setdefault(f"one:{arg['$logger']}", RecordingLogger())
+    if "$loggers" in arg:
+        return LOGGERS.setdefault(f"factory:{arg['$loggers']}", LoggerFactory())
     if "$new" in arg:
         cls = lookup(namespace, arg["$new"])
         obj = cls(*decode_arg(arg.get("args", []), namespace, arrays),
@@ -145,6 +155,94 @@ def decode_arg(arg, namespace: dict, arrays):
 
 def decode_kwargs(kwargs: dict, namespace: dict, arrays) -> dict:
     return {k: decode_arg(v, namespace, arrays) for k, v in kwargs.items()}
+
+
+# ---------------------------------------------------------------- grader loggers
+LOGGERS: dict[str, object] = {}  # this question's grader loggers, by argument name
+
+
+def reset_loggers() -> None:
+    """Forget the loggers of the previous question (and the models they hold)."""
+    LOGGERS.clear()
+
+
+def _state_arrays(model) -> dict:
+    """A module's state_dict as float numpy arrays (plain data for the trusted side)."""
+    state = getattr(model, "state_dict", None)
+    if state is None:
+        return {}
+    return {str(k): v.detach().cpu().numpy().copy() for k, v in state().items()}
+
+
+def _fingerprint(model) -> float | None:
+    """Sum of all parameters: it changes whenever the model is trained."""
+    try:
+        return float(sum(p.detach().double().sum() for p in model.parameters()))
+    except Exception:  # noqa: BLE001 - not a torch module: no fingerprint
+        return None
+
+
+class RecordingLogger:
+    """An experiment logger (``watch``, ``log``, ``finish``) that only records.
+
+    Each ``log`` notes whether the watched model was in training mode and a
+    fingerprint of its weights at that moment (so the trusted side can tell
+    per-epoch logging from logging everything after training); ``finish`` keeps a
+    copy of the watched model's weights for an independent evaluation.
+    """
+
+    def __init__(self, config=None) -> None:
+        self.config = config
+        self.calls: list[dict] = []
+        self.model = None
+        self.state: dict | None = None
+
+    def watch(self, model, *args, **kwargs) -> None:
+        self.model = model
+        self.calls.append({"method": "watch"})
+
+    def log(self, metrics, *args, **kwargs) -> None:
+        call = {"method": "log",
+                "metrics": dict(metrics) if isinstance(metrics, dict) else metrics}
+        if self.model is not None:
+            call["training"] = bool(getattr(self.model, "training", False))
+            call["fingerprint"] = _fingerprint(self.model)
+        self.calls.append(call)
+
+    def finish(self, *args, **kwargs) -> None:
+        self.calls.append({"method": "finish"})
+        if self.model is not None:
+            self.state = _state_arrays(self.model)
+
+    def records(self) -> dict:
+        """The calls, the config and the weights at ``finish`` (else now) as plain data."""
+        state = self.state
+        if state is None and self.model is not None:
+            state = _state_arrays(self.model)
+        return {"config": self.config, "calls": self.calls, "state": state,
+                "finished": self.state is not None}
+
+
+class LoggerFactory:
+    """``make_logger(config)`` for a sweep: a fresh ``RecordingLogger`` per run."""
+
+    def __init__(self) -> None:
+        self.loggers: list[RecordingLogger] = []
+
+    def __call__(self, config=None, *args, **kwargs) -> RecordingLogger:
+        config = dict(config) if isinstance(config, dict) else config
+        self.loggers.append(RecordingLogger(config))
+        return self.loggers[-1]
+
+    def count(self) -> int:
+        return len(self.loggers)
+
+    def run_records(self, i: int) -> dict | None:
+        """Run ``i``'s config and calls (no weights: a sweep has many runs)."""
+        if not 0 <= i < len(self.loggers):
+            return None
+        logger = self.loggers[i]
+        return {"config": logger.config, "calls": logger.calls}
 
 
 class MissingName(Exception):
@@ -271,7 +369,9 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, timeout=float(probe["timeout_s"]))
         value = {"returncode": done.returncode,
-                 "stderr": short(done.stderr[-2000:].decode("utf-8", "replace")),
+                 # the end of a traceback names the error: keep the tail
+                 "stderr": " ".join(done.stderr[-4000:].decode("utf-8", "replace")
+                                    .split())[-MESSAGE_CHARS:],
                  "outputs": {name: read_capped(path) for name, path in outfiles.items()}}
         return {"ok": True, "value": encoder.encode(value, f"{probe['id']}.value")}
     except subprocess.TimeoutExpired:
@@ -318,15 +418,33 @@ def seed_all(seed: int, threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+PROVIDE_WAIT_S = 30.0
+
+
+def await_provide(job_dir: str, name: str) -> str:
+    """The reference definitions for question ``name``. The supervisor writes them
+    only once this question has started and every earlier one's results are sealed
+    (they are never in the job spec, which cells can read)."""
+    path = os.path.join(job_dir, f"provide-{name}.py")
+    deadline = time.monotonic() + PROVIDE_WAIT_S
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the reference definitions for {name} never came")
+        time.sleep(0.005)
+    with open(path) as f:
+        return f.read()
+
+
 def answer_question(question: dict, namespace: dict, job_dir: str, out_dir: str,
                     threads: int) -> None:
     """Run one question's probes and write ``out/<name>.json`` and ``.npz``."""
     seed_all(question.get("seed", 0), threads)
+    reset_loggers()
     if question.get("provide"):
         # Correct versions of earlier answers this question builds on (e.g. the
         # gradient inside gradient descent), so one mistake costs one question.
-        # Only this forked child sees them.
-        exec(question["provide"], namespace)  # noqa: S102 - grader-written source
+        # Only this forked child runs them.
+        exec(await_provide(job_dir, question["name"]), namespace)  # noqa: S102
     Paths.files_dir = os.path.join(job_dir, f"files-{question['name']}")
     Paths.scratch_dir = os.path.join(job_dir, "scratch")
     os.makedirs(Paths.scratch_dir, exist_ok=True)
@@ -436,6 +554,13 @@ class Reaper:
         self.enabled, self.me = enabled, os.getpid()
         self.listdir, self.kill, self.waitpid = os.listdir, os.kill, os.waitpid
 
+    def threads(self) -> int:
+        """Threads of this process (a cell's threads keep running after it)."""
+        try:
+            return len(self.listdir("/proc/self/task"))
+        except OSError:
+            return 0
+
     def reap(self) -> int:
         if not self.enabled:
             return 0
@@ -463,7 +588,7 @@ def run_cells(job: dict, events: Events, shell, reaper: Reaper) -> None:
     skip = set(job.get("skip", []))
     for cell in job["cells"]:
         index = cell["index"]
-        if index in skip:
+        if index in skip or cell.get("ignored"):
             continue
         events.send(ev="cell_start", i=index, t=time.monotonic())
         result = shell.run_cell(cell["source"], store_history=False, silent=False)
@@ -474,6 +599,9 @@ def run_cells(job: dict, events: Events, shell, reaper: Reaper) -> None:
         strays = reaper.reap()
         if strays:
             report["killed_processes"] = strays
+        threads = reaper.threads()
+        if threads > MAX_THREADS:  # they would use up the process limit for questions
+            report["threads_left"] = threads
         events.send(**report)
 
 

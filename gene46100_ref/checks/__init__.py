@@ -27,7 +27,7 @@ import numpy as np
 
 from gene46100_ref.grader.outcome import Outcome, QuestionRun, Value
 
-ASSIGNMENTS = ("week1",)
+ASSIGNMENTS = ("week1", "week2", "week3a", "week3b")
 GRADING_SEED = 46100
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -86,6 +86,17 @@ class Plan:
                             "args": list(args), "kwargs": {}})
         return probe_id
 
+    def logger(self, name: str) -> dict:
+        """A grader-owned experiment logger (``log``, ``watch``, ``finish``) that records
+        its calls. Pass it to a notebook function; a later probe reads the record back
+        with ``plan.call_method(id, plan.logger(name), "records")``."""
+        return {"$logger": name}
+
+    def logger_factory(self, name: str) -> dict:
+        """A grader-owned ``make_logger(config)``: one recording logger per run; read
+        back with the methods ``count`` and ``run_records(i)``."""
+        return {"$loggers": name}
+
     def tensor(self, key: str, value: np.ndarray) -> dict:
         self.arrays[key] = np.ascontiguousarray(value)
         return {"$tensor": key}
@@ -117,6 +128,10 @@ class Question:
     # intake picks them out of a student's folder or zip; they sit next to the
     # notebook (its working directory) in the sandbox.
     submitted_files: ClassVar[tuple[str, ...]] = ()
+    # Grader-written helpers defined in the sandbox for this question's probes only
+    # (e.g. building a DataFrame from hidden arrays, or turning a returned DataFrame
+    # into arrays the trusted side can read). Source code; names start with _grader_.
+    adapters: ClassVar[str] = ""
 
     def plan(self, rng: np.random.Generator) -> Plan:
         raise NotImplementedError
@@ -266,11 +281,16 @@ def question_rng(assignment: str, question: str, seed: int = GRADING_SEED) -> np
 
 def provided_source(assignment: str, question: Question) -> str:
     """Source of the reference definitions a question swaps in (may be empty)."""
-    if not question.provides:
+    if not question.provides and not question.adapters:
         return ""
     module = importlib.import_module(f"gene46100_ref.{assignment}")
-    parts = ["import numpy as np", "import torch", "from torch import nn"]
+    # Lazy annotations: a provided function may name notebook types (DataLoader...)
+    # that the namespace it is defined in does not import.
+    parts = ["from __future__ import annotations", "import numpy as np", "import torch",
+             "from torch import nn"]
     parts += [inspect.getsource(getattr(module, name)) for name in question.provides]
+    if question.adapters:
+        parts.append(inspect.cleandoc(question.adapters))
     return "\n\n".join(parts)
 
 

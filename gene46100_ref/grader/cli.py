@@ -21,11 +21,14 @@ def grade_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from gene46100_ref.grader import intake
+    from gene46100_ref.grader.cluster import ClusterRefused
     from gene46100_ref.grader.grade import Settings, grade_batch
     from gene46100_ref.grader.intake import find_submissions
     from gene46100_ref.grader.supervisor import Timeouts
 
-    if not args.unsafe_no_sandbox and sandbox.bwrap_path() is None:
+    # On a cluster, each worker checks its own bubblewrap (cluster.check_workers).
+    local = not args.scheduler
+    if local and not args.unsafe_no_sandbox and sandbox.bwrap_path() is None:
         print("error: bubblewrap (bwrap) is missing or cannot create namespaces, so "
               "student code cannot be isolated.\nInstall it (Debian/Ubuntu: apt-get "
               "install bubblewrap) or, on a machine you do not mind exposing, pass "
@@ -33,7 +36,7 @@ def grade_command(args: argparse.Namespace) -> int:
         return 2
     settings = Settings(
         timeouts=Timeouts(cell_s=args.cell_timeout, submission_s=args.timeout),
-        jobs=args.jobs, unsafe=args.unsafe_no_sandbox)
+        jobs=args.jobs, unsafe=args.unsafe_no_sandbox, scheduler=args.scheduler or "")
     submissions = find_submissions([Path(p) for p in args.submissions],
                                    assignment=args.assignment)
     out = Path(args.out)
@@ -42,9 +45,17 @@ def grade_command(args: argparse.Namespace) -> int:
                   disable=args.quiet, file=sys.stderr) as bar:
             results = grade_batch(args.assignment, submissions, out, settings,
                                   progress=lambda record: bar.update(1))
+    except ClusterRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         intake.cleanup()  # notebooks extracted from archives
     print_table(results)
+    missing = len({s.id for s in submissions}) - len(results)
+    if missing:  # only on a cluster: a worker unfit to grade them (logged above)
+        print(f"error: {missing} submission(s) were not graded; run the same command "
+              "again to grade them", file=sys.stderr)
+        return 1
     print(f"\nwrote {out / 'grades.csv'}, {out / 'records.jsonl'}, {out / 'records'}/,"
           f" {out / 'report.html'}, {out / 'feedback'}/ and {out / 'gradescope'}/")
     return 0
@@ -90,6 +101,10 @@ def parser() -> argparse.ArgumentParser:
                    help="seconds per notebook cell (default 60)")
     g.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="run without bubblewrap (student code can read hidden tests)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a Dask cluster: tcp://HOST:8786 (or tls://...), a "
+                   "scheduler file (scheduler.json), or local:N for N local worker "
+                   "processes; --jobs is then ignored (see README)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=grade_command)
     return top

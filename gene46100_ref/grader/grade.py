@@ -10,6 +10,7 @@ import json
 import shutil
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     jobs: int = 1
     unsafe: bool = False
+    scheduler: str = ""  # a Dask scheduler (see cluster.py); "": this machine
     seed: int = checks.GRADING_SEED
     autograder_dir: Path = REPO / "autograder"
     release_dir: Path = REPO / "assignments"  # lines found here are never flagged
@@ -58,9 +60,23 @@ def load_assignment(name: str, settings: Settings) -> Assignment:
     if in_spec != set(graded):
         raise RuntimeError(f"{name}: questions in assignment.json {sorted(in_spec)} differ "
                            f"from the hidden tests {sorted(graded)}; rebuild")
+    check_provides_order(graded)
     plans = {n: q.plan(checks.question_rng(name, n, settings.seed)) for n, q in graded.items()}
     released = tamper.released_lines(settings.release_dir / name / f"{name}.ipynb")
     return Assignment(name, spec, graded, plans, released)
+
+
+def check_provides_order(graded: dict[str, Question]) -> None:
+    """A question's reference stand-ins (``provides``) reach the sandbox only after
+    every earlier question is sealed, so the question grading a provided name must
+    come earlier; otherwise student code could answer it with the reference."""
+    order = list(graded)
+    for name, question in graded.items():
+        for other in order[order.index(name):]:
+            shared = set(question.provides) & set(graded[other].names)
+            if shared:
+                raise RuntimeError(f"{name} provides {sorted(shared)}, graded by "
+                                   f"{other}, which comes later: reorder the questions")
 
 
 def make_job(assignment: Assignment, cells: list[dict],
@@ -116,7 +132,10 @@ def score_question(question: Question, plan: Plan, status: dict, out_dir: Path,
     if any(o.error_type == "MemoryError" for o in run.outcomes.values()):
         return _lost(question.name, points, "oom", _status_message("oom", question))
     checks_ = question.score(run, plan)
-    return _scored(question.name, points, checks_)
+    scored = _scored(question.name, points, checks_)
+    scored["seconds"] = status.get("seconds")  # wall, in the sandbox
+    scored["cpu_seconds"] = status.get("cpu_seconds")
+    return scored
 
 
 def _status_message(state: str, question: Question) -> str:
@@ -171,14 +190,17 @@ def _grade(assignment: Assignment, submission: Submission, settings: Settings) -
     report, job_dir = run_sandbox(job, settings.limits,
                                   settings.timeouts, settings.unsafe)
     try:
-        return _record(assignment, submission, report, job_dir / "out", settings, flags)
+        record = _record(assignment, submission, report, job_dir / "out", settings, flags)
+        # Demo cells tagged otter_ignore are not run (Otter's convention).
+        record["ignored_cells"] = [c["index"] for c in cells if c.get("ignored")]
+        return record
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
 
 
 def _record(assignment: Assignment, submission: Submission, report: RunReport,
             out_dir: Path, settings: Settings, flags: list[str]) -> dict:
-    questions, tampered = [], list(flags)
+    questions, tampered = [], list(flags) + list(report.flags)
     for spec_q in assignment.spec["questions"]:
         name, points = spec_q["name"], spec_q["points"]
         if spec_q["manual"]:
@@ -239,6 +261,7 @@ def _finish(assignment: Assignment, submission: Submission, status: str,
         "cells": {str(k): v for k, v in sorted(report.cells.items())} if report else {},
         "restarts": report.restarts if report else 0,
         "run_seconds": report.seconds if report else 0.0,
+        "phase_seconds": dict(report.phases) if report else {},
         "sandbox": "none (UNSAFE: student code could read hidden tests)"
                    if settings and settings.unsafe else "bubblewrap",
         "limits": sandbox.describe_limits(settings.limits, report.process_cgroup)
@@ -254,18 +277,32 @@ def grade_batch(assignment_name: str, submissions: list[Submission], out_dir: Pa
     journal = records.Journal(out_dir)
     done = journal.load()
     todo = [s for s in submissions if s.id not in done]
-    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        futures = [pool.submit(grade_submission, assignment, s, settings) for s in todo]
-        for future in as_completed(futures):
-            record = future.result()
-            journal.append(record)
-            records.write_record_file(out_dir, record)
-            done[record["id"]] = record
-            records.write_grades_csv(out_dir, assignment.spec, list(done.values()))
-            if progress is not None:
-                progress(record)
+    for record in grade_each(assignment, todo, settings):  # journaled as they arrive
+        journal.append(record)
+        records.write_record_file(out_dir, record)
+        done[record["id"]] = record
+        records.write_grades_csv(out_dir, assignment.spec, list(done.values()))
+        if progress is not None:
+            progress(record)
     wanted = {s.id for s in submissions}
     final = [r for r in done.values() if r["id"] in wanted]
     records.write_grades_csv(out_dir, assignment.spec, final)
     reports.write_all(out_dir, assignment.spec, final)
     return final
+
+
+def grade_each(assignment: Assignment, submissions: list[Submission],
+               settings: Settings) -> Iterator[dict]:
+    """Grade each submission, yielding its record as soon as it is done: on this
+    machine (``settings.jobs`` threads, each driving one sandbox) or, when
+    ``settings.scheduler`` names one, on a Dask cluster (see cluster.py)."""
+    if settings.scheduler:
+        from gene46100_ref.grader import cluster  # needs dask: only when asked for
+
+        yield from cluster.grade_on_cluster(assignment, submissions, settings)
+        return
+    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+        futures = [pool.submit(grade_submission, assignment, s, settings)
+                   for s in submissions]
+        for future in as_completed(futures):
+            yield future.result()

@@ -37,8 +37,10 @@ def execute(plan, namespace: dict, workdir: str | None = None) -> QuestionRun:
         try:
             if workdir is not None:
                 os.chdir(workdir)
+            worker.reset_loggers()  # grader loggers live for one question
             raw = [worker.run_probe(p, namespace, arrays, encoder) for p in plan.probes]
         finally:
+            worker.reset_loggers()
             worker.Paths.files_dir, worker.Paths.scratch_dir = saved[:2]
             os.chdir(saved[2])
     raw = json.loads(json.dumps(raw))  # exactly what would cross the boundary

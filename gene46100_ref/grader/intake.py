@@ -39,6 +39,7 @@ SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 CHUNK = 64 * 1024
 MiB = 1024 * 1024
 MAX_COMPANION_BYTES = 50 * MiB  # e.g. a small CNN's state_dict
+IGNORE_TAG = "otter_ignore"
 
 
 @dataclass(frozen=True)
@@ -934,11 +935,15 @@ def _cells_of(nb: object, name: str) -> list[dict]:
         raise InvalidSubmission(f"{name} is not a Jupyter notebook: its JSON is "
                                 f"{JSON_KINDS.get(type(nb), 'not an object')}, not an "
                                 "object with a cell list")
+    wrong_format = InvalidSubmission(
+        f"{name} is nbformat {nb.get('nbformat')!r}; save it as nbformat 4 (any "
+        "current Jupyter or Colab does)")
+    if isinstance(nb.get("nbformat"), int) and nb["nbformat"] != 4:
+        raise wrong_format  # before the cell list: nbformat 3 has worksheets instead
     if not isinstance(nb.get("cells"), list):
         raise InvalidSubmission(f"{name} is not a Jupyter notebook (no cell list)")
     if nb.get("nbformat") != 4:
-        raise InvalidSubmission(f"{name} is nbformat {nb.get('nbformat')!r}; save it "
-                                "as nbformat 4 (any current Jupyter or Colab does)")
+        raise wrong_format
     if len(nb["cells"]) > MAX_CELLS:
         raise InvalidSubmission(f"{name} has {len(nb['cells'])} cells "
                                 f"(limit {MAX_CELLS})")
@@ -948,7 +953,18 @@ def _cells_of(nb: object, name: str) -> list[dict]:
             raise InvalidSubmission(f"{name}: cell {index} is malformed")
         if cell["cell_type"] == "code":
             cells.append({"index": index, "source": _source(cell, index, name)})
+            if _tagged_ignore(cell):
+                cells[-1]["ignored"] = True
     return cells
+
+
+def _tagged_ignore(cell: dict) -> bool:
+    """Otter's ``otter_ignore`` tag: a demo cell (plots, long training runs) that the
+    grader does not execute. Skipping can only cost the student who adds the tag, so
+    it is honoured from the submission itself."""
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return isinstance(tags, list) and IGNORE_TAG in tags
 
 
 def _source(cell: dict, index: int, name: str) -> str:

@@ -41,6 +41,8 @@ class Limits:
     open_files: int = 256
     processes: int = 256  # effective for non-root users (RLIMIT_NPROC)
     cpu_s: int = 900  # CPU seconds per process
+    tmp_mb: int = 1024  # the sandbox's /tmp (memory-backed), where bwrap can cap it
+    disk_mb: int = 1024  # everything written under the job dir (the host's disk)
 
 
 def apply_limits(limits: Limits) -> None:
@@ -122,7 +124,41 @@ def describe_limits(limits: Limits, cgroup: bool) -> dict[str, object]:
                  + (" (not enforced: grader runs as root)" if os.geteuid() == 0 else ""))
     return {"memory_mb_per_process": limits.memory_mb, "file_size_mb": limits.file_size_mb,
             "open_files": limits.open_files, "cpu_s_per_process": limits.cpu_s,
-            "processes": processes}
+            "processes": processes, "disk_mb": limits.disk_mb,
+            "tmp_mb": limits.tmp_mb if tmpfs_size_supported() else "not enforced "
+                      "(bubblewrap too old for --size)"}
+
+
+@functools.lru_cache(maxsize=1)
+def tmpfs_size_supported() -> bool:
+    """Whether this bwrap can cap a tmpfs (``--size``; older releases lack it)."""
+    path = bwrap_path()
+    if path is None:
+        return False
+    probe = [path, "--unshare-all", "--ro-bind", "/", "/", "--size", "1048576",
+             "--tmpfs", "/tmp", "true"]
+    return subprocess.run(probe, capture_output=True, timeout=30,
+                          check=False).returncode == 0
+
+
+def disk_usage(folder: Path, cap_bytes: int, max_entries: int = 50_000) -> int:
+    """Bytes allocated under ``folder`` (links not followed), counted only until it
+    passes ``cap_bytes``; more than ``max_entries`` files counts as over the cap."""
+    used, entries, stack = 0, 0, [str(folder)]
+    while stack and used <= cap_bytes:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > max_entries:
+                        return cap_bytes + 1
+                    info = entry.stat(follow_symlinks=False)
+                    used += info.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue  # removed while we looked
+    return used
 
 
 @functools.lru_cache(maxsize=1)
@@ -167,7 +203,14 @@ def sandbox_env(threads: int) -> dict[str, str]:
     }
 
 
-def bwrap_argv(job_dir: Path, command: list[str], threads: int) -> list[str]:
+# The only folders of the job dir that sandboxed code may write; the rest (the job
+# spec, the worker, hidden inputs, sealed results) is read-only, so a cell can neither
+# rewrite what a restarted worker runs nor plant a link where the grader writes.
+WRITABLE = ("out", "home", "work", "scratch")
+
+
+def bwrap_argv(job_dir: Path, command: list[str], threads: int,
+               tmp_mb: int = 0) -> list[str]:
     """The bubblewrap command line that runs ``command`` with ``job_dir`` at /job."""
     bwrap = bwrap_path()
     if bwrap is None:
@@ -176,8 +219,11 @@ def bwrap_argv(job_dir: Path, command: list[str], threads: int) -> list[str]:
             "--uid", "65534", "--gid", "65534", "--clearenv"]
     for key, value in sandbox_env(threads).items():
         argv += ["--setenv", key, value]
-    # Fresh /proc, /dev and /tmp first: later binds may lie beneath them.
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    # Fresh /proc, /dev and /tmp first: later binds may lie beneath them. /tmp is
+    # memory: uncapped, a cell could fill half the host's RAM through it.
+    size = ["--size", str(tmp_mb * 1024 * 1024)] if tmp_mb and tmpfs_size_supported() \
+        else []
+    argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
     for directory in SYSTEM_DIRS:
         argv += ["--ro-bind-try", directory, directory]
     for name in ETC_FILES:
@@ -186,8 +232,11 @@ def bwrap_argv(job_dir: Path, command: list[str], threads: int) -> list[str]:
         argv += ["--ro-bind", directory, directory]
     for directory in hidden_package_dirs():
         argv += ["--tmpfs", directory]
-    argv += ["--bind", str(job_dir), JOB_MOUNT, "--chdir", JOB_MOUNT]
-    return argv + command
+    argv += ["--ro-bind", str(job_dir), JOB_MOUNT]
+    for name in WRITABLE:
+        (job_dir / name).mkdir(exist_ok=True)
+        argv += ["--bind", str(job_dir / name), f"{JOB_MOUNT}/{name}"]
+    return argv + ["--chdir", JOB_MOUNT] + command
 
 
 def unsafe_argv(job_dir: Path, command: list[str]) -> list[str]:
@@ -200,7 +249,7 @@ def start(job_dir: Path, command: list[str], limits: Limits, events_fd: int,
           threads: int, unsafe: bool) -> subprocess.Popen:
     """Start ``command`` (paths under /job) sandboxed; its output is discarded."""
     argv = unsafe_argv(job_dir, command) if unsafe else bwrap_argv(job_dir, command,
-                                                                    threads)
+                                                                    threads, limits.tmp_mb)
     env = None
     if unsafe:
         env = {**sandbox_env(threads), "HOME": str(job_dir / "home"),

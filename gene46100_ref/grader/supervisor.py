@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gene46100_ref.grader import sandbox, worker
+from gene46100_ref.grader import sandbox, sealing, worker
 
 WORKER_SOURCE = Path(worker.__file__)
 QUESTION_MARGIN_S = 10.0
@@ -50,6 +50,11 @@ class RunReport:
     timed_out: bool = False
     worker_failed: str = ""
     process_cgroup: bool = False
+    flags: list[str] = field(default_factory=list)  # forged events, rewritten results
+    # Wall seconds per phase, summed over attempts: sandbox and interpreter start
+    # (to the worker's first event), the notebook's cells, the questions' probes.
+    phases: dict[str, float] = field(default_factory=lambda: {
+        "startup": 0.0, "cells": 0.0, "questions": 0.0})
 
 
 @dataclass
@@ -92,7 +97,8 @@ def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
 def write_job_file(job_dir: Path, job: Job, skip: set[int], questions: list[dict],
                    unsafe: bool) -> None:
     # Reaping strays is only safe inside the sandbox's own pid namespace.
-    spec = {"cells": job.cells, "skip": sorted(skip), "questions": questions,
+    spec = {"cells": job.cells, "skip": sorted(skip),
+            "questions": sealing.public_questions(questions),
             "threads": job.threads, "reap_strays": not unsafe}
     (job_dir / "job.json").write_text(json.dumps(spec))
 
@@ -104,6 +110,9 @@ class EventReader:
         self.fd, self.buffer, self.closed = fd, b"", False
 
     def read(self, wait_s: float) -> list[dict]:
+        if self.closed:  # a cell may close the pipe and go on running
+            time.sleep(max(wait_s, 0.0))
+            return []
         ready, _, _ = select.select([self.fd], [], [], max(wait_s, 0.0))
         if not ready:
             return []
@@ -128,11 +137,14 @@ class Attempt:
     """One launch of the sandbox, from start to exit or kill."""
 
     def __init__(self, job_dir: Path, limits: sandbox.Limits, threads: int,
-                 unsafe: bool, question_limits: dict[str, float]) -> None:
+                 unsafe: bool, question_limits: dict[str, float],
+                 provides: dict[str, str] | None = None, disk_base: int = 0) -> None:
         read_fd, write_fd = os.pipe()
         command = [sys.executable, "-I", f"{sandbox.JOB_MOUNT}/worker.py",
                    sandbox.JOB_MOUNT, str(write_fd)]
         self.question_limits = question_limits
+        self.guard = sealing.Guard(job_dir, list(question_limits), provides or {},
+                                   limits.disk_mb, disk_base)
         self.process = sandbox.start(job_dir, command, limits, write_fd, threads, unsafe)
         os.close(write_fd)
         self.events = EventReader(read_fd)
@@ -140,11 +152,13 @@ class Attempt:
         self.cell: tuple[int, float] | None = None
         self.question: tuple[str, float, float] | None = None
         self.started = time.monotonic()
+        self.mark = self.started  # the start of the current phase
         self.seen_start = False
 
     def close(self) -> None:
         sandbox.kill(self.process)
         os.close(self.read_fd)
+        self.guard.close()
 
 
 def run_sandbox(job: Job, limits: sandbox.Limits, timeouts: Timeouts,
@@ -152,18 +166,23 @@ def run_sandbox(job: Job, limits: sandbox.Limits, timeouts: Timeouts,
     """Run the job with restarts; return the report and the job dir (results in out/)."""
     job_dir = prepare_job_dir(job, scratch_root)
     report, skip = RunReport(), set()
+    disk_base = sandbox.disk_usage(job_dir, 2**62)  # the quota counts what runs add
     pending = list(job.questions)
     deadline = time.monotonic() + timeouts.submission_s
     started = time.monotonic()
     while pending and not report.timed_out:
         write_job_file(job_dir, job, skip, pending, unsafe)
         attempt = Attempt(job_dir, limits, job.threads, unsafe,
-                          {q["name"]: float(q["timeout_s"]) for q in pending})
+                          {q["name"]: float(q["timeout_s"]) for q in pending},
+                          {q["name"]: q["provide"] for q in pending if q.get("provide")},
+                          disk_base)
         report.process_cgroup = getattr(attempt.process, "cgroup", None) is not None
         try:
             outcome = watch(attempt, report, timeouts, deadline)
         finally:
             attempt.close()
+        if attempt.guard.over_quota:
+            sealing.reset_writable(job_dir, job.work_files)
         pending = [q for q in pending if q["name"] not in report.questions]
         if outcome == "done" or not pending:
             break
@@ -176,6 +195,7 @@ def run_sandbox(job: Job, limits: sandbox.Limits, timeouts: Timeouts,
         status = "timeout" if report.timed_out else "not_run"
         report.questions.setdefault(q["name"], {"status": status})
     report.seconds = round(time.monotonic() - started, 3)
+    sealing.unseal(job_dir, report.flags)
     return report, job_dir
 
 
@@ -191,10 +211,10 @@ def watch(attempt: Attempt, report: RunReport, timeouts: Timeouts, deadline: flo
         if stop:
             return stop
         for event in attempt.events.read(0.05):
-            if apply_event(attempt, report, event) == "done":
-                return "done"
-        if attempt.events.closed:
-            attempt.process.wait()
+            stop = apply_event(attempt, report, event)
+            if stop:
+                return stop  # "done", or "cell:<i>" to restart without a cell
+        if attempt.events.closed and attempt.process.poll() is not None:
             return _died(attempt, report)
 
 
@@ -210,13 +230,39 @@ def _check_stuck(attempt: Attempt, report: RunReport, timeouts: Timeouts,
     if attempt.question and now - attempt.question[1] > attempt.question[2]:
         report.questions[attempt.question[0]] = {"status": "timeout"}
         return "question"
+    if attempt.guard.disk_full(now):
+        return _over_disk_quota(attempt, report)
     return ""
 
 
+def _over_disk_quota(attempt: Attempt, report: RunReport) -> str:
+    """Stop a sandbox that wrote more than its disk quota (recorded like memory)."""
+    error = {"type": "DiskQuota", "message": "wrote more than the disk quota of "
+             f"{attempt.guard.disk_bytes // 2**20} MB"}
+    if attempt.cell is not None:
+        report.cells[attempt.cell[0]] = {"status": "oom", "error": error}
+        return f"cell:{attempt.cell[0]}"
+    if attempt.question is not None:
+        report.questions[attempt.question[0]] = {"status": "oom", "error": error}
+        return "question"
+    report.worker_failed = error["message"]
+    return "died"
+
+
 def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
-    """Update the report from one event; the events only steer timing."""
+    """Update the report from one event. Events steer timing, sealing and when
+    reference stand-ins are written; one out of the worker's order (forged by a cell)
+    is ignored and flagged."""
     kind = event.get("ev")
     now = time.monotonic()
+    breach = attempt.guard.accept(event, set(report.questions))
+    if breach:
+        sealing.flag(report.flags, breach)
+        return ""
+    if kind in ("started", "cells_done", "done"):
+        phase = {"started": "startup", "cells_done": "cells", "done": "questions"}[kind]
+        report.phases[phase] = round(report.phases[phase] + now - attempt.mark, 3)
+        attempt.mark = now
     if kind == "started":
         attempt.seen_start = True
     elif kind == "cell_start" and isinstance(event.get("i"), int):
@@ -233,6 +279,12 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
             record["killed_processes"] = event["killed_processes"]
         report.cells[index] = record
         attempt.cell = None
+        if isinstance(event.get("threads_left"), int):
+            # Leftover threads count against the process limit: restart without it.
+            record.update(status="crashed", error={
+                "type": "TooManyThreads",
+                "message": f"left {event['threads_left']} threads running"})
+            return f"cell:{index}"
     elif kind == "q_start" and isinstance(event.get("q"), str):
         limit = _question_limit(attempt, event["q"])
         attempt.question = (event["q"], now, limit)

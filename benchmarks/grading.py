@@ -1,0 +1,346 @@
+"""Grading throughput: ``gene46100 grade`` (sandboxed) against Otter's ``otter run``.
+
+Both grade the same batch of week-1 submissions with the same parallelism (2 at a
+time) and one math thread per job. Ours: one ``gene46100 grade --jobs 2`` process,
+every submission in its own bubblewrap sandbox with all limits on. Otter: ``otter run
+-a ZIP SUBMISSION`` once per submission (a fresh process, kernel and notebook run
+each time: that is how Otter grades outside Docker), two at a time.
+
+Otter needs an Otter-format autograder zip (``run_otter.py``, ``tests/``, ...). Our
+``autograder/week1/week1-autograder.zip`` is a Gradescope zip that runs *our* grader,
+so this benchmark makes Otter's own zip with ``otter assign`` from the master in a
+temporary folder; its hidden tests call ``gene46100_ref.checks.run_check`` (the
+package is installed in this environment).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks import submissions
+from benchmarks.common import REPO, Context, CpuAccount, Row, Stat, run_quiet, skipped
+
+NAME = "grading"
+DESCRIPTION = "week-1 batch, 2 workers: gene46100 grade (sandboxed) vs otter run"
+JOBS = 2
+BATCH_FULL, BATCH_QUICK = 20, 5  # quick: one of each kind, plus a complete one
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+
+
+def otter_zip(ctx: Context) -> Path:
+    """Otter's own autograder zip for week 1, made once per run by ``otter assign``."""
+    dist = ctx.scratch / "otter-assign"
+    found = sorted(dist.glob("autograder/*.zip"))
+    if found:
+        return found[0]
+    run_quiet(
+        [
+            ctx.tool("otter"),
+            "assign",
+            str(REPO / "solutions/week1/week1.ipynb"),
+            str(dist),
+            "--no-pdfs",
+        ],
+        cwd=ctx.scratch,
+        timeout=600,
+    )
+    found = sorted(dist.glob("autograder/*.zip"))
+    if not found:
+        raise RuntimeError(f"otter assign wrote no autograder zip under {dist}")
+    return found[0]
+
+
+def grade_ours(
+    ctx: Context, batch: Path, out: Path, account: CpuAccount | None = None
+) -> float:
+    """Seconds for ``gene46100 grade week1 BATCH --jobs 2`` into a fresh folder."""
+    shutil.rmtree(out, ignore_errors=True)  # a kept journal would resume, not regrade
+    start = time.perf_counter()
+    run_quiet(
+        [
+            ctx.tool("gene46100"),
+            "grade",
+            "week1",
+            str(batch),
+            "--out",
+            str(out),
+            "--jobs",
+            str(JOBS),
+            "--quiet",
+        ],
+        cwd=ctx.scratch,
+        timeout=7200,
+        account=account,
+    )
+    return time.perf_counter() - start
+
+
+OTTER_TRIES = 2
+otter_failures: list[str] = []  # first lines of failed ``otter run`` attempts
+
+
+def otter_one(
+    ctx: Context,
+    zip_path: Path,
+    notebook: Path,
+    out: Path,
+    account: CpuAccount | None = None,
+) -> float:
+    """Seconds for ``otter run`` on one notebook, a failed attempt included.
+
+    Jupyter kernels started two at a time occasionally die at start-up ("Kernel
+    died before replying to kernel_info"); such a run is tried once more (a TA
+    would re-run it too) and the failure is reported in the table.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    command = [
+        ctx.tool("otter"),
+        "run",
+        "-a",
+        str(zip_path),
+        "-o",
+        str(out),
+        "--no-logo",
+        str(notebook),
+    ]
+    start = time.perf_counter()
+    for attempt in range(1, OTTER_TRIES + 1):
+        try:
+            # Otter writes scratch files where it runs: give it its own folder.
+            run_quiet(
+                command,
+                cwd=out,
+                timeout=1800,
+                env={**os.environ, **ONE_THREAD},
+                account=account,
+            )
+            break
+        except RuntimeError as exc:
+            otter_failures.append(f"{notebook.stem}: {str(exc).splitlines()[-1][:100]}")
+            if attempt == OTTER_TRIES:
+                raise
+    return time.perf_counter() - start
+
+
+def grade_otter(
+    ctx: Context,
+    zip_path: Path,
+    notebooks: list[Path],
+    out: Path,
+    account: CpuAccount | None = None,
+) -> tuple[float, list[float]]:
+    """Seconds for the whole batch with a pool of 2, and each submission's seconds."""
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=JOBS) as pool:
+        each = list(
+            pool.map(
+                lambda nb: otter_one(ctx, zip_path, nb, out / nb.stem, account),
+                notebooks,
+            )
+        )
+    return time.perf_counter() - start, each
+
+
+@dataclass
+class BatchRuns:
+    """Wall and CPU seconds of each repeat of the whole batch, for both graders."""
+
+    wall: dict[str, list[float]] = field(
+        default_factory=lambda: {"ours": [], "otter": []}
+    )
+    cpu: dict[str, list[float]] = field(
+        default_factory=lambda: {"ours": [], "otter": []}
+    )
+    per_otter: list[float] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)  # ours, from the last repeat
+    otter_dir: Path | None = None  # Otter's results.json files, from the last repeat
+    cpu_counted: bool = True
+
+
+def batch_runs(
+    ctx: Context, batch: Path, notebooks: list[Path], zip_path: Path
+) -> BatchRuns:
+    """Grade the batch ``ctx.repeats`` times with each grader, interleaved (so a
+    change in the machine's load hits both alike)."""
+    runs = BatchRuns()
+    for i in range(ctx.repeats):
+        ctx.log(
+            f"  grading: run {i + 1}/{ctx.repeats}: gene46100 grade, "
+            f"{len(notebooks)} submissions"
+        )
+        with CpuAccount(f"ours-{i}") as account:
+            wall = grade_ours(ctx, batch, ctx.scratch / "ours", account)
+            runs.wall["ours"].append(wall)
+            runs.cpu["ours"].append(account.seconds())
+        runs.records = our_records(ctx.scratch / "ours")
+        ctx.log(f"  grading: run {i + 1}/{ctx.repeats}: otter run x {len(notebooks)}")
+        runs.otter_dir = ctx.scratch / "otter"
+        with CpuAccount(f"otter-{i}") as account:
+            seconds, each = grade_otter(
+                ctx, zip_path, notebooks, runs.otter_dir, account
+            )
+            runs.cpu["otter"].append(account.seconds())
+            runs.cpu_counted = runs.cpu_counted and account.available
+        runs.wall["otter"].append(seconds)
+        runs.per_otter += each
+    return runs
+
+
+def alone(ctx: Context, zip_path: Path, notebook: Path) -> dict[str, tuple[Stat, Stat]]:
+    """One submission graded by itself, by each grader: (wall, CPU) seconds."""
+    runs: dict[str, tuple[list[float], list[float]]] = {
+        "ours": ([], []),
+        "otter": ([], []),
+    }
+    for i in range(ctx.repeats):
+        for who in ("ours", "otter"):
+            with CpuAccount(f"alone-{who}-{i}") as account:
+                if who == "ours":
+                    out = ctx.scratch / "ours-alone"
+                    wall = grade_ours(ctx, notebook, out, account)
+                else:
+                    out = ctx.scratch / f"otter-alone-{i}"
+                    wall = otter_one(ctx, zip_path, notebook, out, account)
+                runs[who][0].append(wall)
+                runs[who][1].append(account.seconds())
+    return {who: (Stat(wall), Stat(cpu)) for who, (wall, cpu) in runs.items()}
+
+
+def our_records(out: Path) -> list[dict]:
+    with open(out / "records.jsonl") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def otter_totals(out: Path) -> dict[str, float]:
+    """Total points per submission from Otter's ``results.json`` files."""
+    totals = {}
+    for path in out.glob("*/results.json"):
+        tests = json.loads(path.read_text()).get("tests", [])
+        totals[path.parent.name] = sum(t.get("score") or 0 for t in tests)
+    return totals
+
+
+def agreement(records: list[dict], otter: dict[str, float]) -> str:
+    """How many submissions got the same total from both graders."""
+    ours = {Path(r["file"]).stem: r["total"] for r in records}
+    same = sum(1 for k, v in ours.items() if k in otter and abs(otter[k] - v) < 1e-6)
+    return f"same total from Otter on {same}/{len(ours)}"
+
+
+def isolation(records: list[dict]) -> str:
+    boxes = {r.get("sandbox") for r in records}
+    statuses = sorted({r["status"] for r in records})
+    box = boxes.pop() if len(boxes) == 1 else f"mixed {sorted(map(str, boxes))}"
+    return f"sandbox: {box} on all {len(records)}; statuses {statuses}"
+
+
+def batch_rows(runs: BatchRuns, n: int) -> list[Row]:
+    kinds = ", ".join(
+        f"{k} {submissions.kinds_for(n).count(k)}" for k, _ in submissions.MIX
+    )
+    totals = (
+        agreement(runs.records, otter_totals(runs.otter_dir)) if runs.otter_dir else ""
+    )
+    rows = [
+        Row(
+            NAME,
+            f"seconds per submission, {n} week-1 ({kinds}), {JOBS} workers",
+            "s",
+            Stat(runs.wall["ours"]).scaled(1 / n),
+            Stat(runs.wall["otter"]).scaled(1 / n),
+            "otter run",
+            goal_ratio=4.0,
+            note=f"{isolation(runs.records)}; {totals}"
+            + (
+                f"; otter run failed and was re-run {len(otter_failures)}x "
+                f"({otter_failures[0]})"
+                if otter_failures
+                else ""
+            ),
+        )
+    ]
+    if runs.cpu_counted:
+        rows.append(
+            Row(
+                NAME,
+                "CPU seconds per submission (same batch)",
+                "s",
+                Stat(runs.cpu["ours"]).scaled(1 / n),
+                Stat(runs.cpu["otter"]).scaled(1 / n),
+                "otter run",
+                goal_ratio=4.0,
+                note="all processes (sandboxes, kernels) in a "
+                "cpuacct cgroup: the cost that does not depend on the load",
+            )
+        )
+    else:
+        rows.append(
+            skipped(
+                NAME,
+                "CPU seconds per submission",
+                "needs a writable cgroup-v1 cpuacct hierarchy",
+            )
+        )
+    rows.append(
+        Row(
+            NAME,
+            "latency of one submission (while 2 run)",
+            "s",
+            Stat([r["seconds"] for r in runs.records]),
+            Stat(runs.per_otter),
+            "otter run",
+            note="ours: the record's seconds (sandbox + scoring); Otter: its process",
+        )
+    )
+    return rows
+
+
+def single_rows(ctx: Context, zip_path: Path, notebooks: list[Path]) -> list[Row]:
+    """A complete and an untouched submission, each graded alone by each grader."""
+    rows = []
+    for kind, what in (
+        ("complete", "start to exit, plans and reports included"),
+        ("untouched", "every answer a stub: the fixed cost"),
+    ):
+        notebook = next(p for p in notebooks if p.stem.endswith(kind))
+        ctx.log(f"  grading: one {kind} submission alone, each grader")
+        got = alone(ctx, zip_path, notebook)
+        (ours, ours_cpu), (otter, otter_cpu) = got["ours"], got["otter"]
+        rows.append(
+            Row(
+                NAME,
+                f"one {kind} submission alone (whole command)",
+                "s",
+                ours,
+                otter,
+                "otter run",
+                note=(
+                    f"{what}; CPU {ours_cpu.median:.3g} s vs Otter's "
+                    f"{otter_cpu.median:.3g} s "
+                    f"({otter_cpu.median / ours_cpu.median:.3g}x)"
+                ),
+            )
+        )
+    return rows
+
+
+def run(ctx: Context) -> list[Row]:
+    if shutil.which(ctx.tool("otter")) is None:
+        return [skipped(NAME, "throughput", "otter is not installed")]
+    n = BATCH_QUICK if ctx.quick else BATCH_FULL
+    batch = ctx.scratch / "week1-batch"
+    notebooks = submissions.write_batch(batch, n)
+    zip_path = otter_zip(ctx)
+    runs = batch_runs(ctx, batch, notebooks, zip_path)
+    return batch_rows(runs, n) + single_rows(ctx, zip_path, notebooks)

@@ -1,0 +1,70 @@
+"""Predict per-base TF-binding scores for every window of a sequences file.
+
+Usage:  python predict.py --data SEQUENCES.txt.gz --out predictions.csv
+
+Reads a gzip, tab-separated file with columns ``sequence`` and ``window_name`` (the
+layout of ``chr22_sequences.txt.gz``; a scores file is never needed), loads the model
+weights from ``model_weights.pt`` next to this script, and writes a CSV whose index
+column is ``window_name`` and whose 300 columns ``0..299`` are the predicted scores of
+each position. Self-contained: it needs only numpy, pandas and torch, not the notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+WEIGHTS = Path(__file__).resolve().parent / "model_weights.pt"
+
+
+def one_hot_encode(seq: str) -> np.ndarray:
+    """float32 ``(L, 4)``, columns A, C, G, T; N (and any other letter) is all zeros."""
+    codes = np.frombuffer(seq.upper().encode("ascii", "replace"), dtype=np.uint8)
+    return (codes[:, None] == np.frombuffer(b"ACGT", dtype=np.uint8)).astype(np.float32)
+
+
+class MyModel(nn.Module):
+    '''Paste the class of the model you trained (the same code as in your notebook).'''
+
+
+def build_model() -> nn.Module:
+    '''Build your model, load ``WEIGHTS`` with ``torch.load(WEIGHTS,
+    map_location="cpu", weights_only=True)`` and ``load_state_dict``; return it in
+    eval mode.'''
+    raise NotImplementedError("q5: build your model and load model_weights.pt")
+
+
+def write_predictions(preds: np.ndarray, window_names: list[str], out: str) -> None:
+    '''Write ``preds`` (N, 300) as a CSV: index column ``window_name`` (row i is
+    window_names[i]), then 300 columns named 0..299.'''
+    raise NotImplementedError("q5: write the predictions CSV")
+
+
+def predict(model: nn.Module, seqs: list[str], batch_size: int = 256) -> np.ndarray:
+    """float32 ``(N, L)`` predictions, in the order of ``seqs``."""
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(seqs), batch_size):
+            batch = np.stack([one_hot_encode(s) for s in seqs[start:start + batch_size]])
+            outputs.append(model(torch.from_numpy(batch)).numpy())  # (B, L)
+    return np.concatenate(outputs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="sequences .txt.gz (tab-separated)")
+    parser.add_argument("--out", required=True, help="where to write the CSV")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    seq_df = pd.read_csv(args.data, sep="\t")
+    preds = predict(build_model(), list(seq_df["sequence"]))
+    write_predictions(preds, list(seq_df["window_name"]), args.out)
+
+
+if __name__ == "__main__":
+    main()
