@@ -80,7 +80,9 @@ def test_student_release_has_stubs_and_no_solutions(repo, week):
         ]
         if not q["manual"]
     ]
-    stubs = " ".join(answers)
+    # a question answered in a released file (week 3a's predict.py) has its stub there
+    stubs = " ".join(answers + [p.read_text() for p in
+                                (repo / f"assignments/{week}").glob("*.py")])
     for q in graded:
         assert f'NotImplementedError("{q}:' in stubs, f"{q} has no loud stub"
     code = {line.strip() for c in nb.cells if c.cell_type == "code"

@@ -101,6 +101,7 @@ def release_files(release_dir: Path, name: str) -> dict[str, Path]:
         return {}
     return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != f"{name}.ipynb"
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
             and p.relative_to(folder).parts[0] not in ("tests", "__pycache__")}
 
 
