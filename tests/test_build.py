@@ -119,7 +119,9 @@ def solution_lines(master: Path) -> list[str]:
                 inside = True
             elif stripped.startswith("# END SOLUTION"):
                 inside = False
-            elif inside and len(stripped) >= 20 and not stripped.startswith(("#", '"')):
+            # signatures are the contract (students see them), not solutions
+            elif inside and len(stripped) >= 20 and not stripped.startswith(
+                    ("#", '"', "def ", "class ")):
                 lines.append(stripped)
     assert len(lines) > 10, "found too few solution lines: is the parser right?"
     return [line for line in lines if line not in given]
