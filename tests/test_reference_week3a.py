@@ -224,18 +224,29 @@ def test_student_template_keeps_the_io_and_drops_the_solution():
 
 @pytest.mark.slow
 def test_committed_weights_are_reproduced_by_their_script():
-    """make_model_weights.py on one CPU thread gives the committed tensors exactly."""
+    """make_model_weights.py is deterministic on one CPU thread, and its model predicts
+    held-out windows as well as the committed one does. Bit-for-bit equality with the
+    committed tensors holds only on the CPU that made them: other vector units round
+    differently and four epochs of Adam amplify that (90 % of the elements differed,
+    by up to 0.06, on an AVX-512 EPYC), while the held-out r agreed to 1e-4."""
     sys.path.insert(0, str(REPO / "solutions/week3a"))
     try:
         import make_model_weights
     finally:
         sys.path.pop(0)
     torch.set_num_threads(1)
-    fresh = make_model_weights.train_reference().state_dict()
-    committed = torch.load(REPO / "solutions/week3a/model_weights.pt", weights_only=True)
-    assert fresh.keys() == committed.keys()
-    for key in fresh:
-        torch.testing.assert_close(fresh[key], committed[key], rtol=0, atol=0)
+    fresh = make_model_weights.train_reference()
+    again = make_model_weights.train_reference().state_dict()
+    for key, value in fresh.state_dict().items():
+        torch.testing.assert_close(value, again[key], rtol=0, atol=0)
+    committed = ref.TFBindingFCN()
+    committed.load_state_dict(
+        torch.load(REPO / "solutions/week3a/model_weights.pt", weights_only=True))
+    for seed in (7, 8):
+        fresh_r = make_model_weights.heldout_r(fresh, seed=seed)
+        committed_r = make_model_weights.heldout_r(committed, seed=seed)
+        assert abs(fresh_r - committed_r) < 0.01, (seed, fresh_r, committed_r)
+        assert committed_r > 0.9, (seed, committed_r)
 
 
 # ------------------------------------------------------------------ q6

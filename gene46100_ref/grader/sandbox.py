@@ -95,6 +95,10 @@ def remove_cgroup(path: Path | None, patience_s: float = 30.0) -> None:
     """
     if path is None or not path.exists():
         return
+    try:  # no more forks: a fork bomb cannot refill the slots we free by killing
+        (path / "pids.max").write_text("0")
+    except OSError:
+        pass
     deadline = time.monotonic() + patience_s
     while True:
         try:
