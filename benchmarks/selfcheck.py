@@ -134,7 +134,8 @@ def run(ctx: Context) -> list[Row]:
             "s",
             full,
             goal_max=5.0,
-            note="runs every cell (demos and plots included), then the public tests",
+            note="runs the cells the grader runs (demos tagged otter_ignore "
+            "skipped), then the public tests",
         )
     )
     short = release_copy(ctx, answers_only(complete), "selfcheck-answers")
@@ -146,7 +147,7 @@ def run(ctx: Context) -> list[Row]:
             "s",
             time_pytest(short, ctx.repeats),
             goal_max=5.0,
-            note="what the self-check costs without the demo cells",
+            note="imports, setup and answer cells alone: the least a self-check can run",
         )
     )
     ctx.log("  selfcheck: grader.check calls")

@@ -83,3 +83,23 @@ def test_wrong_gradient_fails_q3_only_with_a_message(release, repo):
         assert "FAILED" in lines[name] and "fix it first" in run.stdout
     independent = set(lines) - {"q3", "q4", "q6"}
     assert all("PASSED" in lines[name] for name in independent), run.stdout[-3000:]
+
+
+def test_cells_tagged_otter_ignore_are_skipped_as_the_grader_skips_them(
+    release, repo
+):
+    """A demo cell that would break q2 (and one that would hang) is not run."""
+    import nbformat
+
+    nb = nbformat.read(repo / "examples/submissions/week1/alice_complete.ipynb", 4)
+    for source in ("mse_loss = None  # would fail q2", "while True:\n    pass"):
+        nb.cells.append(nbformat.v4.new_code_cell(
+            source, metadata={"tags": ["otter_ignore"]}))
+    path = release / "tagged.ipynb"
+    nbformat.write(nb, path)
+    run = self_check(release, path)
+    lines = question_lines(run.stdout)
+    assert len(lines) == 10 and all("PASSED" in line for line in lines.values()), (
+        run.stdout[-3000:]
+    )
+    assert "otter_ignore" in run.stdout

@@ -1,6 +1,7 @@
 """pytest plug-in for students: ``pytest assignments/week1`` checks your notebook.
 
-It runs your notebook top to bottom in a fresh process, then the PUBLIC tests of each
+It runs your notebook top to bottom in a fresh process (skipping the cells tagged
+``otter_ignore``, demos and plots, as the grader does), then the PUBLIC tests of each
 question: they check the contract (names, types, shapes, one small example), not
 that your answer is right. Your grade comes from hidden tests on other inputs.
 """
@@ -26,7 +27,8 @@ def pytest_collect_file(parent, file_path):
 
 
 def pytest_report_header(config):
-    return "Self-check: PUBLIC tests only (contract, not correctness)."
+    return ("Self-check: PUBLIC tests only (contract, not correctness). Cells tagged "
+            "otter_ignore (demos, plots) are skipped, as the grader skips them.")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -1,7 +1,7 @@
 """Execute a student notebook in this process and run its public tests (self-check).
 
-Usage: ``python run_public.py NOTEBOOK TESTS_DIR RESULT_JSON``. Writes one entry per
-question: passed, failed (short message) or not_implemented. Public tests check the
+Usage: ``python run_public.py NOTEBOOK TESTS_DIR RESULT_JSON``. Runs the cells the
+grader runs (not those tagged ``otter_ignore``). Writes one entry per question: passed, failed (short message) or not_implemented. Public tests check the
 contract only; grades come from hidden tests.
 """
 
@@ -18,11 +18,18 @@ import worker  # noqa: E402  (copied next to this file by the build)
 GRADER_CALL = re.compile(r"^\s*grader\.\w+\(.*\)\s*$")
 
 
+def ignored(cell):
+    """Otter's ``otter_ignore`` tag: a demo or plot cell, which the grader skips too
+    (so the self-check sees what the grader sees, and skips the slow demos)."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return isinstance(tags, list) and "otter_ignore" in tags
+
+
 def code_cells(path):
     with open(path, encoding="utf-8") as f:
         nb = json.load(f)
     for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") == "code":
+        if cell.get("cell_type") == "code" and not ignored(cell):
             source = cell.get("source", "")
             source = "".join(source) if isinstance(source, list) else source
             if not GRADER_CALL.match(source):  # checks run below, once each
