@@ -284,6 +284,7 @@ def batch_rows(runs: BatchRuns, n: int) -> list[Row]:
                 "cpuacct cgroup: the cost that does not depend on the load",
             )
         )
+        rows.append(ceiling_row(runs, n))
     else:
         rows.append(
             skipped(
@@ -304,6 +305,26 @@ def batch_rows(runs: BatchRuns, n: int) -> list[Row]:
         )
     )
     return rows
+
+
+def ceiling_row(runs: BatchRuns, n: int) -> Row:
+    """The student's own compute (the hidden tests' calls into student code, CPU
+    seconds from the records) against Otter's CPU: the speed-up a grader costing
+    nothing but that compute would reach, i.e. the ceiling of the ratios above."""
+    probes = sum(q.get("cpu_seconds") or 0.0 for r in runs.records
+                 for q in r["questions"]) / n
+    otter = Stat(runs.cpu["otter"]).scaled(1 / n)
+    ceiling = otter.median / probes if probes else float("inf")
+    return Row(
+        NAME,
+        "CPU floor: student code under the hidden tests (same batch)",
+        "s",
+        Stat([probes]),
+        otter,
+        "otter run",
+        note=f"ratio = the ceiling for any grader that runs these hidden tests "
+        f"({ceiling:.3g}x); the rest of ours is sandbox start, imports and setup cells",
+    )
 
 
 def single_rows(ctx: Context, zip_path: Path, notebooks: list[Path]) -> list[Row]:
