@@ -1987,9 +1987,8 @@ class Q10LinearVsMLP(Question):
             if got < mse_floor(x, y) * (1 - 1e-6):
                 raise Mismatch(
                     f"{what} is below the least MSE any model can reach on these "
-                    "points (some x values occur more than once with different y): "
-                    "report the MSE of the trained MLP's predictions on the same "
-                    "(x, y), not a number it did not measure"
+                    "points: report the MSE of the trained MLP's own predictions on "
+                    "the same (x, y), in y's original units (undo any standardising)"
                 )
             if case == "line":
                 continue  # a straight line: the best line is already optimal
