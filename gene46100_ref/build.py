@@ -183,7 +183,8 @@ def copy_tree(src: Path, dst: Path) -> None:
 
 
 def build_week(week: str, repo: Path = REPO, out: Path | None = None) -> None:
-    """Regenerate one week's student release, autograder and reference module."""
+    """Regenerate one week's student release, autograder and reference module (its
+    Gradescope zip is written by ``build``, once every reference module is fresh)."""
     out = out or repo
     master_file = master_path(week, repo)
     master = nbformat.read(master_file, as_version=4)
@@ -202,7 +203,6 @@ def build_week(week: str, repo: Path = REPO, out: Path | None = None) -> None:
         reference.parent.mkdir(parents=True, exist_ok=True)
         reference.write_text(export_reference(week, master))
         write_autograder(week, master, dist / "autograder", out / "autograder" / week)
-        write_gradescope_zip(week, repo, out)
 
 
 # Simulated data files students get in assignments/<week>/data/ (deterministic, so
@@ -272,14 +272,16 @@ exec "$python" -m gene46100_ref.grader.gradescope {week}
 
 
 def package_files(week: str, repo: Path, out: Path) -> dict[str, bytes]:
-    """The grader package as the zip carries it (reference module from ``out``)."""
+    """The grader package as the zip carries it, every week's generated reference
+    module taken from ``out`` (the zip carries them all: later weeks import earlier
+    ones), so it must be written after they are all regenerated."""
+    generated = {f"{w}.py" for w in WEEKS}
     files = {}
     for path in sorted((repo / "gene46100_ref").rglob("*.py")):
         rel = path.relative_to(repo)
-        if f"{week}.py" != rel.name or rel.parent.name != "gene46100_ref":
-            files[f"gene46100/{rel}"] = path.read_bytes()
-    files[f"gene46100/gene46100_ref/{week}.py"] = (out / "gene46100_ref" / f"{week}.py"
-                                                   ).read_bytes()
+        if rel.name in generated and rel.parent.name == "gene46100_ref":
+            path = out / rel if (out / rel).exists() else path
+        files[f"gene46100/{rel}"] = path.read_bytes()
     for rel in ("pyproject.toml", "constraints.txt", "gene46100_ref/selfcheck/conftest.py",
                 "gene46100_ref/selfcheck/pytest.ini"):
         files[f"gene46100/{rel}"] = (repo / rel).read_bytes()
@@ -319,6 +321,8 @@ def build(weeks: tuple[str, ...] = WEEKS, repo: Path = REPO, out: Path | None = 
 
     for week in weeks:
         build_week(week, repo, out)
+    for week in weeks:  # after every reference module: each zip carries them all
+        write_gradescope_zip(week, repo, out or repo)
     write_selfcheck_support(out or repo)
     examples.write_week1_examples(repo, out or repo)
     if "week2" in weeks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -65,6 +66,29 @@ def test_build_is_deterministic(rebuilt, tmp_path, repo):
     build.build(repo=repo, out=again)
     for rel in GENERATED:
         assert files_under(again, rel) == files_under(rebuilt, rel)
+
+
+def test_every_zip_carries_the_reference_modules_of_this_build(tmp_path, repo):
+    """A master edit needs one build, not two: each zip carries every week's module
+    (later weeks import earlier ones), so none may be zipped before all are rebuilt."""
+    source = tmp_path / "src"
+    for rel in ("solutions", "gene46100_ref", "examples"):
+        shutil.copytree(repo / rel, source / rel,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for rel in ("pyproject.toml", "constraints.txt"):
+        shutil.copyfile(repo / rel, source / rel)
+    for week in build.WEEKS:  # as if every master had changed since the last build
+        (source / "gene46100_ref" / f"{week}.py").write_text("# stale\n")
+    out = tmp_path / "out"
+    build.build(repo=source, out=out)
+    for week in build.WEEKS:
+        members = zip_members(
+            (out / "autograder" / week / f"{week}-autograder.zip").read_bytes(), tmp_path
+        )
+        for module in build.WEEKS:
+            fresh = (out / "gene46100_ref" / f"{module}.py").read_bytes()
+            assert members[f"gene46100/gene46100_ref/{module}.py"] == fresh, (
+                week, module)
 
 
 @pytest.mark.parametrize("week", build.WEEKS)
