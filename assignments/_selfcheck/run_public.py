@@ -2,8 +2,9 @@
 """Execute a student notebook in this process and run its public tests (self-check).
 
 Usage: ``python run_public.py NOTEBOOK TESTS_DIR RESULT_JSON``. Runs the cells the
-grader runs (not those tagged ``otter_ignore``). Writes one entry per question: passed, failed (short message) or not_implemented. Public tests check the
-contract only; grades come from hidden tests.
+grader runs (not those tagged ``otter_ignore``). Writes one entry per question:
+passed, failed (short message) or not_implemented. Public tests check the contract
+only; grades come from hidden tests.
 """
 
 import glob
@@ -21,7 +22,8 @@ GRADER_CALL = re.compile(r"^\s*grader\.\w+\(.*\)\s*$")
 
 def ignored(cell):
     """Otter's ``otter_ignore`` tag: a demo or plot cell, which the grader skips too
-    (so the self-check sees what the grader sees, and skips the slow demos)."""
+    (so the self-check sees what the grader sees, and skips the slow demos). The
+    grader's twin is ``intake``'s test; the release cannot import the grader."""
     tags = cell.get("metadata", {}).get("tags", [])
     return isinstance(tags, list) and "otter_ignore" in tags
 

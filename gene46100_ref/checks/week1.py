@@ -1875,10 +1875,12 @@ def nonlinear_data(
         rng.uniform(-0.5, 0.5),
     )
     x = centre + rng.uniform(-half, half, n)
-    curve = LINE if shape == "line" else SHAPES[shape]
+    curve, shared_sd, offset_sd = (
+        (LINE, 0.0, 0.05) if shape == "line" else (SHAPES[shape], 0.04, 0.03)
+    )
     clean = curve(x - centre) + rng.uniform(-2.0, 2.0)
-    shared = 0.0 if shape == "line" else 0.04 * clean.std() * rng.normal(size=n)
-    offset = (0.05 if shape == "line" else 0.03) * clean.std()
+    shared = shared_sd * clean.std() * rng.normal(size=n) if shared_sd else 0.0
+    offset = offset_sd * clean.std()
     order = rng.permutation(2 * n)
     x_pairs = np.concatenate([x, x])[order]
     y_pairs = np.concatenate([clean + shared + offset, clean + shared - offset])[order]
