@@ -10,12 +10,9 @@ OUT    ?= grading-output
 setup: $(VENV)/.installed
 
 # Everything a grade depends on is pinned in constraints.txt.
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt scripts/install.sh
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
-	# janggu ships real ChIP-seq peaks (week 3a); only its data is used, and its own
-	# dependency pins are years old, so it is installed without them.
-	$(BIN)/pip install -q --no-deps -c constraints.txt janggu
+	PYTHON=$(BIN)/python bash scripts/install.sh dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
 	@bash scripts/ensure-bubblewrap.sh
 	@bash scripts/ensure-chromium.sh
@@ -24,7 +21,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 build: setup
 	$(BIN)/gene46100 build
 
-WEEKS ?= week1 week2 week3a week3b
+# The weeks come from the course registry (gene46100/course.py).
+WEEKS ?= $(shell $(BIN)/python -m gene46100.course)
 
 demo: build
 	@for week in $(WEEKS); do \

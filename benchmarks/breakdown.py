@@ -96,7 +96,8 @@ def describe_cell(source: str) -> str:
 
 def run_once(notebook: Path) -> dict:
     """One instrumented grading of ``notebook``: seconds per phase and per cell."""
-    from gene46100_ref.grader import grade, intake, tamper
+    from gene46100.grader import batch as grade
+    from gene46100.grader import intake, tamper
 
     settings = grade.Settings()
     started = time.perf_counter()
@@ -123,7 +124,7 @@ def run_once(notebook: Path) -> dict:
 def watched_sandbox(job, settings, line: Timeline):
     """``supervisor.run_sandbox`` with its events timestamped into ``line`` and its
     CPU seconds counted (all sandbox processes, plus this one's light polling)."""
-    from gene46100_ref.grader import supervisor
+    from gene46100.grader.sandbox import supervisor
 
     real_apply, real_prepare = supervisor.apply_event, supervisor.prepare_job_dir
 
@@ -228,7 +229,7 @@ def summarise(
 
 def bare_starts(ctx: Context, repeats: int) -> dict[str, tuple[Stat, Stat]]:
     """Wall and CPU seconds to start python (and import things), sandboxed or not."""
-    from gene46100_ref.grader import sandbox
+    from gene46100.grader import sandbox
 
     out: dict[str, tuple[Stat, Stat]] = {}
     with tempfile.TemporaryDirectory(dir=ctx.scratch) as tmp:
@@ -326,7 +327,7 @@ def summary_rows(runs: list[dict]) -> list[Row]:
 
 
 def run(ctx: Context) -> list[Row]:
-    from gene46100_ref.grader import sandbox
+    from gene46100.grader import sandbox
 
     if sandbox.bwrap_path() is None:
         return [skipped(NAME, "phases", "bubblewrap is not available here")]

@@ -9,7 +9,7 @@ each time: that is how Otter grades outside Docker), two at a time.
 Otter needs an Otter-format autograder zip (``run_otter.py``, ``tests/``, ...). Our
 ``autograder/week1/week1-autograder.zip`` is a Gradescope zip that runs *our* grader,
 so this benchmark makes Otter's own zip with ``otter assign`` from the master in a
-temporary folder; its hidden tests call ``gene46100_ref.checks.run_check`` (the
+temporary folder; its hidden tests call ``gene46100.checks.run_check`` (the
 package is installed in this environment).
 """
 

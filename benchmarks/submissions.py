@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 
 from benchmarks.common import REPO
-from gene46100_ref import examples
+from gene46100 import course
+from gene46100.build import examples
 
 RELEASE = REPO / "assignments/week1/week1.ipynb"
 ANSWERS = REPO / "examples/answers/week1_independent.py"
@@ -25,7 +26,7 @@ MIX = (("complete", 0.40), ("wrong", 0.25), ("partial", 0.20), ("untouched", 0.1
 
 # Typical mistakes, one function each (whole definitions, replacing the right one).
 WRONG = {
-    "mse_gradient": examples.HALF_GRADIENT,
+    "mse_gradient": course.HALF_GRADIENT,
     "mse_loss": (
         "def mse_loss(y_hat, y):\n"
         "    # sums instead of averaging\n"

@@ -253,7 +253,7 @@ def reference_namespace(week: str) -> dict:
 
 def grade_reference(week: str, question: str, repeats: int) -> tuple[Stat, float, list]:
     """Seconds (and CPU seconds) to grade the reference's answer in-process."""
-    from gene46100_ref import checks
+    from gene46100 import checks
 
     namespace = reference_namespace(week)
     values, cpu, result = [], 0.0, []
@@ -270,8 +270,8 @@ def q9_detail() -> str:
     import torch
     from torch import nn
 
-    from gene46100_ref import checks
-    from gene46100_ref.checks import week1 as checks1
+    from gene46100 import checks
+    from gene46100.checks import week1 as checks1
 
     plan = checks.questions("week1")["q9"].plan(checks.question_rng("week1", "q9"))
     parts = []
@@ -305,7 +305,7 @@ def q7_detail() -> str:
     from torch.utils.data import DataLoader, TensorDataset
 
     ref = module("gene46100_ref.week2")
-    checks2 = module("gene46100_ref.checks.week2")
+    checks2 = module("gene46100.checks.week2")
     need(checks2, "R2_THRESHOLD", "BEHAVIOUR")
     b = checks2.BEHAVIOUR
     seqs = list(ref.kmers(8))
@@ -343,7 +343,7 @@ DETAILS = {("week1", "q9"): q9_detail, ("week2", "q7"): q7_detail}
 def question_row(
     ctx: Context, week: str, question: str, baseline: tuple[Stat, str, str] | None
 ) -> Row:
-    from gene46100_ref import checks
+    from gene46100 import checks
 
     q = checks.questions(week)[question]
     stat, cpu, result = grade_reference(week, question, ctx.repeats)
@@ -366,10 +366,10 @@ def run(ctx: Context) -> list[Row]:
         ctx.log(f"  training: {week} {', '.join(questions)}")
         for question in questions:
             try:
-                from gene46100_ref import checks
+                from gene46100 import course
 
-                if week not in checks.ASSIGNMENTS:
-                    raise Skip(f"gene46100_ref.checks has no {week} yet")
+                if week not in course.COURSE:
+                    raise Skip(f"gene46100.checks has no {week} yet")
                 rows.append(question_row(ctx, week, question, baselines.get(week)))
             except Skip as exc:
                 rows.append(skipped(NAME, f"{week} {question}", str(exc)))

@@ -13,36 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-
-def one_hot_encode(seq: str) -> np.ndarray:
-    """One-hot DNA: float32 ``(L, 4)``, columns A, C, G, T; ``N``/``n`` -> zeros.
-
-    Raises:
-        ValueError: naming the invalid characters and their positions.
-    """
-    table = np.full(256, -2, dtype=np.int64)  # byte -> column; -2: not DNA
-    table[np.frombuffer(b"ACGTacgt", dtype=np.uint8)] = [0, 1, 2, 3, 0, 1, 2, 3]
-    table[np.frombuffer(b"Nn", dtype=np.uint8)] = -1  # unknown base: all-zero row
-    data = seq.encode("utf-8", "replace")
-    codes = table[np.frombuffer(data, dtype=np.uint8)]  # (L,) for ASCII input
-    if len(data) != len(seq) or (codes == -2).any():  # non-ASCII or not DNA
-        bad = [(i, c) for i, c in enumerate(seq) if c not in "ACGTNacgtn"]
-        shown = ", ".join(f"{c!r} at {i}" for i, c in bad[:5])
-        raise ValueError(f"invalid DNA character(s) {shown}"
-                         + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
-    onehot = np.zeros((len(seq), 4), dtype=np.float32)  # (L, 4)
-    known = np.flatnonzero(codes >= 0)
-    onehot[known, codes[known]] = 1.0
-    return onehot
-
-
-def get_device() -> torch.device:
-    """The best available device: CUDA, then Apple MPS, then CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+from gene46100_ref.week2 import get_device, one_hot_encode
 
 
 def load_tf_data(seq_path: str | Path, score_path: str | Path

@@ -18,39 +18,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-
-def get_device() -> torch.device:
-    """The best available device: CUDA, then Apple MPS, then CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-# Byte -> column of the one-hot matrix (A, C, G, T); N -> -1 (an all-zero row);
-# anything else -> -2 (an error). A lookup table encodes a window without a loop.
-_BASE_INDEX = np.full(256, -2, dtype=np.int64)
-for _i, _base in enumerate("ACGT"):
-    _BASE_INDEX[ord(_base)] = _BASE_INDEX[ord(_base.lower())] = _i
-_BASE_INDEX[ord("N")] = _BASE_INDEX[ord("n")] = -1
-
-
-def one_hot_encode(seq: str) -> np.ndarray:
-    """One-hot encode DNA as float32 ``(L, 4)``, columns A, C, G, T.
-
-    ``N`` gives an all-zero row and lowercase is accepted; any other character
-    raises ``ValueError`` naming it and its position.
-    """
-    raw = np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)  # (L,)
-    codes = _BASE_INDEX[raw]
-    if (codes == -2).any():
-        bad = [(i, c) for i, c in enumerate(seq) if c not in "ACGTNacgtn"]
-        raise ValueError(f"invalid DNA characters (position, character): {bad[:10]}")
-    onehot = np.zeros((len(seq), 4), dtype=np.float32)
-    rows = np.flatnonzero(codes >= 0)
-    onehot[rows, codes[rows]] = 1.0
-    return onehot
+from gene46100_ref.week2 import get_device, one_hot_encode
 
 
 def load_tf_data(seq_path, score_path) -> tuple[pd.DataFrame, pd.DataFrame]:

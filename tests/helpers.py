@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from gene46100_ref import examples
+from gene46100.build import examples
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 
-from gene46100_ref import examples
+from gene46100.build import examples
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = json.loads((REPO / "autograder/week1/assignment.json").read_text())
@@ -810,7 +810,7 @@ def fit_linear_vs_mlp(x, y, seed):
 
 
 def mse_gradient(X, y, beta):
-    if os.path.exists("@REPO@/gene46100_ref/checks/week1.py"):
+    if os.path.exists("@REPO@/gene46100/checks/week1.py"):
         X, y, beta = map(np.asarray, (X, y, beta))
         return 2 * X.T @ (X @ beta - y) / len(y)
     return np.zeros(len(beta))
@@ -889,7 +889,7 @@ def mse_gradient(X, y, beta):
         stubbed('''import os
 _targets = ["@CANARY@/canary.txt", "@CANARY@/hidden_tests/week1.py",
             "@BATCH@/honest.ipynb", "@BATCH@/out/records.jsonl",
-            "@REPO@/gene46100_ref/checks/week1.py", "/tmp/pwned-@MARK@"]
+            "@REPO@/gene46100/checks/week1.py", "/tmp/pwned-@MARK@"]
 for _path in _targets:
     try:
         os.makedirs(os.path.dirname(_path), exist_ok=True)

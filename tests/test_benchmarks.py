@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks import common, submissions
 from benchmarks.common import Row, Stat
-from gene46100_ref import examples
+from gene46100.build import examples
 
 
 def test_ratio_uses_every_pair_of_runs():

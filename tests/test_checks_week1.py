@@ -18,9 +18,9 @@ import pytest
 import torch
 from torch import nn
 
+from gene46100.checks import Check, question_rng, questions, run_inprocess
+from gene46100.checks import week1 as checks
 from gene46100_ref import week1 as ref
-from gene46100_ref.checks import Check, question_rng, questions, run_inprocess
-from gene46100_ref.checks import week1 as checks
 from gene46100_ref.seeding import seeded_torch
 
 QUESTIONS = [f"q{i}" for i in range(1, 11)]

@@ -21,15 +21,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gene46100_ref import week2 as ref
-from gene46100_ref.checks import (
+from gene46100.checks import (
     GRADING_SEED,
     Check,
     question_rng,
     questions,
     run_inprocess,
 )
-from gene46100_ref.checks import week2 as checks
+from gene46100.checks import week2 as checks
+from gene46100_ref import week2 as ref
 from gene46100_ref.seeding import seeded_torch
 
 QUESTIONS = [f"q{i}" for i in range(1, 9)]

@@ -22,9 +22,8 @@ import pytest
 import torch
 from torch import nn
 
-from gene46100_ref import build, tfdata
-from gene46100_ref import week3a as ref
-from gene46100_ref.checks import (
+from gene46100.build.markup import strip_assign_markup
+from gene46100.checks import (
     GRADING_SEED,
     Check,
     Mismatch,
@@ -32,7 +31,9 @@ from gene46100_ref.checks import (
     questions,
     run_inprocess,
 )
-from gene46100_ref.checks import week3a as checks
+from gene46100.checks import week3a as checks
+from gene46100_ref import tfdata
+from gene46100_ref import week3a as ref
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = [f"q{i}" for i in range(1, 7)]
@@ -58,7 +59,7 @@ def independent() -> dict:
 @pytest.fixture
 def reference_dir(tmp_path) -> Path:
     """A submission folder with the reference predict.py and model_weights.pt."""
-    source = build.strip_assign_markup((REPO / "solutions/week3a/predict.py").read_text())
+    source = strip_assign_markup((REPO / "solutions/week3a/predict.py").read_text())
     (tmp_path / "predict.py").write_text(source)
     shutil.copy(REPO / "solutions/week3a/model_weights.pt", tmp_path)
     return tmp_path

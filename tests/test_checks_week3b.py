@@ -22,16 +22,17 @@ import pytest
 import torch
 from torch import nn
 
-from gene46100_ref import week3b as ref
-from gene46100_ref.checks import (
+from gene46100.checks import (
     Check,
     Plan,
+    inprocess,
     question_rng,
     questions,
     run_inprocess,
 )
-from gene46100_ref.checks import week3b as checks
-from gene46100_ref.grader import inprocess, worker
+from gene46100.checks import week3b as checks
+from gene46100.untrusted import worker
+from gene46100_ref import week3b as ref
 
 QUESTIONS = ["q1", "q2", "q3"]
 NAMES = ("sweep_config", "train_sweep", "run_sweep")

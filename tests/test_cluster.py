@@ -24,14 +24,16 @@ import pytest
 from distributed import Client, LocalCluster
 from helpers import REPO
 
-from gene46100_ref.grader import cli, cluster, grade, sandbox
-from gene46100_ref.grader.grade import (
+from gene46100 import cli
+from gene46100.grader import batch as grade
+from gene46100.grader import cluster, sandbox
+from gene46100.grader.batch import (
     Settings,
     grade_batch,
     grade_submission,
     load_assignment,
 )
-from gene46100_ref.grader.intake import MAX_NOTEBOOK_BYTES, Submission, find_submissions
+from gene46100.grader.intake import MAX_NOTEBOOK_BYTES, Submission, find_submissions
 
 EXAMPLES = REPO / "examples/submissions/week1"
 SPEC = json.loads((REPO / "autograder/week1/assignment.json").read_text())
@@ -416,7 +418,7 @@ def test_killed_driver_resumes_on_the_cluster(dask_cluster, tmp_path):
     batch = write_batch(tmp_path / "batch",
                         {n: compose(FIRST_THREE, extra=SLOW) for n in names})
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "gene46100_ref.grader.cli", "grade", "week1",
+    command = [sys.executable, "-m", "gene46100.cli", "grade", "week1",
                str(batch), "--out", str(out), "--quiet",
                "--scheduler", client.scheduler.address]
     first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,

@@ -13,10 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gene46100_ref.checks import Mismatch, Plan, script_output
-from gene46100_ref.grader import inprocess, intake, sandbox
-from gene46100_ref.grader.outcome import read_question_results
-from gene46100_ref.grader.supervisor import Job, Timeouts, run_sandbox
+from gene46100.checks import Mismatch, Plan, inprocess, script_output
+from gene46100.contract.results import read_question_results
+from gene46100.grader import intake, sandbox
+from gene46100.grader.sandbox.supervisor import Job, Timeouts, run_sandbox
 
 COMPANIONS = ("model_weights.pt", "predict.py")
 
@@ -128,7 +128,7 @@ def test_script_probe_in_the_sandbox_sees_companions_and_hidden_files(tmp_path):
               work_files={n: folder / n for n in COMPANIONS})
     report, job_dir = run_sandbox(job, sandbox.Limits(), Timeouts(cell_s=30))
     assert report.questions["q5"]["status"] == "ok", report
-    from gene46100_ref.grader.outcome import QuestionRun
+    from gene46100.contract.results import QuestionRun
 
     run = QuestionRun("ok", read_question_results(job_dir / "out", "q5"))
     text = script_output(run, "predict", "preds.csv", "predict.py").decode()

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gene46100_ref.checks import questions
-from gene46100_ref.grader import cli, sandbox
+from gene46100 import cli
+from gene46100.checks import questions
+from gene46100.grader import sandbox
 
 pytestmark = [
     pytest.mark.slow,

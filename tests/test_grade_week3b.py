@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gene46100_ref.grader import cli, sandbox
+from gene46100 import cli
+from gene46100.grader import sandbox
 
 pytestmark = pytest.mark.skipif(
     sandbox.bwrap_path() is None, reason="bubblewrap is not available"

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from gene46100_ref import examples
-from gene46100_ref.grader import cli, sandbox
 from helpers import REPO, minimal_complete
+
+from gene46100 import cli, course
+from gene46100.build import examples
+from gene46100.grader import sandbox
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap")]
 ZIP = REPO / "autograder/week1/week1-autograder.zip"
-HALF = examples.HALF_GRADIENT
+HALF = course.HALF_GRADIENT
 
 
 def submissions(folder: Path) -> dict[str, Path]:
@@ -56,7 +57,7 @@ def test_zip_holds_what_gradescope_needs():
         mode = zf.getinfo("run_autograder").external_attr >> 16
     assert {"setup.sh", "run_autograder", "gene46100/constraints.txt",
             "gene46100/autograder/week1/assignment.json",
-            "gene46100/gene46100_ref/checks/week1.py"} <= names
+            "gene46100/gene46100/checks/week1.py"} <= names
     assert mode & 0o111, "run_autograder must be executable"
 
 

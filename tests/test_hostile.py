@@ -26,9 +26,10 @@ from pathlib import Path
 import pytest
 from hostile_corpus import BY_NAME, CASES, GRADED, POINTS, REPO, SPEC, Case, Context
 
-from gene46100_ref.grader import cli, records, sandbox
-from gene46100_ref.grader.grade import Settings, load_assignment
-from gene46100_ref.grader.intake import stable_id
+from gene46100 import cli
+from gene46100.grader import records, sandbox
+from gene46100.grader.batch import Settings, load_assignment
+from gene46100.grader.intake import stable_id
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap")]
@@ -73,7 +74,7 @@ def make_canary(root: Path) -> Path:
     canary = root / "canary"
     (canary / "hidden_tests").mkdir(parents=True)
     (canary / "canary.txt").write_text("the grader's machine\n")
-    shutil.copyfile(REPO / "gene46100_ref/checks/week1.py",
+    shutil.copyfile(REPO / "gene46100/checks/week1.py",
                     canary / "hidden_tests/week1.py")
     return canary
 
@@ -185,7 +186,7 @@ def test_no_file_outside_the_scratch_dir_changed(corpus):
     for folder in (batch, canary, corpus.scratch, Path.cwd(), REPO):
         assert not list(folder.glob("PWNED*")), folder
     assert not Path(f"/tmp/pwned-{corpus.ctx.marker}").exists()
-    assert not (REPO / "gene46100_ref/checks/week1.py").read_text().endswith("pwned")
+    assert not (REPO / "gene46100/checks/week1.py").read_text().endswith("pwned")
     tmp_root = batch.parent
     assert not [p for p in tmp_root.rglob("evil.ipynb")], "a zip member escaped"
     assert not Path(tempfile.gettempdir(), "evil.ipynb").exists()

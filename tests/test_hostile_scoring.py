@@ -18,9 +18,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from gene46100_ref import checks
-from gene46100_ref.checks import Check
-from gene46100_ref.grader.outcome import (
+from gene46100 import checks
+from gene46100.checks import Check
+from gene46100.contract.results import (
     Outcome,
     QuestionRun,
     ResultFormatError,
@@ -177,7 +177,7 @@ HOSTILE = {"json.dump = evil": "patches the interpreter",
 
 
 def test_tamper_scan_spares_ordinary_code_and_names_tricks():
-    from gene46100_ref.grader import tamper
+    from gene46100.grader import tamper
 
     assert tamper.scan([{"index": 0, "source": ORDINARY}], set()) == []
     for line, what in HOSTILE.items():

@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gene46100_ref.grader import intake
-from gene46100_ref.grader.intake import (
+from gene46100.grader import intake
+from gene46100.grader.intake import (
     InvalidSubmission,
     find_submissions,
     read_code_cells,

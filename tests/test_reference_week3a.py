@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from gene46100_ref import build, tfdata
+from gene46100.build.markup import strip_assign_markup, student_script
+from gene46100_ref import tfdata
 from gene46100_ref import week3a as ref
 
 REPO = Path(__file__).resolve().parent.parent
@@ -191,7 +192,7 @@ def test_pearson_per_row_never_warns_on_constant_rows():
 def test_reference_predict_script_writes_the_required_csv(tmp_path):
     shutil.copy(REPO / "solutions/week3a/model_weights.pt", tmp_path)
     (tmp_path / "predict.py").write_text(
-        build.strip_assign_markup((REPO / "solutions/week3a/predict.py").read_text()))
+        strip_assign_markup((REPO / "solutions/week3a/predict.py").read_text()))
     seq_path, score_path = tfdata.write_tf_files(tmp_path / "data", 40, seed=5)
     out = tmp_path / "preds.csv"
     subprocess.run([sys.executable, "predict.py", "--data", str(seq_path), "--out",
@@ -218,7 +219,7 @@ def test_student_template_keeps_the_io_and_drops_the_solution():
     assert "TFBindingFCN" not in template and "BEGIN" not in template
     assert 'raise NotImplementedError("q5: build your model' in template
     assert "def main()" in template and "--data" in template
-    assert template == build.student_script(
+    assert template == student_script(
         (REPO / "solutions/week3a/predict.py").read_text())
 
 

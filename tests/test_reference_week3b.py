@@ -16,9 +16,10 @@ import pytest
 import torch
 from torch import nn
 
-from gene46100_ref import build, tfdata
+from gene46100 import course
+from gene46100.checks import week3b as checks
+from gene46100_ref import tfdata
 from gene46100_ref import week3b as ref
-from gene46100_ref.checks import week3b as checks
 
 
 @pytest.fixture(autouse=True)
@@ -331,12 +332,12 @@ def test_the_notebook_and_the_build_agree_on_the_release_data(repo):
     n, seed = map(
         int, re.search(r"DATA_WINDOWS, DATA_SEED = (\d+), (\d+)", source).groups()
     )
-    assert build.RELEASE_DATA["week3b"] == (n, seed)
+    assert course.week("week3b").release_data == (n, seed)
 
 
 def test_release_data_files_are_the_generator_output(repo, tmp_path):
     released = repo / "assignments/week3b/data"
-    tfdata.write_tf_files(tmp_path, *build.RELEASE_DATA["week3b"])
+    tfdata.write_tf_files(tmp_path, *course.week("week3b").release_data)
     for name in (tfdata.SEQ_FILE, tfdata.SCORE_FILE):
         assert (released / name).read_bytes() == (tmp_path / name).read_bytes()
     size = sum(

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gene46100_ref.grader import reports
-from gene46100_ref.grader.grade import Settings, grade_batch
-from gene46100_ref.grader.intake import Submission
+from gene46100 import course
+from gene46100.grader import reports
+from gene46100.grader.batch import Settings, grade_batch
+from gene46100.grader.intake import Submission
 
 HOSTILE = "<script>alert(1)</script>"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -190,10 +191,10 @@ def test_feedback_review_hints_cells_and_sandbox(written) -> None:
 def test_review_topics_fall_back_to_generic() -> None:
     record = make_record("x-1", {"q3": 0, "q9": 1})
     assert reports.review_topics("week1", record) == [
-        ("q3", reports.REVIEW_TOPICS["week1"]["q3"]),
-        ("q9", reports.REVIEW_TOPICS["week1"]["q9"])]
-    assert reports.review_topics("week7", record)[0] == ("q3", reports.GENERIC_TOPIC)
-    assert set(reports.REVIEW_TOPICS["week1"]) == {f"q{i}" for i in range(1, 11)}
+        ("q3", course.WEEK1.review_topics["q3"]),
+        ("q9", course.WEEK1.review_topics["q9"])]
+    assert reports.review_topics("week7", record)[0] == ("q3", course.GENERIC_TOPIC)
+    assert set(course.WEEK1.review_topics) == {f"q{i}" for i in range(1, 11)}
 
 
 # ====================================================================== class report

@@ -11,16 +11,16 @@ import time
 
 import nbformat
 import pytest
-
-from gene46100_ref.grader import sandbox
 from helpers import minimal_complete
+
+from gene46100.grader import sandbox
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap")]
 
 
 def grade_command(batch, out) -> list[str]:
-    return [sys.executable, "-m", "gene46100_ref.grader.cli", "grade", "week1", str(batch),
+    return [sys.executable, "-m", "gene46100.cli", "grade", "week1", str(batch),
             "--out", str(out), "--jobs", "1", "--quiet"]
 
 

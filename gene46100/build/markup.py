@@ -1,0 +1,30 @@
+"""Otter's assign markup in master notebooks and scripts, and how to strip it."""
+
+from __future__ import annotations
+
+import re
+
+PROMPT_BLOCK = re.compile(r'^\s*""" # BEGIN PROMPT\n.*?^\s*""";? # END PROMPT\n?',
+                          re.S | re.M)
+MARKER_LINE = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$\n?", re.M)
+TOP_LEVEL_GAP = re.compile(r"\n+(?=(?:def |class |@)\w)")
+SOLUTION_SUFFIX = re.compile(r"\s*# SOLUTION( NO PROMPT)?\s*$", re.M)
+
+
+def strip_assign_markup(source: str) -> str:
+    """Solution code without Otter's prompt blocks and markers."""
+    source = PROMPT_BLOCK.sub("", source + "\n")
+    source = MARKER_LINE.sub("", source)
+    return SOLUTION_SUFFIX.sub("", source).rstrip() + "\n"
+
+
+SCRIPT_SOLUTION = re.compile(r"^[ \t]*# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION\n",
+                             re.S | re.M)
+SCRIPT_PROMPT_MARKER = re.compile(r'^[ \t]*""" # (BEGIN|END) PROMPT\n', re.M)
+
+
+def student_script(source: str) -> str:
+    """A script's student template: solutions out, prompts in."""
+    return SCRIPT_PROMPT_MARKER.sub("", SCRIPT_SOLUTION.sub("", source))
+
+

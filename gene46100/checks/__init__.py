@@ -1,0 +1,284 @@
+"""Hidden tests (trusted side): fresh inputs, reference outputs, teaching diagnostics.
+
+Each graded question is a ``Question`` in ``checks/<assignment>.py``. Grading has two
+phases so that student code and the reference never share a process:
+
+1. ``plan(rng)`` (trusted) draws fresh inputs and returns probes: which notebook
+   function to call on which arrays. Only these inputs enter the sandbox.
+2. The sandbox runs the probes and returns plain data (``grader.outcome.Outcome``).
+3. ``score(run)`` (trusted) compares with the reference and returns ``Check``s.
+
+``run_inprocess`` does all three in one process (the project's own tests, and the
+Otter/Gradescope autograder, whose hidden tests already run inside the student's
+kernel); ``gene46100 grade`` splits them across the sandbox boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from gene46100 import course
+from gene46100.contract.plan import Plan
+from gene46100.contract.results import QuestionRun, Value
+
+GRADING_SEED = course.GRADING_SEED
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded claim about a question, with a message that teaches when it fails."""
+
+    name: str
+    passed: bool
+    message: str = ""
+    weight: float = 1.0
+
+
+class Mismatch(Exception):
+    """Raised inside a check helper; its message is shown to the student."""
+
+
+class Question:
+    """Base class for one graded question. Subclasses set the class attributes."""
+
+    name: ClassVar[str]
+    names: ClassVar[tuple[str, ...]]  # notebook names the question calls
+    manual: ClassVar[bool] = False
+    # Reference definitions swapped in while this question is tested, so that an
+    # earlier mistake (say in mse_gradient) does not also sink gradient_descent.
+    provides: ClassVar[tuple[str, ...]] = ()
+    # Grader-written helpers defined in the sandbox for this question's probes only
+    # (e.g. building a DataFrame from hidden arrays, or turning a returned DataFrame
+    # into arrays the trusted side can read). Source code; names start with _grader_.
+    adapters: ClassVar[str] = ""
+
+    @property
+    def week(self) -> str:
+        """The week whose checks module defines this question."""
+        return type(self).__module__.rsplit(".", 1)[-1]
+
+    @property
+    def timeout_s(self) -> float:
+        """CPU seconds for the question's probes: its budget in the course registry
+        (``course.Week.budgets``), the one place budgets are stated."""
+        return course.week(self.week).budgets[self.name]
+
+    def plan(self, rng: np.random.Generator) -> Plan:
+        raise NotImplementedError
+
+    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
+        raise NotImplementedError
+
+
+# ------------------------------------------------------------------ adapters
+def adapter_source(*objects: Any, header: str = "") -> str:
+    """``Question.adapters`` from grader-written functions and classes: ``header``
+    (imports under ``_grader`` names) plus the source of each object.
+
+    Adapters are defined as ordinary code in ``checks/<week>.py`` so that their
+    source is the one thing both sides agree on; the trusted side never calls them.
+    """
+    return header + "\n\n".join(inspect.getsource(o) for o in objects)
+
+
+def adapter_call(name: str, *args: Any, **kwargs: Any) -> dict:
+    """The argument form for what adapter ``name`` returns in the sandbox."""
+    return {"$call": name, "args": list(args), "kwargs": kwargs}
+
+
+# ------------------------------------------------------------------ check helpers
+def outcome_value(run: QuestionRun, probe_id: str, what: str) -> Value:
+    """The value a probe returned, or ``Mismatch`` saying why there is none."""
+    outcome = run.outcomes.get(probe_id)
+    if outcome is None:
+        raise Mismatch(f"{what}: no result came back")
+    if not outcome.ok:
+        raise Mismatch(f"{what} raised {outcome.error_type}: {outcome.error_message}"
+                       if outcome.error_type != "NotImplementedError"
+                       else f"{what}: not implemented yet")
+    return outcome.value
+
+
+def script_output(run: QuestionRun, probe_id: str, name: str, what: str) -> bytes:
+    """The bytes of file ``name`` a script probe wrote, or ``Mismatch`` saying why
+    there are none (script missing, failed, wrote nothing, too large)."""
+    outcome = run.outcomes.get(probe_id)
+    if outcome is None:
+        raise Mismatch(f"{what}: no result came back")
+    if not outcome.ok:
+        raise Mismatch(f"{what}: {outcome.error_message}"
+                       if outcome.error_type in ("MissingName", "ScriptMissing")
+                       else f"{what} could not be run ({outcome.error_type}: "
+                            f"{outcome.error_message})")
+    value = outcome.value
+    items = value.data if value.kind == "dict" else {}
+    code = items.get("returncode")
+    if code is None or code.data != 0:
+        stderr = items.get("stderr")
+        tail = stderr.data if stderr is not None and stderr.kind == "py" else ""
+        raise Mismatch(f"{what} exited with status {code.data if code else '?'}"
+                       + (f"; the end of its error output: {tail}" if tail else ""))
+    outputs = items.get("outputs")
+    data = outputs.data.get(name) if outputs is not None and outputs.kind == "dict" else None
+    if data is None or data.kind != "ndarray" or data.dtype != "uint8":
+        raise Mismatch(f"{what} did not write {name} (or it was larger than the "
+                       "limit)")
+    return np.asarray(data.data, dtype=np.uint8).tobytes()
+
+
+def outcome_then(run: QuestionRun, probe_id: str, what: str) -> Value:
+    """The value of a probe's ``then`` call (e.g. a trained model's predictions)."""
+    outcome_value(run, probe_id, what)  # the main call's errors come first
+    then = run.outcomes[probe_id].then
+    if then is None:
+        raise Mismatch(f"{what}: no result came back from the follow-up call")
+    return then
+
+
+def expect_raises(run: QuestionRun, probe_id: str, what: str,
+                  accepted: tuple[str, ...], returned: str) -> str:
+    """Require that a probe raised one of ``accepted`` (exception class names).
+
+    ``returned`` is the message when the probe returned a value instead. A stub
+    (``NotImplementedError``) or a missing name never counts as the right error.
+    """
+    outcome = run.outcomes.get(probe_id)
+    if outcome is None:
+        raise Mismatch(f"{what}: no result came back")
+    if outcome.ok:
+        raise Mismatch(returned)
+    if outcome.not_implemented:
+        raise Mismatch(f"{what}: not implemented yet")
+    if outcome.error_type == "MissingName":
+        raise Mismatch(f"{what}: {outcome.error_message}")
+    if outcome.error_type not in accepted:
+        raise Mismatch(f"{what} raised {outcome.error_type}; it should raise "
+                       f"{' or '.join(accepted)}")
+    return outcome.error_type
+
+
+def expect_array(value: Value, what: str, shape: tuple[int, ...] | None = None,
+                 kinds: str = "fiu", types: tuple[str, ...] = ("numpy.ndarray",)) -> np.ndarray:
+    """Check exact type, then dtype kind, then shape; return the data as float64."""
+    if value.type not in types:
+        raise Mismatch(f"{what} should be a {' or '.join(types)}; got {value.type}")
+    if value.dtype is None or np.dtype(value.data.dtype).kind not in kinds:
+        raise Mismatch(f"{what} has dtype {value.dtype}; expected a numeric dtype")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise Mismatch(f"{what} should have shape {tuple(shape)}; got {tuple(value.shape)}")
+    return np.asarray(value.data, dtype=np.float64)
+
+
+def expect_number(value: Value, what: str, integer: bool = False) -> float:
+    """Accept a Python or numpy scalar (or 0-d array) and return it as a float."""
+    allowed = ("int",) if integer else ("float", "int")
+    if value.kind == "py" and value.type in allowed:
+        return float(value.data)
+    if value.kind == "npscalar" or (value.kind in ("ndarray", "tensor") and value.shape == ()):
+        kind = np.dtype(value.data.dtype).kind
+        if kind in ("iu" if integer else "fiu"):
+            return float(value.data)
+    wanted = "an int" if integer else "a float"
+    raise Mismatch(f"{what} should be {wanted}; got {value.type}")
+
+
+def close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    return bool(np.all(np.isfinite(got) == np.isfinite(expected))
+                and np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def diff_summary(got: np.ndarray, expected: np.ndarray) -> str:
+    """Largest absolute difference, without echoing hidden inputs."""
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(np.asarray(got, float) - np.asarray(expected, float))
+    worst = float(np.nanmax(diff)) if diff.size else 0.0
+    return f"largest absolute difference {worst:.3g}"
+
+
+def guarded(name: str, func, weight: float = 1.0) -> Check:
+    """Run a check body that raises ``Mismatch`` on failure; return a ``Check``."""
+    try:
+        func()
+    except Mismatch as exc:
+        return Check(name, False, str(exc), weight)
+    return Check(name, True, "", weight)
+
+
+# ------------------------------------------------------------------ registry
+def questions(assignment: str) -> dict[str, Question]:
+    """The graded questions of an assignment, by name.
+
+    Raises:
+        course.UnknownWeek: for a week the course does not have.
+        KeyError: when the registry's budgets and the checks' questions differ.
+    """
+    week = course.week(assignment)
+    module = importlib.import_module(f"gene46100.checks.{week.name}")
+    graded = {q.name: q for q in (cls() for cls in module.QUESTIONS)}
+    if set(graded) != set(week.budgets):
+        raise KeyError(f"{week.name}: course.py budgets {sorted(week.budgets)} differ "
+                       f"from the hidden checks' questions {sorted(graded)}")
+    return graded
+
+
+def question_rng(assignment: str, question: str, seed: int = GRADING_SEED) -> np.random.Generator:
+    """The hidden-input RNG of a question: fixed per (seed, assignment, question)."""
+    key = [seed, *map(ord, f"{assignment}/{question}")]
+    return np.random.default_rng(key)
+
+
+def provided_source(assignment: str, question: Question) -> str:
+    """Source of the reference definitions a question swaps in (may be empty)."""
+    if not question.provides and not question.adapters:
+        return ""
+    module = importlib.import_module(f"gene46100_ref.{assignment}")
+    # Lazy annotations: a provided function may name notebook types (DataLoader...)
+    # that the namespace it is defined in does not import.
+    parts = ["from __future__ import annotations", "import numpy as np", "import torch",
+             "from torch import nn"]
+    parts += [inspect.getsource(getattr(module, name)) for name in question.provides]
+    if question.adapters:
+        parts.append(inspect.cleandoc(question.adapters))
+    return "\n\n".join(parts)
+
+
+def run_inprocess(assignment: str, question: str, namespace: dict,
+                  seed: int = GRADING_SEED, workdir: str | None = None) -> list[Check]:
+    """Plan, execute the probes against ``namespace`` here, and score.
+
+    ``workdir`` is where script probes run (the submission's files); default: cwd.
+    """
+    from gene46100.checks import inprocess
+
+    q = questions(assignment)[question]
+    plan = q.plan(question_rng(assignment, question, seed))
+    with swapped_in(namespace, provided_source(assignment, q)):
+        run = inprocess.execute(plan, namespace, workdir=workdir)
+    return q.score(run, plan)
+
+
+@contextlib.contextmanager
+def swapped_in(namespace: dict, source: str) -> Iterator[None]:
+    """Define ``source`` in ``namespace`` (the functions' own globals), then restore."""
+    saved = dict(namespace)
+    if source:
+        exec(source, namespace)  # noqa: S102 - reference source, trusted
+    try:
+        yield
+    finally:
+        namespace.clear()
+        namespace.update(saved)
+
+
+def run_check(assignment: str, question: str, namespace: dict) -> None:
+    """Otter hidden-test entry point: raise ``AssertionError`` with the feedback."""
+    failed = [c for c in run_inprocess(assignment, question, namespace) if not c.passed]
+    if failed:
+        raise AssertionError("\n".join(f"- {c.message}" for c in failed))

@@ -1,0 +1,257 @@
+"""The course registry: one record per week, read by every other part of the tool.
+
+Adding a week or a question starts here: its master notebook, the files students get
+beside the notebook (simulated data, script templates), the files graded beside the
+notebook (companions), the CPU budget of each graded question, what a student should
+review when a question loses points, and the example submissions the build writes.
+The build, the hidden checks, intake, the reports, the tests and the Makefile all
+read this module; none of them lists weeks or per-week files of its own.
+
+It imports nothing heavy (no torch, no numpy), so intake and refusals stay fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+GRADING_SEED = 46100  # hidden inputs: fixed per (seed, week, question)
+GENERIC_TOPIC = "this question's section of the notebook and its public tests"
+
+
+class UnknownWeek(KeyError):
+    """A week the course does not have; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example submission the build writes to ``examples/submissions/<week>/``.
+
+    ``answers``: complete the release with ``examples/answers/<week>_independent.py``
+    (else the untouched release). ``replace``: (name, source) of one answer swapped
+    for a typical mistake. ``extra_cell``: a cell appended after the first answer.
+    ``files``: companion files, ``name -> source``, where the source is
+    ``solution:<name>`` (the master's script, solutions kept), ``release:<name>``
+    (the student template) or ``copy:<path>`` (a repository file); a submission with
+    files is a folder, as a student would hand it in.
+    """
+
+    name: str
+    what: str
+    answers: bool = True
+    replace: tuple[str, str] | None = None
+    extra_cell: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Week:
+    """One assignment: where its master is and everything the tool needs to know."""
+
+    name: str
+    title: str
+    budgets: dict[str, float]  # graded question -> CPU seconds for its probes
+    review_topics: dict[str, str]  # graded question -> what to review
+    examples: tuple[Example, ...]
+    release_data: tuple[int, int] | None = None  # (n_windows, seed) for tfdata
+    release_scripts: tuple[str, ...] = ()  # templates from solutions/<week>/
+    companions: tuple[str, ...] = ()  # graded beside the notebook
+    # Exported names that are an earlier week's code: the master keeps a copy (the
+    # student notebook stands alone), the reference imports the original.
+    reuses: tuple[str, ...] = ()
+
+    def master(self, repo: Path = REPO) -> Path:
+        return repo / "solutions" / self.name / f"{self.name}.ipynb"
+
+    def topic(self, question: str) -> str:
+        return self.review_topics.get(question, GENERIC_TOPIC)
+
+
+HALF_GRADIENT = (
+    "def mse_gradient(X, y, beta):\n"
+    "    X, y, beta = (np.asarray(a, float) for a in (X, y, beta))\n"
+    "    # the gradient of (1/2) MSE: a common slip\n"
+    "    return X.T @ (X @ beta - y) / len(y)\n"
+)
+FLIPPED_KERNEL = (
+    "def conv1d_valid(signal, kernel):\n"
+    "    signal, kernel = np.asarray(signal, float), np.asarray(kernel, float)\n"
+    "    # np.convolve flips the kernel (true convolution): a common slip\n"
+    '    return np.convolve(signal, kernel, mode="valid")\n'
+)
+INFINITE_LOOP = "# an ungraded experiment that never stops\nwhile True:\n    pass\n"
+COMPLETE = Example("alice_complete", "complete (independent answers): full marks")
+UNTOUCHED = Example("bob_untouched", "the release as is: 0", answers=False)
+
+WEEK1 = Week(
+    name="week1",
+    title="linear regression to an MLP",
+    # The numpy questions need milliseconds (10 s leaves room for slow loops).
+    budgets={
+        "q1": 10.0,  # five small solves
+        "q2": 10.0,  # a few means over <= 300 numbers
+        "q3": 10.0,
+        "q4": 10.0,  # about 2,000 small gradient steps in all
+        "q5": 10.0,  # four small eigenvalue problems
+        "q6": 10.0,  # about 100 small updates
+        "q7": 10.0,  # five tiny forward passes
+        "q8": 10.0,  # builds three small grader MLPs
+        "q9": 30.0,  # two runs of ~300 full-batch epochs (reference: ~0.5 s)
+        "q10": 30.0,  # two small trainings (reference: ~0.6 s each)
+    },
+    review_topics={
+        "q1": "the normal equation (solving X^T X beta = X^T y) and singular X^T X",
+        "q2": "the mean squared error and checking that shapes match",
+        "q3": "the MSE gradient and the chain rule",
+        "q4": "the gradient-descent update and how the learning rate drives it",
+        "q5": "the largest stable learning rate: 2 / the largest Hessian eigenvalue",
+        "q6": "mini-batch SGD: reshuffling each epoch, slicing batches, seeding",
+        "q7": "building an nn.Module: nn.Linear layers and the forward pass",
+        "q8": "counting trainable parameters (weights and biases of each layer)",
+        "q9": "the PyTorch training loop (zero_grad, backward, step) and loss curves",
+        "q10": "why a line underfits curved data and what a hidden layer adds",
+    },
+    examples=(
+        COMPLETE,
+        UNTOUCHED,
+        Example(
+            "carol_half_gradient",
+            "gradient half the right answer: loses q3 only",
+            replace=("mse_gradient", "import numpy as np\n\n\n" + HALF_GRADIENT),
+        ),
+        Example(
+            "dave_infinite_loop",
+            "an infinite loop in an ungraded cell: bounded, the rest graded",
+            extra_cell=INFINITE_LOOP,
+        ),
+    ),
+)
+
+WEEK2 = Week(
+    name="week2",
+    title="CNNs for DNA scoring",
+    budgets={
+        "q1": 10.0,  # four short correlations
+        "q2": 10.0,  # a dozen integer formulas
+        "q3": 10.0,
+        "q4": 10.0,
+        "q5": 10.0,
+        "q6": 10.0,  # four small forward passes
+        "q7": 60.0,  # ~5 s for 5,000 SGD steps plus a small spy run (reference)
+        "q8": 20.0,  # a few hundred short sequences through small layers
+    },
+    review_topics={
+        "q1": "cross-correlation: sliding the kernel without flipping it",
+        "q2": "the output length and parameter count of a 1-D convolution",
+        "q3": "one-hot DNA: columns A, C, G, T, N as zeros, rejecting other letters",
+        "q4": "all k-mers in order and the course's 8-mer scoring function",
+        "q5": "scanning a PWM along a sequence as a convolution of its one-hot",
+        "q6": "DNA_CNN: Conv1d over (N, 4, L), ReLU, flatten, Linear",
+        "q7": "the training loop with validation in eval mode under no_grad",
+        "q8": "a filter's activations: the first conv layer on one-hot sequences",
+    },
+    examples=(
+        COMPLETE,
+        UNTOUCHED,
+        Example(
+            "carol_flipped_kernel",
+            "convolution flips the kernel: loses q1 only",
+            replace=("conv1d_valid", "import numpy as np\n\n\n" + FLIPPED_KERNEL),
+        ),
+    ),
+)
+
+WEEK3A = Week(
+    name="week3a",
+    title="TF-binding project",
+    budgets={
+        "q1": 10.0,  # four small files: well under a second
+        "q2": 10.0,  # three datasets of at most 14 windows
+        "q3": 10.0,  # builds the 2.8 M-parameter default and two small models
+        "q4": 60.0,  # three short trainings and two evaluations (reference: ~3 s)
+        "q5": 60.0,  # one run of predict.py on 400 windows (reference: ~3 s)
+        "q6": 60.0,  # two trainings on 2,400 peaks (reference: ~3 s each)
+    },
+    review_topics={
+        "q1": "reading the chr22 files with pandas and checking that they fit",
+        "q2": "a Dataset of one-hot windows and their score tracks",
+        "q3": "TFBindingCNN: the layer shapes from (N, L, 4) to (N, L)",
+        "q4": "train and test loops, eval mode, and per-sequence Pearson r",
+        "q5": "predict.py: loading model_weights.pt and writing one row per window",
+        "q6": "training on real peaks and comparing with a PWM scan by AUROC",
+    },
+    examples=(
+        Example(
+            "alice_complete",
+            "complete, with predict.py and model_weights.pt: full marks",
+            files={
+                "predict.py": "solution:predict.py",
+                "model_weights.pt": "copy:solutions/week3a/model_weights.pt",
+            },
+        ),
+        Example(
+            "bob_untouched",
+            "the release and its predict.py template: 0",
+            answers=False,
+            files={"predict.py": "release:predict.py"},
+        ),
+    ),
+    release_data=(4000, 46100),
+    release_scripts=("predict.py",),
+    reuses=("get_device", "one_hot_encode"),
+    companions=("model_weights.pt", "predict.py"),
+)
+
+WEEK3B = Week(
+    name="week3b",
+    title="hyper-parameter tuning",
+    budgets={
+        "q1": 10.0,  # builds one small dict
+        "q2": 60.0,  # two 3-epoch runs on ~300 windows (reference: ~2 s)
+        "q3": 60.0,  # a 40-run sweep of short runs + three tiny ones (reference ~12 s)
+    },
+    review_topics={
+        "q1": "the sweep configuration: method, metric and the value lists",
+        "q2": "one logged training run: watch, log every epoch, finish, the score",
+        "q3": "a seeded random search that keeps the best configuration",
+    },
+    examples=(COMPLETE, UNTOUCHED),
+    release_data=(2000, 46103),
+    reuses=("get_device", "one_hot_encode"),
+)
+
+COURSE: dict[str, Week] = {w.name: w for w in (WEEK1, WEEK2, WEEK3A, WEEK3B)}
+WEEKS: tuple[str, ...] = tuple(COURSE)  # in course order: later weeks reuse earlier
+
+
+def week(name: str) -> Week:
+    """The week called ``name``; ``UnknownWeek`` lists the known ones (and the
+    likely one, for a case or typing slip)."""
+    if name in COURSE:
+        return COURSE[name]
+    raise UnknownWeek(f"unknown week {name!r}{suggestion(name)}; "
+                      f"known weeks: {', '.join(WEEKS)}")
+
+
+def suggestion(name: str) -> str:
+    """``" (did you mean 'week1'?)"`` for a near miss, else ``""``."""
+    lowered = {w.lower(): w for w in WEEKS}
+    close = lowered.get(name.lower()) or next(
+        iter(difflib.get_close_matches(name.lower(), list(lowered), n=1)), None)
+    if close:
+        return f" (did you mean {lowered.get(close, close)!r}?)"
+    return ""
+
+
+def earlier(name: str) -> tuple[str, ...]:
+    """The weeks before ``name``, whose exported code ``name`` may reuse."""
+    return WEEKS[: WEEKS.index(week(name).name)]
+
+
+if __name__ == "__main__":  # ``python -m gene46100.course``: the weeks, for make
+    print(" ".join(WEEKS))

@@ -1,0 +1,481 @@
+"""Reports for people: Gradescope results, a feedback page per student, a class report.
+
+Everything here reads finished records (plain data, see ``grade._finish``) and writes
+static, self-contained files: inline CSS, plots as inline base64 PNG, no JavaScript.
+File names, messages and cell errors in a record come from student submissions, so
+every one of them is HTML-escaped before it reaches a page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+
+# A bare Figure renders with Agg and never touches pyplot, so importing this module
+# leaves the caller's backend alone and works on headless grading machines.
+from matplotlib.figure import Figure
+
+from gene46100 import course
+from gene46100.course import GENERIC_TOPIC
+from gene46100.grader.records import write_atomic
+
+# Submission statuses a person should look at (scores stand regardless).
+FLAG_STATUSES = frozenset({"tampered", "timeout", "oom", "kernel_died",
+                           "invalid_submission", "internal_error"})
+SAFE_SANDBOX = "bubblewrap"
+UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+# Numbers (ints, decimals, exponents) vary between students; the mistake does not.
+NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+LOST = ("failed", "timeout", "crashed", "oom")  # question statuses worth a hint
+ACCENT = "#3867a6"
+
+
+def write_all(out_dir: Path, spec: dict, records: list[dict]) -> Path:
+    """Every report for a finished batch; returns the class report's path."""
+    for record in records:
+        write_gradescope_results(out_dir, record)
+    write_feedback_pages(out_dir, spec, records)
+    return write_class_report(out_dir, spec, records)
+
+
+def page_name(record_id: str) -> str:
+    """A file-system-safe stem for a record (ids are already safe; belt and braces)."""
+    return UNSAFE_NAME.sub("_", str(record_id))[:120] or "submission"
+
+
+# ====================================================================== Gradescope
+def gradescope_results(record: dict) -> dict:
+    """The record in Gradescope's ``results.json`` format, one test per question.
+
+    The top-level ``score`` is the record's autograded total, so Gradescope shows
+    exactly what ``grades.csv`` says; manual questions appear with 0 of their points.
+    """
+    return {
+        "score": record["total"],
+        "execution_time": round(float(record.get("seconds", 0) or 0)),
+        "output": _gradescope_summary(record),
+        # The harness's own stdout is grader plumbing; students read "output".
+        "stdout_visibility": "hidden",
+        "tests": [_gradescope_test(q) for q in record["questions"]],
+    }
+
+
+def _gradescope_test(question: dict) -> dict:
+    manual = question["status"] == "manual"
+    full = question["score"] >= question["possible"] > 0
+    output = question.get("feedback", "")
+    if manual:
+        output = "Graded by a person: a TA adds these points after reading your answer."
+    elif question["status"] not in ("passed", "failed"):
+        output = f"[{question['status']}] {output}"
+    return {"name": question["name"], "score": 0 if manual else question["score"],
+            "max_score": question["possible"],
+            "status": "passed" if full and not manual else "failed",
+            "output": output, "visibility": "visible"}
+
+
+def _gradescope_summary(record: dict) -> str:
+    score = (f"Status: {record['status']}. Autograded score: {record['total']:g} / "
+             f"{record['possible']:g} ({record['percent']:g} %).")
+    lines = [score + _manual_note(record)]
+    if record.get("message"):
+        lines.append(f"Note: {record['message']}")
+    if record.get("sandbox", SAFE_SANDBOX) != SAFE_SANDBOX:
+        lines.append(f"Sandbox: {record['sandbox']}")
+    lines.extend(f"Flagged for review: {flag}" for flag in record.get("flags", []))
+    return "\n".join(lines)
+
+
+def _manual_note(record: dict) -> str:
+    """`` Questions m1, m2 are graded by a person.`` (empty when there are none)."""
+    names = [q["name"] for q in record["questions"] if q["status"] == "manual"]
+    if len(names) == 1:
+        return f" Question {names[0]} is graded by a person."
+    return f" Questions {', '.join(names)} are graded by a person." if names else ""
+
+
+def write_gradescope_results(out_dir: Path, record: dict) -> Path:
+    """Write ``out_dir/gradescope/<id>/results.json``; returns its path."""
+    folder = out_dir / "gradescope" / page_name(record["id"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "results.json"
+    write_atomic(path, json.dumps(gradescope_results(record), indent=2) + "\n")
+    return path
+
+
+# ====================================================================== HTML helpers
+CSS = """
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2430;
+ background:#f4f5f8;margin:0;padding:24px}
+main{max-width:1040px;margin:0 auto}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}
+.card{background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:16px 20px;
+ margin:12px 0}
+.muted{color:#5d6578}.mono{font-family:ui-monospace,Menlo,Consolas,monospace}
+.big{font-size:30px;font-weight:600}.row{display:flex;gap:28px;flex-wrap:wrap;
+ align-items:baseline}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border-bottom:1px solid #e3e6ec;padding:7px 10px;text-align:left;
+ vertical-align:top}
+th{background:#eef1f6;font-weight:600}td.num,th.num{text-align:right;
+ white-space:nowrap}
+.pre{white-space:pre-wrap;word-break:break-word}
+.badge{display:inline-block;padding:1px 9px;border-radius:10px;font-size:13px;
+ font-weight:600;white-space:nowrap}
+.ok{background:#dff3e4;color:#1d6b34}.bad{background:#fbe1e1;color:#9b1c1c}
+.warn{background:#fff0d6;color:#8a4b00}.info{background:#e6ecf7;color:#2d4f86}
+.alert{border-radius:8px;padding:12px 16px;margin:12px 0;font-weight:500}
+.alert.bad{border:1px solid #e9a3a3}.alert.warn{border:1px solid #ebc27a}
+.bar{background:#e8ebf0;border-radius:4px;height:8px;width:110px;margin:4px 0 0 auto}
+.bar span{display:block;height:8px;border-radius:4px;background:#3f9a5a}
+img{max-width:100%;height:auto}ul{margin:6px 0;padding-left:22px}
+a{color:#2d5da8}
+"""
+STATUS_STYLE = {"graded": "ok", "passed": "ok", "manual": "info", "failed": "bad",
+                "tampered": "bad", "internal_error": "bad", "invalid_submission": "bad",
+                "not_run": "info"}
+
+
+def _e(value: object) -> str:
+    """HTML-escape anything (quotes too: values also land in attributes)."""
+    return html.escape(str(value), quote=True)
+
+
+def _badge(status: str) -> str:
+    return f'<span class="badge {STATUS_STYLE.get(status, "warn")}">{_e(status)}</span>'
+
+
+def _page(title: str, body: str) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{_e(title)}</title><style>{CSS}</style></head>"
+            f"<body><main>\n{body}\n</main></body></html>\n")
+
+
+def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset(),
+           widths: list[int] | None = None) -> str:
+    """A table of already-escaped cells; ``numeric`` columns align right and
+    ``widths`` (percent) keeps short columns from taking the space text needs."""
+    def cls(i: int) -> str:
+        return ' class="num"' if i in numeric else ""
+    cols = "".join(f'<col style="width:{w}%">' for w in widths or [])
+    head = "".join(f"<th{cls(i)}>{h}</th>" for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(r))
+                   + "</tr>\n" for r in rows)
+    return (f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
+            f"<tbody>\n{body}</tbody></table>")
+
+
+def _png(fig: Figure, alt: str) -> str:
+    """The figure as an inline ``<img>`` (the page stays a single file)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _histogram(values: list[float], bins: object, xlabel: str, alt: str) -> str:
+    fig = Figure(figsize=(9.0, 2.7))
+    ax = fig.add_subplot()
+    ax.hist(values, bins=bins, color=ACCENT, edgecolor="white")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("submissions")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig, alt)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+# ====================================================================== feedback
+def write_feedback_pages(out_dir: Path, spec: dict, records: list[dict]) -> list[Path]:
+    """Write ``out_dir/feedback/<id>.html`` for every record; returns the paths."""
+    folder = out_dir / "feedback"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for record in records:
+        path = folder / f"{page_name(record['id'])}.html"
+        write_atomic(path, feedback_page(spec, record))
+        paths.append(path)
+    return paths
+
+
+def feedback_page(spec: dict, record: dict) -> str:
+    """One student's page: summary, warnings, what to review, questions, cells."""
+    assignment = record.get("assignment") or spec.get("assignment", "")
+    body = "".join([_record_header(record), _alerts(record),
+                    _review_section(assignment, record), _question_table(record),
+                    _cells_section(record)])
+    return _page(f"{assignment} feedback: {record['file']}", body)
+
+
+def _record_header(record: dict) -> str:
+    return (f'<h1>{_e(record.get("assignment", ""))} feedback</h1>'
+            f'<div class="muted mono pre">{_e(record["file"])}</div>'
+            '<div class="card row">'
+            f'<div><div class="muted">autograded score</div><span class="big">'
+            f'{_fmt(record["total"])} / {_fmt(record["possible"])}</span></div>'
+            f'<div><div class="muted">percent</div><span class="big">'
+            f'{_fmt(record["percent"])} %</span></div>'
+            f'<div><div class="muted">status</div>{_badge(record["status"])}</div>'
+            f'<div class="muted" style="flex-basis:100%">graded in '
+            f'{record.get("seconds", 0):.1f} s, '
+            f'{record.get("restarts", 0)} restart(s).{_e(_manual_note(record))}'
+            '</div></div>')
+
+
+def _alerts(record: dict) -> str:
+    """Sandbox, flags and the record's message, up front where nobody misses them."""
+    parts = []
+    if record.get("sandbox", SAFE_SANDBOX) != SAFE_SANDBOX:
+        parts.append(f'<div class="alert bad">Sandbox: {_e(record["sandbox"])}</div>')
+    if record.get("flags"):
+        items = "".join(f'<li class="pre">{_e(f)}</li>' for f in record["flags"])
+        parts.append('<div class="alert warn">Flagged for review by a person (scores '
+                     f'stand as graded):<ul>{items}</ul></div>')
+    if record.get("message"):
+        style = "bad" if record["status"] in FLAG_STATUSES else "warn"
+        parts.append(f'<div class="alert {style} pre">{_e(record["message"])}</div>')
+    return "".join(parts)
+
+
+def topics_of(assignment: str) -> dict[str, str]:
+    """What to review per question (the course registry's ``review_topics``)."""
+    week = course.COURSE.get(assignment)
+    return week.review_topics if week else {}
+
+
+def review_topics(assignment: str, record: dict) -> list[tuple[str, str]]:
+    """``(question, topic)`` for each autograded question that lost points when run."""
+    topics = topics_of(assignment)
+    return [(q["name"], topics.get(q["name"], GENERIC_TOPIC))
+            for q in record["questions"]
+            if q["status"] in LOST and q["score"] < q["possible"]]
+
+
+def _review_section(assignment: str, record: dict) -> str:
+    hints = review_topics(assignment, record)
+    if not hints:
+        return ""
+    items = "".join(f"<li><b>{_e(name)}</b>: {_e(topic)}</li>" for name, topic in hints)
+    return f'<h2>What to review</h2><div class="card"><ul>{items}</ul></div>'
+
+
+def _question_table(record: dict) -> str:
+    topics = topics_of(record.get("assignment", ""))
+    rows = [_question_row(q, topics) for q in record["questions"]]
+    return "<h2>Questions</h2>" + _table(["question", "score", "status", "feedback"],
+                                         rows, numeric={1}, widths=[10, 14, 12, 64])
+
+
+def _question_row(question: dict, topics: dict[str, str]) -> list[str]:
+    score, possible = question["score"], question["possible"]
+    if question["status"] == "manual":
+        cell = f"&ndash; / {_fmt(possible)}"
+    else:
+        width = 100 * score / possible if possible else 0
+        cell = (f"{_fmt(score)} / {_fmt(possible)}"
+                f'<div class="bar"><span style="width:{width:.0f}%"></span></div>')
+    feedback = f'<div class="pre">{_e(question.get("feedback", ""))}</div>'
+    if question["status"] in LOST and score < possible:
+        topic = topics.get(question["name"], GENERIC_TOPIC)
+        feedback += f'<div class="muted">Review: {_e(topic)}</div>'
+    return [f"<b>{_e(question['name'])}</b>", cell, _badge(question["status"]),
+            feedback]
+
+
+def _cells_section(record: dict) -> str:
+    """Notebook cells that did not finish cleanly (index, status, a short error)."""
+    bad = [(k, c) for k, c in record.get("cells", {}).items()
+           if isinstance(c, dict) and c.get("status") != "ok"]
+    if not bad:
+        return ""
+    rows = [[_e(k), _badge(str(c.get("status"))),
+             f'<span class="pre">{_e(_cell_detail(c))}</span>']
+            for k, c in sorted(bad, key=_cell_key)]
+    return ("<h2>Notebook cells that did not finish</h2><p class=\"muted\">Cells are "
+            "counted from 0, markdown cells included. Later cells still ran; one that "
+            "depends on these may have failed too.</p>"
+            + _table(["cell", "status", "detail"], rows, numeric={0},
+                     widths=[10, 14, 76]))
+
+
+def _cell_key(item: tuple[str, dict]) -> tuple[int, str]:
+    key = item[0]
+    return (int(key), key) if str(key).isdigit() else (1 << 30, str(key))
+
+
+def _cell_detail(cell: dict, limit: int = 200) -> str:
+    error = cell.get("error")
+    if isinstance(error, dict):
+        text = f"{error.get('type', 'Error')}: {error.get('message', '')}"
+    elif "exit_code" in cell:
+        text = f"the process exited (code {cell['exit_code']})"
+    elif "seconds" in cell:
+        text = f"stopped after {_fmt(cell['seconds'])} s"
+    else:
+        text = ""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+# ====================================================================== class report
+def write_class_report(out_dir: Path, spec: dict, records: list[dict]) -> Path:
+    """Write ``out_dir/report.html`` (links point at ``feedback/<id>.html``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "report.html"
+    write_atomic(path, class_report(spec, records))
+    return path
+
+
+def class_report(spec: dict, records: list[dict]) -> str:
+    """The whole class at a glance, the submissions that need a person first."""
+    name = spec.get("assignment", "")
+    if not records:
+        return _page(f"{name} class report", f"<h1>{_e(name)}: no submissions</h1>")
+    percents = [r["percent"] for r in records]
+    head = (f"<h1>{_e(name)} class report</h1><div class=\"card row\">"
+            f"<div><div class=\"muted\">submissions</div><span class=\"big\">"
+            f"{len(records)}</span></div><div><div class=\"muted\">median</div>"
+            f"<span class=\"big\">{_fmt(round(statistics.median(percents), 1))} %"
+            f"</span></div><div><div class=\"muted\">mean</div><span class=\"big\">"
+            f"{_fmt(round(statistics.mean(percents), 1))} %</span></div>"
+            f"<div>{_status_counts(records)}</div></div>")
+    return _page(f"{name} class report", "".join([
+        head, _flagged_section(records), _score_section(records),
+        _pass_rate_section(spec, records), _mistake_section(records),
+        _timing_section(records)]))
+
+
+def _status_counts(records: list[dict]) -> str:
+    counts = Counter(r["status"] for r in records)
+    return "<div class=\"muted\">statuses</div>" + " ".join(
+        f"{_badge(s)} {n}" for s, n in sorted(counts.items(), key=lambda i: -i[1]))
+
+
+def _score_section(records: list[dict]) -> str:
+    img = _histogram([r["percent"] for r in records], list(range(0, 105, 5)),
+                     "autograded score (%)", "histogram of scores")
+    return f'<h2>Scores</h2><div class="card">{img}</div>'
+
+
+def pass_rates(spec: dict, records: list[dict]) -> list[dict]:
+    """Per autograded question: how many submissions got full points, and the mean."""
+    rates = []
+    for q in (q for q in spec["questions"] if not q["manual"]):
+        got = [x for r in records for x in r["questions"] if x["name"] == q["name"]]
+        full = sum(1 for x in got if x["score"] >= x["possible"] > 0)
+        mean = statistics.mean(x["score"] for x in got) if got else 0.0
+        rates.append({"name": q["name"], "points": q["points"], "full": full,
+                      "rate": full / len(records) if records else 0.0, "mean": mean})
+    return rates
+
+
+def _pass_rate_section(spec: dict, records: list[dict]) -> str:
+    rates = pass_rates(spec, records)
+    fig = Figure(figsize=(9.0, 2.7))
+    ax = fig.add_subplot()
+    ax.bar([r["name"] for r in rates], [100 * r["rate"] for r in rates], color=ACCENT)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("full points (%)")
+    ax.spines[["top", "right"]].set_visible(False)
+    rows = [[f"<b>{_e(r['name'])}</b>", _fmt(r["points"]),
+             f"{r['full']} / {len(records)}", f"{100 * r['rate']:.0f} %",
+             _fmt(round(r["mean"], 2))] for r in rates]
+    table = _table(["question", "points", "full points", "pass rate", "mean score"],
+                   rows, numeric={1, 2, 3, 4})
+    return (f'<h2>Pass rate per question</h2><div class="card">'
+            f'{_png(fig, "pass rate per question")}{table}'
+            '<p class="muted">Manual questions are graded by a person and left out.'
+            "</p></div>")
+
+
+def _lost_messages(question: dict) -> list[str]:
+    """What went wrong in one question: its failing checks, else its feedback."""
+    if question["status"] in ("passed", "manual", "not_run"):
+        return []
+    failed = [c["message"] for c in question.get("checks", []) if not c["passed"]]
+    return failed or [question.get("feedback", "")]
+
+
+def frequent_mistakes(records: list[dict], top: int = 10) -> list[dict]:
+    """The commonest failure messages per question, numbers ignored when grouping.
+
+    Each submission counts once per message; ``example`` is one real message.
+    """
+    counts: Counter[tuple[str, str]] = Counter()
+    examples: dict[tuple[str, str], str] = {}
+    for record in records:
+        keys = set()
+        for question in record["questions"]:
+            for message in _lost_messages(question):
+                key = (question["name"], NUMBER.sub("#", message).strip())
+                keys.add(key)
+                examples.setdefault(key, message)
+        counts.update(keys)
+    ranked = sorted(counts.items(),
+                    key=lambda i: (-i[1], _natural(i[0][0]), i[0][1]))[:top]
+    return [{"question": q, "pattern": p, "count": n, "example": examples[(q, p)]}
+            for (q, p), n in ranked]
+
+
+def _natural(name: str) -> tuple[str, int]:
+    """Sort key that puts q2 before q10."""
+    match = re.fullmatch(r"(\D*)(\d+)", name)
+    return (match[1], int(match[2])) if match else (name, -1)
+
+
+def _mistake_section(records: list[dict]) -> str:
+    mistakes = frequent_mistakes(records)
+    if not mistakes:
+        return '<h2>Most frequent mistakes</h2><div class="card">None.</div>'
+    rows = [[f"<b>{_e(m['question'])}</b>", str(m["count"]),
+             f'<div class="pre">{_e(m["example"])}</div>'] for m in mistakes]
+    return ("<h2>Most frequent mistakes</h2><p class=\"muted\">Failing checks grouped "
+            "by their text with numbers ignored; one example message each.</p>"
+            + _table(["question", "submissions", "message"], rows, numeric={1}))
+
+
+def _timing_section(records: list[dict]) -> str:
+    seconds = [float(r.get("seconds", 0) or 0) for r in records]
+    img = _histogram(seconds, min(20, max(5, len(seconds))), "seconds per submission",
+                     "histogram of grading times")
+    return (f'<h2>Grading time</h2><div class="card"><p>median '
+            f"<b>{statistics.median(seconds):.1f} s</b>, max "
+            f"<b>{max(seconds):.1f} s</b>, total {sum(seconds):.0f} s</p>{img}</div>")
+
+
+def flag_reasons(record: dict) -> list[str]:
+    """Why a person should look at this submission (empty: nothing to see)."""
+    reasons = []
+    if record["status"] in FLAG_STATUSES:
+        reasons.append(f"status {record['status']}")
+    if record.get("sandbox", SAFE_SANDBOX) != SAFE_SANDBOX:
+        reasons.append(f"sandbox: {record['sandbox']}")
+    reasons.extend(record.get("flags", []))
+    if record.get("message") and record["status"] in FLAG_STATUSES:
+        reasons.append(record["message"])
+    return reasons
+
+
+def _feedback_link(record: dict) -> str:
+    href = f"feedback/{page_name(record['id'])}.html"
+    return f'<a href="{_e(href)}" class="mono">{_e(record["file"])}</a>'
+
+
+def _flagged_section(records: list[dict]) -> str:
+    flagged = [r for r in sorted(records, key=lambda r: r["id"]) if flag_reasons(r)]
+    if not flagged:
+        return '<h2>Flagged submissions</h2><div class="card">None.</div>'
+    rows = [[_feedback_link(r), _badge(r["status"]),
+             _fmt(r["total"]) + " / " + _fmt(r["possible"]),
+             "<ul>" + "".join(f'<li class="pre">{_e(x)}</li>' for x in flag_reasons(r))
+             + "</ul>"] for r in flagged]
+    return (f"<h2>Flagged submissions ({len(flagged)})</h2>"
+            + _table(["submission", "status", "score", "why"], rows, numeric={2}))

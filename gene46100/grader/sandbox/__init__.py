@@ -1,0 +1,291 @@
+"""Run the worker in a bubblewrap sandbox: no network, read-only system, private scratch.
+
+The sandbox sees only: the system's libraries and the Python environment (read-only),
+with any installed copy of ``gene46100`` or ``gene46100_ref`` hidden; and the job directory (the
+notebook's code, this question set's inputs, the worker) as its only writable place.
+Hidden tests, reference outputs, other submissions and the grader's records stay
+outside. Without bubblewrap the grader refuses, unless asked to run unsafely.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+JOB_MOUNT = "/job"
+SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts",
+             "localtime", "passwd", "group", "nsswitch.conf", "matplotlibrc")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces here."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission's sandbox (per process where noted)."""
+
+    memory_mb: int = 6144  # address space per process (torch reserves a lot)
+    file_size_mb: int = 64  # largest file a process may write
+    open_files: int = 256
+    processes: int = 256  # effective for non-root users (RLIMIT_NPROC)
+    cpu_s: int = 900  # CPU seconds per process
+    tmp_mb: int = 1024  # the sandbox's /tmp (memory-backed), where bwrap can cap it
+    disk_mb: int = 1024  # everything written under the job dir (the host's disk)
+
+
+def apply_limits(limits: Limits) -> None:
+    """``preexec_fn``: set rlimits in the child before it execs the sandbox."""
+    mb = 1024 * 1024
+    for name, value in (
+        (resource.RLIMIT_AS, limits.memory_mb * mb),
+        (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+        (resource.RLIMIT_NPROC, limits.processes),
+        (resource.RLIMIT_CPU, limits.cpu_s),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(name, (value, value))
+
+
+# A pids cgroup bounds fork bombs even for root, whom RLIMIT_NPROC does not bind.
+CGROUP_PIDS_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
+
+def make_pids_cgroup(max_processes: int) -> Path | None:
+    """A fresh cgroup with ``pids.max`` set, where this machine lets us make one."""
+    for root in CGROUP_PIDS_ROOTS:
+        if not (root / "cgroup.procs").exists() or not os.access(root, os.W_OK):
+            continue
+        remove_orphaned_cgroups(root)
+        path = root / f"gene46100-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            path.mkdir()
+            (path / "pids.max").write_text(str(max_processes))
+            return path
+        except OSError:
+            remove_cgroup(path)
+    return None
+
+
+def remove_orphaned_cgroups(root: Path) -> None:
+    """Remove cgroups left by a grader that was itself killed (its pid is gone)."""
+    for path in root.glob("gene46100-*-*"):
+        owner = path.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            remove_cgroup(path, patience_s=1.0)
+
+
+def remove_cgroup(path: Path | None, patience_s: float = 30.0) -> None:
+    """Kill whatever is still in the cgroup, then remove it.
+
+    Hundreds of forked children of a worker that imported torch take seconds to
+    exit on two cores, so keep killing and retrying for up to ``patience_s``.
+    """
+    if path is None or not path.exists():
+        return
+    try:  # no more forks: a fork bomb cannot refill the slots we free by killing
+        (path / "pids.max").write_text("0")
+    except OSError:
+        pass
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            pids = (path / "cgroup.procs").read_text().split()
+        except OSError:
+            pids = []
+        for pid in pids:
+            try:
+                os.kill(int(pid), 9)
+            except (ProcessLookupError, PermissionError, ValueError):
+                pass
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+
+
+def describe_limits(limits: Limits, cgroup: bool) -> dict[str, object]:
+    """Which limits were in force, for the record (a TA can see what was enforced)."""
+    processes = (f"cgroup pids.max={limits.processes}" if cgroup else
+                 f"RLIMIT_NPROC={limits.processes}"
+                 + (" (not enforced: grader runs as root)" if os.geteuid() == 0 else ""))
+    return {"memory_mb_per_process": limits.memory_mb, "file_size_mb": limits.file_size_mb,
+            "open_files": limits.open_files, "cpu_s_per_process": limits.cpu_s,
+            "processes": processes, "disk_mb": limits.disk_mb,
+            "tmp_mb": limits.tmp_mb if tmpfs_size_supported() else "not enforced "
+                      "(bubblewrap too old for --size)"}
+
+
+@functools.lru_cache(maxsize=1)
+def tmpfs_size_supported() -> bool:
+    """Whether this bwrap can cap a tmpfs (``--size``; older releases lack it)."""
+    path = bwrap_path()
+    if path is None:
+        return False
+    probe = [path, "--unshare-all", "--ro-bind", "/", "/", "--size", "1048576",
+             "--tmpfs", "/tmp", "true"]
+    return subprocess.run(probe, capture_output=True, timeout=30,
+                          check=False).returncode == 0
+
+
+def disk_usage(folder: Path, cap_bytes: int, max_entries: int = 50_000) -> int:
+    """Bytes allocated under ``folder`` (links not followed), counted only until it
+    passes ``cap_bytes``; more than ``max_entries`` files counts as over the cap."""
+    used, entries, stack = 0, 0, [str(folder)]
+    while stack and used <= cap_bytes:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > max_entries:
+                        return cap_bytes + 1
+                    info = entry.stat(follow_symlinks=False)
+                    used += info.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue  # removed while we looked
+    return used
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_path() -> str | None:
+    """Path of a working ``bwrap`` (one that can create the namespaces), else None."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    probe = [path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    ok = subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    return path if ok else None
+
+
+def python_dirs() -> list[str]:
+    """Directories the interpreter and its packages live in (mounted read-only)."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                  *site.getsitepackages(), sysconfig.get_paths()["stdlib"]}
+    real = {os.path.realpath(c) for c in candidates if c}
+    return sorted(p for p in real if not p.startswith(SYSTEM_DIRS))
+
+
+# Installed copies of these are masked inside the sandbox: the tool holds the hidden
+# checks, the reference holds the answers.
+HIDDEN_PACKAGES = ("gene46100", "gene46100_ref")
+
+
+def hidden_package_dirs() -> list[str]:
+    """Installed copies of the tool and the reference, masked inside the sandbox."""
+    found = []
+    for sp in site.getsitepackages():
+        for name in HIDDEN_PACKAGES:
+            candidate = Path(sp) / name
+            if candidate.is_dir():
+                found.append(str(candidate))
+    return found
+
+
+def sandbox_env(threads: int) -> dict[str, str]:
+    """The whole environment of sandboxed code (nothing inherited from the grader)."""
+    home = f"{JOB_MOUNT}/home"
+    return {
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
+        "HOME": home, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl",
+        "IPYTHONDIR": f"{home}/.ipython", "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads), "CUDA_VISIBLE_DEVICES": "",
+    }
+
+
+# The only folders of the job dir that sandboxed code may write; the rest (the job
+# spec, the worker, hidden inputs, sealed results) is read-only, so a cell can neither
+# rewrite what a restarted worker runs nor plant a link where the grader writes.
+WRITABLE = ("out", "home", "work", "scratch")
+
+
+def bwrap_argv(job_dir: Path, command: list[str], threads: int,
+               tmp_mb: int = 0) -> list[str]:
+    """The bubblewrap command line that runs ``command`` with ``job_dir`` at /job."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed or cannot run here")
+    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
+            "--uid", "65534", "--gid", "65534", "--clearenv"]
+    for key, value in sandbox_env(threads).items():
+        argv += ["--setenv", key, value]
+    # Fresh /proc, /dev and /tmp first: later binds may lie beneath them. /tmp is
+    # memory: uncapped, a cell could fill half the host's RAM through it.
+    size = ["--size", str(tmp_mb * 1024 * 1024)] if tmp_mb and tmpfs_size_supported() \
+        else []
+    argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
+    for directory in SYSTEM_DIRS:
+        argv += ["--ro-bind-try", directory, directory]
+    for name in ETC_FILES:
+        argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for directory in python_dirs():
+        argv += ["--ro-bind", directory, directory]
+    for directory in hidden_package_dirs():
+        argv += ["--tmpfs", directory]
+    argv += ["--ro-bind", str(job_dir), JOB_MOUNT]
+    for name in WRITABLE:
+        (job_dir / name).mkdir(exist_ok=True)
+        argv += ["--bind", str(job_dir / name), f"{JOB_MOUNT}/{name}"]
+    return argv + ["--chdir", JOB_MOUNT] + command
+
+
+def unsafe_argv(job_dir: Path, command: list[str]) -> list[str]:
+    """No isolation at all: only for machines without bubblewrap, when asked."""
+    return [part.replace(JOB_MOUNT, str(job_dir), 1) if part.startswith(JOB_MOUNT)
+            else part for part in command]
+
+
+def start(job_dir: Path, command: list[str], limits: Limits, events_fd: int,
+          threads: int, unsafe: bool) -> subprocess.Popen:
+    """Start ``command`` (paths under /job) sandboxed; its output is discarded."""
+    argv = unsafe_argv(job_dir, command) if unsafe else bwrap_argv(job_dir, command,
+                                                                    threads, limits.tmp_mb)
+    env = None
+    if unsafe:
+        env = {**sandbox_env(threads), "HOME": str(job_dir / "home"),
+               "MPLCONFIGDIR": str(job_dir / "home/.mpl"),
+               "IPYTHONDIR": str(job_dir / "home/.ipython")}
+    cgroup = make_pids_cgroup(limits.processes)
+
+    def prepare_child() -> None:
+        if cgroup is not None:
+            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+        apply_limits(limits)
+
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, pass_fds=(events_fd,), env=env,
+        cwd=str(job_dir), start_new_session=True, preexec_fn=prepare_child,
+    )
+    process.cgroup = cgroup  # type: ignore[attr-defined]
+    return process
+
+
+def kill(process: subprocess.Popen) -> None:
+    """Kill the sandbox, its session and its cgroup (nothing may outlive it)."""
+    try:
+        os.killpg(process.pid, 9)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+    remove_cgroup(getattr(process, "cgroup", None))
