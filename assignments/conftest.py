@@ -28,14 +28,17 @@ def pytest_collect_file(parent, file_path):
 
 
 def pytest_report_header(config):
-    return ("Self-check: PUBLIC tests only (contract, not correctness). Cells tagged "
-            "otter_ignore (demos, plots) are skipped, as the grader skips them.")
+    return (
+        "Self-check: PUBLIC tests only (contract, not correctness). Cells tagged "
+        "otter_ignore (demos, plots) are skipped, as the grader skips them."
+    )
 
 
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         "These are public tests: passing them does not mean full marks; "
-        "hidden tests check values on inputs you have not seen.")
+        "hidden tests check values on inputs you have not seen."
+    )
 
 
 class NotebookFile(pytest.File):
@@ -63,8 +66,9 @@ def execute(notebook, tests_dir):
         out = os.path.join(tmp, "result.json")
         command = [sys.executable, RUNNER, notebook, tests_dir, out]
         try:
-            run = subprocess.run(command, capture_output=True, text=True,
-                                 timeout=NOTEBOOK_TIMEOUT_S)
+            run = subprocess.run(
+                command, capture_output=True, text=True, timeout=NOTEBOOK_TIMEOUT_S
+            )
         except subprocess.TimeoutExpired:
             return {"error": f"the notebook took more than {NOTEBOOK_TIMEOUT_S} s"}
         if not os.path.exists(out):

@@ -96,8 +96,8 @@ def describe_cell(source: str) -> str:
 
 def run_once(notebook: Path) -> dict:
     """One instrumented grading of ``notebook``: seconds per phase and per cell."""
-    from gene46100.grader import batch as grade
-    from gene46100.grader import intake, tamper
+    from gene46100.grader import assignment as grade
+    from gene46100.grader import intake, scoring, tamper
 
     settings = grade.Settings()
     started = time.perf_counter()
@@ -157,13 +157,15 @@ def watched_sandbox(job, settings, line: Timeline):
 
 def score_all(grade, assignment, report, out_dir: Path) -> dict[str, float]:
     """Seconds of the trusted scoring of each question (reference runs included)."""
+    from gene46100.grader import scoring
+
     seconds = {}
     for spec in assignment.spec["questions"]:
         if spec["manual"]:
             continue
         name = spec["name"]
         start = time.perf_counter()
-        grade.score_question(
+        scoring.score_question(
             assignment.questions[name],
             assignment.plans[name],
             report.questions.get(name, {}),

@@ -311,8 +311,10 @@ def ceiling_row(runs: BatchRuns, n: int) -> Row:
     """The student's own compute (the hidden tests' calls into student code, CPU
     seconds from the records) against Otter's CPU: the speed-up a grader costing
     nothing but that compute would reach, i.e. the ceiling of the ratios above."""
-    probes = sum(q.get("cpu_seconds") or 0.0 for r in runs.records
-                 for q in r["questions"]) / n
+    probes = (
+        sum(q.get("cpu_seconds") or 0.0 for r in runs.records for q in r["questions"])
+        / n
+    )
     otter = Stat(runs.cpu["otter"]).scaled(1 / n)
     ceiling = otter.median / probes if probes else float("inf")
     return Row(

@@ -21,7 +21,8 @@ def grade_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from gene46100.grader import intake
-    from gene46100.grader.batch import Settings, grade_batch
+    from gene46100.grader.assignment import Settings
+    from gene46100.grader.batch import grade_batch
     from gene46100.grader.cluster import ClusterRefused
     from gene46100.grader.intake import find_submissions
     from gene46100.grader.sandbox.supervisor import Timeouts
@@ -29,22 +30,39 @@ def grade_command(args: argparse.Namespace) -> int:
     # On a cluster, each worker checks its own bubblewrap (cluster.check_workers).
     local = not args.scheduler
     if local and not args.unsafe_no_sandbox and sandbox.bwrap_path() is None:
-        print("error: bubblewrap (bwrap) is missing or cannot create namespaces, so "
-              "student code cannot be isolated.\nInstall it (Debian/Ubuntu: apt-get "
-              "install bubblewrap) or, on a machine you do not mind exposing, pass "
-              "--unsafe-no-sandbox (every record will say so).", file=sys.stderr)
+        print(
+            "error: bubblewrap (bwrap) is missing or cannot create namespaces, so "
+            "student code cannot be isolated.\nInstall it (Debian/Ubuntu: apt-get "
+            "install bubblewrap) or, on a machine you do not mind exposing, pass "
+            "--unsafe-no-sandbox (every record will say so).",
+            file=sys.stderr,
+        )
         return 2
     settings = Settings(
         timeouts=Timeouts(cell_s=args.cell_timeout, submission_s=args.timeout),
-        jobs=args.jobs, unsafe=args.unsafe_no_sandbox, scheduler=args.scheduler or "")
-    submissions = find_submissions([Path(p) for p in args.submissions],
-                                   assignment=args.assignment)
+        jobs=args.jobs,
+        unsafe=args.unsafe_no_sandbox,
+        scheduler=args.scheduler or "",
+    )
+    submissions = find_submissions(
+        [Path(p) for p in args.submissions], assignment=args.assignment
+    )
     out = Path(args.out)
     try:
-        with tqdm(total=len(submissions), unit="sub", desc=f"grading {args.assignment}",
-                  disable=args.quiet, file=sys.stderr) as bar:
-            results = grade_batch(args.assignment, submissions, out, settings,
-                                  progress=lambda record: bar.update(1))
+        with tqdm(
+            total=len(submissions),
+            unit="sub",
+            desc=f"grading {args.assignment}",
+            disable=args.quiet,
+            file=sys.stderr,
+        ) as bar:
+            results = grade_batch(
+                args.assignment,
+                submissions,
+                out,
+                settings,
+                progress=lambda record: bar.update(1),
+            )
     except ClusterRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -53,11 +71,16 @@ def grade_command(args: argparse.Namespace) -> int:
     print_table(results)
     missing = len({s.id for s in submissions}) - len(results)
     if missing:  # only on a cluster: a worker unfit to grade them (logged above)
-        print(f"error: {missing} submission(s) were not graded; run the same command "
-              "again to grade them", file=sys.stderr)
+        print(
+            f"error: {missing} submission(s) were not graded; run the same command "
+            "again to grade them",
+            file=sys.stderr,
+        )
         return 1
-    print(f"\nwrote {out / 'grades.csv'}, {out / 'records.jsonl'}, {out / 'records'}/,"
-          f" {out / 'report.html'}, {out / 'feedback'}/ and {out / 'gradescope'}/")
+    print(
+        f"\nwrote {out / 'grades.csv'}, {out / 'records.jsonl'}, {out / 'records'}/,"
+        f" {out / 'report.html'}, {out / 'feedback'}/ and {out / 'gradescope'}/"
+    )
     return 0
 
 
@@ -68,13 +91,18 @@ def print_table(results: list[dict]) -> None:
         return
     names = [q["name"] for q in results[0]["questions"]]
     width = max(len(r["id"]) for r in results)
-    print(f"{'submission':<{width}}  " + " ".join(f"{n:>4}" for n in names)
-          + "  total    status")
+    print(
+        f"{'submission':<{width}}  "
+        + " ".join(f"{n:>4}" for n in names)
+        + "  total    status"
+    )
     for r in sorted(results, key=lambda r: r["id"]):
         scores = {q["name"]: q for q in r["questions"]}
         cells = " ".join(_cell(scores[n]) for n in names)
-        print(f"{r['id']:<{width}}  {cells}  {r['total']:>5g}/{r['possible']:<3g}"
-              f" {r['status']}")
+        print(
+            f"{r['id']:<{width}}  {cells}  {r['total']:>5g}/{r['possible']:<3g}"
+            f" {r['status']}"
+        )
 
 
 def _cell(question: dict) -> str:
@@ -86,8 +114,10 @@ def _cell(question: dict) -> str:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gene46100", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="regenerate assignments/ and autograder/ from "
-                       "the master notebooks")
+    b = sub.add_parser(
+        "build",
+        help="regenerate assignments/ and autograder/ from the master notebooks",
+    )
     b.add_argument("weeks", nargs="*", help="weeks to build (default: all)")
     b.set_defaults(func=build_command)
     g = sub.add_parser("grade", help="grade submissions in sandboxes")
@@ -95,16 +125,30 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("submissions", nargs="+", help="notebooks or folders of them")
     g.add_argument("--out", required=True, help="output folder (resumable)")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
-    g.add_argument("--timeout", type=float, default=600.0,
-                   help="seconds per submission (default 600)")
-    g.add_argument("--cell-timeout", type=float, default=60.0,
-                   help="seconds per notebook cell (default 60)")
-    g.add_argument("--unsafe-no-sandbox", action="store_true",
-                   help="run without bubblewrap (student code can read hidden tests)")
-    g.add_argument("--scheduler", metavar="ADDRESS",
-                   help="grade on a Dask cluster: tcp://HOST:8786 (or tls://...), a "
-                   "scheduler file (scheduler.json), or local:N for N local worker "
-                   "processes; --jobs is then ignored (see README)")
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds per submission (default 600)",
+    )
+    g.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=60.0,
+        help="seconds per notebook cell (default 60)",
+    )
+    g.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run without bubblewrap (student code can read hidden tests)",
+    )
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: tcp://HOST:8786 (or tls://...), a "
+        "scheduler file (scheduler.json), or local:N for N local worker "
+        "processes; --jobs is then ignored (see README)",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=grade_command)
     return top

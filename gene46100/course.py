@@ -234,15 +234,17 @@ def week(name: str) -> Week:
     likely one, for a case or typing slip)."""
     if name in COURSE:
         return COURSE[name]
-    raise UnknownWeek(f"unknown week {name!r}{suggestion(name)}; "
-                      f"known weeks: {', '.join(WEEKS)}")
+    raise UnknownWeek(
+        f"unknown week {name!r}{suggestion(name)}; known weeks: {', '.join(WEEKS)}"
+    )
 
 
 def suggestion(name: str) -> str:
     """``" (did you mean 'week1'?)"`` for a near miss, else ``""``."""
     lowered = {w.lower(): w for w in WEEKS}
     close = lowered.get(name.lower()) or next(
-        iter(difflib.get_close_matches(name.lower(), list(lowered), n=1)), None)
+        iter(difflib.get_close_matches(name.lower(), list(lowered), n=1)), None
+    )
     if close:
         return f" (did you mean {lowered.get(close, close)!r}?)"
     return ""

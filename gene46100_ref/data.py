@@ -27,7 +27,9 @@ def make_linear_data(
     return X, y, coef
 
 
-def make_cubic_data(n_samples: int = 1000, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+def make_cubic_data(
+    n_samples: int = 1000, seed: int = 42
+) -> tuple[np.ndarray, np.ndarray]:
     """Points on ``y = x**3`` with ``x ~ N(0, 1)`` and no noise (the course's cubic set).
 
     Returns:

@@ -93,10 +93,16 @@ class Variant:
 
 
 VARIANTS: dict[str, Variant] = {
-    "easy": Variant(motifs=("MA0139.2",), strength=1.0, min_score_frac=0.4,
-                    min_sites=1, max_sites=3),
-    "hard": Variant(motifs=("MA0139.2", "MA0496.4"), strength=0.6, min_score_frac=0.5,
-                    min_sites=1, max_sites=3),
+    "easy": Variant(
+        motifs=("MA0139.2",), strength=1.0, min_score_frac=0.4, min_sites=1, max_sites=3
+    ),
+    "hard": Variant(
+        motifs=("MA0139.2", "MA0496.4"),
+        strength=0.6,
+        min_score_frac=0.5,
+        min_sites=1,
+        max_sites=3,
+    ),
 }
 
 
@@ -197,8 +203,9 @@ def _background(n: int, length: int, rng: np.random.Generator) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- sites
-def _draw_sites(pwm: np.ndarray, strength: float, n: int, rng: np.random.Generator
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _draw_sites(
+    pwm: np.ndarray, strength: float, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` forward-strand candidates, int ``(n, k)``, and their log-odds ``(n,)``."""
     k = len(pwm)
     cum = np.cumsum(strength * pwm + (1.0 - strength) * 0.25, axis=1)  # (k, 4)
@@ -207,8 +214,9 @@ def _draw_sites(pwm: np.ndarray, strength: float, n: int, rng: np.random.Generat
     return fwd, log_odds(pwm)[np.arange(k), fwd].sum(axis=1)
 
 
-def _sample_sites(pwm: np.ndarray, variant: Variant, n: int, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _sample_sites(
+    pwm: np.ndarray, variant: Variant, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` sites as base indices int8 ``(n, k)`` (either strand) and their scores.
 
     Candidates are drawn from ``strength * pwm + (1 - strength) / 4`` and kept only when
@@ -219,19 +227,27 @@ def _sample_sites(pwm: np.ndarray, variant: Variant, n: int, rng: np.random.Gene
     threshold = variant.min_score_frac * log_odds(pwm).max(axis=1).sum()
     fwd, scores = np.empty((0, len(pwm)), dtype=int), np.empty(0)
     while len(scores) < n:  # rejection sampling; a few rounds at the variants' settings
-        cand, cand_scores = _draw_sites(pwm, variant.strength, 2 * (n - len(scores)) + 8,
-                                        rng)
+        cand, cand_scores = _draw_sites(
+            pwm, variant.strength, 2 * (n - len(scores)) + 8, rng
+        )
         keep = cand_scores >= threshold
         fwd = np.concatenate([fwd, cand[keep]])
         scores = np.concatenate([scores, cand_scores[keep]])
     fwd, scores = fwd[:n], scores[:n]
     reverse = rng.random(n) < 0.5
-    sites = np.where(reverse[:, None], (3 - fwd)[:, ::-1], fwd)  # A<->T, C<->G, reversed
+    sites = np.where(
+        reverse[:, None], (3 - fwd)[:, ::-1], fwd
+    )  # A<->T, C<->G, reversed
     return sites.astype(np.int8), np.maximum(scores, MIN_SITE_SCORE)
 
 
-def _site_layout(n: int, lengths: np.ndarray, variant: Variant, seq_len: int,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _site_layout(
+    n: int,
+    lengths: np.ndarray,
+    variant: Variant,
+    seq_len: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which motif each site slot holds, whether it is used, and where it starts.
 
     Non-overlapping starts are drawn "stars and bars" style: sorted uniform offsets in
@@ -247,14 +263,16 @@ def _site_layout(n: int, lengths: np.ndarray, variant: Variant, seq_len: int,
     motif = rng.integers(len(variant.motifs), size=(n, slots))
     k = np.where(used, lengths[motif], 0)  # (n, slots)
     slack = seq_len - k.sum(axis=1, keepdims=True)
-    offsets = np.sort(np.where(used, rng.integers(0, slack + 1, size=(n, slots)),
-                               slack), axis=1)
+    offsets = np.sort(
+        np.where(used, rng.integers(0, slack + 1, size=(n, slots)), slack), axis=1
+    )
     start = offsets + np.cumsum(k, axis=1) - k
     return motif, used, start
 
 
-def _plant_sites(idx: np.ndarray, scores: np.ndarray, variant: Variant,
-                 rng: np.random.Generator) -> None:
+def _plant_sites(
+    idx: np.ndarray, scores: np.ndarray, variant: Variant, rng: np.random.Generator
+) -> None:
     """Plant sites in place: bases into ``idx`` ``(n, L)``, scores into ``scores``."""
     pwms = [jaspar_pwm(m) for m in variant.motifs]
     lengths = np.array([len(p) for p in pwms])

@@ -38,9 +38,18 @@ POINTS = {q["name"]: q["points"] for q in SPEC["questions"] if not q["manual"]}
 GRADED = tuple(POINTS)  # q1..q10
 
 # Which notebook names each question grades (to build bases without them).
-DEFINES = {"q1": "normal_equation", "q2": "mse_loss", "q3": "mse_gradient",
-           "q4": "gradient_descent", "q5": "max_stable_lr", "q6": "sgd", "q7": "MLP",
-           "q8": "count_parameters", "q9": "train", "q10": "fit_linear_vs_mlp"}
+DEFINES = {
+    "q1": "normal_equation",
+    "q2": "mse_loss",
+    "q3": "mse_gradient",
+    "q4": "gradient_descent",
+    "q5": "max_stable_lr",
+    "q6": "sgd",
+    "q7": "MLP",
+    "q8": "count_parameters",
+    "q9": "train",
+    "q10": "fit_linear_vs_mlp",
+}
 
 # ----------------------------------------------------------------- base notebooks
 # A correct q10 that trains for 400 steps instead of 2,000 (same contract, same
@@ -71,17 +80,17 @@ def fit_linear_vs_mlp(x, y, seed):
     return {"linear_mse": linear_mse, "mlp_mse": float(np.mean((pred - y) ** 2))}
 '''
 
-CORRECT_Q3 = '''import numpy as np
+CORRECT_Q3 = """import numpy as np
 
 
 def mse_gradient(X, y, beta):
     X, y, beta = (np.asarray(a, float) for a in (X, y, beta))
     return 2.0 * X.T @ (X @ beta - y) / len(y)
-'''
+"""
 
-STUB_Q3 = '''def mse_gradient(X, y, beta):
+STUB_Q3 = """def mse_gradient(X, y, beta):
     raise NotImplementedError
-'''
+"""
 
 
 def _minimal() -> nbformat.NotebookNode:
@@ -93,8 +102,9 @@ def _minimal() -> nbformat.NotebookNode:
 def _without(nb: nbformat.NotebookNode, questions: set[str]) -> nbformat.NotebookNode:
     names = {DEFINES[q] for q in questions}
     nb = copy.deepcopy(nb)
-    nb.cells = [c for c in nb.cells
-                if not names & set(examples.defined_names(c.source))]
+    nb.cells = [
+        c for c in nb.cells if not names & set(examples.defined_names(c.source))
+    ]
     return nb
 
 
@@ -128,8 +138,12 @@ class Context:
     marker: str  # a number unique to this run, for spotting stray processes
 
     def fill(self, text: str) -> str:
-        for key, value in {"@CANARY@": str(self.canary), "@REPO@": str(REPO),
-                           "@BATCH@": str(self.batch), "@MARK@": self.marker}.items():
+        for key, value in {
+            "@CANARY@": str(self.canary),
+            "@REPO@": str(REPO),
+            "@BATCH@": str(self.batch),
+            "@MARK@": self.marker,
+        }.items():
             text = text.replace(key, value)
         return text
 
@@ -143,15 +157,19 @@ class Edit:
     where: str = "after_first"  # for added cells: after_first | end | start
 
 
-def apply(nb: nbformat.NotebookNode, edit: Edit, ctx: Context,
-          added: int = 0) -> nbformat.NotebookNode:
+def apply(
+    nb: nbformat.NotebookNode, edit: Edit, ctx: Context, added: int = 0
+) -> nbformat.NotebookNode:
     """``nb`` with ``edit`` made; ``added`` cells were already put after the first."""
     source = ctx.fill(edit.source)
     if edit.name is not None:
         return examples.with_replaced(nb, edit.name, source)
     nb = copy.deepcopy(nb)
-    first = next(i for i, c in enumerate(nb.cells)
-                 if examples.ANSWER_TAG in c.metadata.get("tags", []))
+    first = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if examples.ANSWER_TAG in c.metadata.get("tags", [])
+    )
     at = {"after_first": first + 1 + added, "start": 0, "end": len(nb.cells)}
     cell = nbformat.v4.new_code_cell(source)
     cell["id"] = f"added-{len(nb.cells)}"
@@ -273,36 +291,75 @@ def answered(sub: object) -> tuple[str, ...]:
     return sub.base.answers if isinstance(sub, Notebook) else ()
 
 
-def hostile(name: str, category: str, behaviour: str, sub: object,
-            zero: tuple[str, ...] = ("q3",), keep: tuple[str, ...] | None = None,
-            status: tuple[str, ...] = ("tampered",), reason: str = "", cell: str = "",
-            baseline: str = "", **kwargs) -> Case:
+def hostile(
+    name: str,
+    category: str,
+    behaviour: str,
+    sub: object,
+    zero: tuple[str, ...] = ("q3",),
+    keep: tuple[str, ...] | None = None,
+    status: tuple[str, ...] = ("tampered",),
+    reason: str = "",
+    cell: str = "",
+    baseline: str = "",
+    **kwargs,
+) -> Case:
     """An attack: the faked questions score 0, the others keep their marks, flagged."""
     if keep is None:
         keep = tuple(q for q in answered(sub) if q not in zero)
-    return Case(name, category, behaviour, sub,
-                Expect(status, keep, zero, True, reason, cell, baseline), **kwargs)
+    return Case(
+        name,
+        category,
+        behaviour,
+        sub,
+        Expect(status, keep, zero, True, reason, cell, baseline),
+        **kwargs,
+    )
 
 
-def benign(name: str, category: str, behaviour: str, sub: object,
-           zero: tuple[str, ...] = (), keep: tuple[str, ...] | None = None,
-           status: tuple[str, ...] = ("graded",), reason: str = "", cell: str = "",
-           **kwargs) -> Case:
+def benign(
+    name: str,
+    category: str,
+    behaviour: str,
+    sub: object,
+    zero: tuple[str, ...] = (),
+    keep: tuple[str, ...] | None = None,
+    status: tuple[str, ...] = ("graded",),
+    reason: str = "",
+    cell: str = "",
+    **kwargs,
+) -> Case:
     """Honest or merely broken: graded on its merits, never flagged."""
     if keep is None:
         keep = tuple(q for q in answered(sub) if q not in zero)
-    return Case(name, category, behaviour, sub,
-                Expect(status, keep, zero, False, reason, cell), **kwargs)
+    return Case(
+        name,
+        category,
+        behaviour,
+        sub,
+        Expect(status, keep, zero, False, reason, cell),
+        **kwargs,
+    )
 
 
 def invalid(name: str, category: str, behaviour: str, sub: object, reason: str) -> Case:
     """Cannot be graded: an ``invalid_submission`` record that says why."""
-    return Case(name, category, behaviour, sub,
-                Expect(("invalid_submission",), (), GRADED, False, reason))
+    return Case(
+        name,
+        category,
+        behaviour,
+        sub,
+        Expect(("invalid_submission",), (), GRADED, False, reason),
+    )
 
 
-def stubbed(*cells: str, base: Base = LIGHT, where: str = "after_first",
-            q3: str = STUB_Q3, replace_q1: str = "") -> Notebook:
+def stubbed(
+    *cells: str,
+    base: Base = LIGHT,
+    where: str = "after_first",
+    q3: str = STUB_Q3,
+    replace_q1: str = "",
+) -> Notebook:
     """The base with a stub mse_gradient and extra cells."""
     edits = [Edit(q3, "mse_gradient")] + [Edit(c, where=where) for c in cells]
     if replace_q1:
@@ -323,6 +380,7 @@ def nb_bytes(base: Base = Q3_ONLY, **metadata) -> Callable[[Context], bytes]:
         nb = base.notebook()
         nb.metadata.update(metadata)
         return nbformat.writes(nb).encode()
+
     return make
 
 
@@ -337,7 +395,7 @@ def json_bytes(value: object) -> Callable[[Context], bytes]:
 # ================================================================= the corpus
 # Frame walking reaches the worker's own globals from a cell (IPython replaces
 # sys.modules["__main__"], so this is how code in a cell finds the test runner).
-GRADER_GLOBALS = '''
+GRADER_GLOBALS = """
 def _grader_globals():
     try:
         raise RuntimeError
@@ -348,11 +406,11 @@ def _grader_globals():
             return frame.f_globals
         frame = frame.f_back
     raise LookupError("no grader frame")
-'''
+"""
 
 # Rebuild q3's results from the reference mse_gradient, which the grader swaps in
 # while it tests gradient_descent (q4), and write them where q3's results go.
-FORGE_Q3_FROM_Q4 = '''import json
+FORGE_Q3_FROM_Q4 = """import json
 import numpy as np
 
 
@@ -395,7 +453,7 @@ def gradient_descent(X, y, lr, n_steps, beta0=None):
         beta = beta - lr * mse_gradient(X, y, beta)
         out.append(beta)
     return np.array(out)
-'''
+"""
 
 WORKER_REPLACEMENT = '''
 fake = """
@@ -461,7 +519,7 @@ def _deep(obj, f, **kw):
 json.dump = _deep
 '''
 
-WRONG_MLP = '''import torch
+WRONG_MLP = """import torch
 from torch import nn
 
 
@@ -473,9 +531,9 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return torch.zeros(x.shape[0])
-'''
+"""
 
-SYMLINK_Q1 = '''import os
+SYMLINK_Q1 = """import os
 import numpy as np
 
 
@@ -485,29 +543,57 @@ def normal_equation(X, y):
         os.symlink("/dev/zero", target)
     X, y = np.asarray(X, float), np.asarray(y, float)
     return np.linalg.solve(X.T @ X, X.T @ y)
-'''
+"""
 
-FORK_BOMB = ("import os, time\nfor _ in range(100000):\n"
-             "    if os.fork() == 0:\n        time.sleep(4610046101)")
+FORK_BOMB = (
+    "import os, time\nfor _ in range(100000):\n"
+    "    if os.fork() == 0:\n        time.sleep(4610046101)"
+)
 
 
 def _corpus() -> list[Case]:
     c: list[Case] = []
     T, P, L, E, X, R, B, N, M, D, F = (
-        "tamper", "fake-results", "leak", "leak-via-errors", "process-control",
-        "resources", "background", "network", "malformed", "nondeterminism",
-        "false-negative")
+        "tamper",
+        "fake-results",
+        "leak",
+        "leak-via-errors",
+        "process-control",
+        "resources",
+        "background",
+        "network",
+        "malformed",
+        "nondeterminism",
+        "false-negative",
+    )
     TO = "timeouts"
     # ------------------------------------------------------------- controls
-    c.append(benign("honest", F, "a correct notebook keeps every point and is not "
-                    "flagged", Notebook(FULL)))
-    c.append(benign("honest_light", F, "the light base alone: q1..q8 full, not flagged",
-                    Notebook(LIGHT)))
+    c.append(
+        benign(
+            "honest",
+            F,
+            "a correct notebook keeps every point and is not flagged",
+            Notebook(FULL),
+        )
+    )
+    c.append(
+        benign(
+            "honest_light",
+            F,
+            "the light base alone: q1..q8 full, not flagged",
+            Notebook(LIGHT),
+        )
+    )
     # ------------------------------------------------------------- tampering
-    c.append(hostile(
-        "patched_run_probe", T, "a cell swaps the worker's test runner for one that "
-        "reports results for q3: the forged results are rejected, q3 scores 0, flagged",
-        stubbed(GRADER_GLOBALS + '''
+    c.append(
+        hostile(
+            "patched_run_probe",
+            T,
+            "a cell swaps the worker's test runner for one that "
+            "reports results for q3: the forged results are rejected, q3 scores 0, flagged",
+            stubbed(
+                GRADER_GLOBALS
+                + """
 _g = _grader_globals()
 _real = _g["run_probe"]
 def _forged(probe, namespace, arrays, encoder):
@@ -517,11 +603,19 @@ def _forged(probe, namespace, arrays, encoder):
                           "shape": [3], "key": "forged"}}
     return _real(probe, namespace, arrays, encoder)
 _g["run_probe"] = _forged
-''')))
-    c.append(hostile(
-        "patched_encoder", T, "a cell patches the worker's result encoder to call "
-        "any value a float 0: the values are wrong anyway, q3 scores 0, flagged",
-        stubbed(GRADER_GLOBALS + '''
+"""
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "patched_encoder",
+            T,
+            "a cell patches the worker's result encoder to call "
+            "any value a float 0: the values are wrong anyway, q3 scores 0, flagged",
+            stubbed(
+                GRADER_GLOBALS
+                + """
 _enc = _grader_globals()["Encoder"]
 _real_encode = _enc.encode
 def _encode(self, value, key, depth=0):
@@ -529,27 +623,53 @@ def _encode(self, value, key, depth=0):
         return {"kind": "py", "type": "float", "value": 0.0}
     return _real_encode(self, value, key, depth)
 _enc.encode = _encode
-''', q3="def mse_gradient(X, y, beta):\n    return 'the answer'\n")))
-    c.append(hostile(
-        "patched_json_serializer", T, "json.dump is patched so q3's result file is "
-        "nested 100,000 deep: rejected as malformed results, q3 scores 0, flagged",
-        stubbed(DEEP_JSON)))
-    c.append(hostile(
-        "npz_bomb_results", T, "np.savez is patched so q3's arrays file is a "
-        "compression bomb (512 MiB expanded): refused before loading, q3 scores 0, "
-        "flagged, the grader's memory stays bounded",
-        stubbed(NPZ_BOMB), reason="q3"))
-    c.append(hostile(
-        "forged_result_file", T, "a cell writes q9's result file ahead of time: the "
-        "worker's own results replace it, nothing gained, flagged",
-        with_cells("import json, os\nos.makedirs('/job/out', exist_ok=True)\n"
-                   "json.dump({'question': 'q9', 'outcomes': []}, "
-                   "open('/job/out/q9.json', 'w'))"), zero=()))
-    c.append(hostile(
-        "background_thread_rewrites_results", T, "a thread left running by a cell "
-        "keeps overwriting result files (q1..q3 may lose their results to it): q3 "
-        "still scores 0, flagged",
-        stubbed('''import threading, time
+""",
+                q3="def mse_gradient(X, y, beta):\n    return 'the answer'\n",
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "patched_json_serializer",
+            T,
+            "json.dump is patched so q3's result file is "
+            "nested 100,000 deep: rejected as malformed results, q3 scores 0, flagged",
+            stubbed(DEEP_JSON),
+        )
+    )
+    c.append(
+        hostile(
+            "npz_bomb_results",
+            T,
+            "np.savez is patched so q3's arrays file is a "
+            "compression bomb (512 MiB expanded): refused before loading, q3 scores 0, "
+            "flagged, the grader's memory stays bounded",
+            stubbed(NPZ_BOMB),
+            reason="q3",
+        )
+    )
+    c.append(
+        hostile(
+            "forged_result_file",
+            T,
+            "a cell writes q9's result file ahead of time: the "
+            "worker's own results replace it, nothing gained, flagged",
+            with_cells(
+                "import json, os\nos.makedirs('/job/out', exist_ok=True)\n"
+                "json.dump({'question': 'q9', 'outcomes': []}, "
+                "open('/job/out/q9.json', 'w'))"
+            ),
+            zero=(),
+        )
+    )
+    c.append(
+        hostile(
+            "background_thread_rewrites_results",
+            T,
+            "a thread left running by a cell "
+            "keeps overwriting result files (q1..q3 may lose their results to it): q3 "
+            "still scores 0, flagged",
+            stubbed("""import threading, time
 def _vandal():
     while True:
         for name in ("q1", "q2", "q3"):
@@ -560,39 +680,69 @@ def _vandal():
                 pass
         time.sleep(0.002)
 threading.Thread(target=_vandal, daemon=True).start()
-'''), keep=("q4", "q5", "q6")))
-    c.append(hostile(
-        "atexit_rewrites_results", T, "an atexit hook rewrites q1's results as the "
-        "worker exits: nothing gained, flagged",
-        stubbed('''import atexit, json
+"""),
+            keep=("q4", "q5", "q6"),
+        )
+    )
+    c.append(
+        hostile(
+            "atexit_rewrites_results",
+            T,
+            "an atexit hook rewrites q1's results as the "
+            "worker exits: nothing gained, flagged",
+            stubbed("""import atexit, json
 def _late():
     json.dump({"question": "q1", "outcomes": []}, open("../" + "out/" + "q1.json", "w"))
 atexit.register(_late)
-''')))
-    c.append(hostile(
-        "ipython_input_transformer", T, "an IPython input transformer rewrites every "
-        "later cell (Otter's test cells would be skipped): the grader runs no test "
-        "cells, so q3 still scores 0; flagged",
-        stubbed("get_ipython().input_transformers_post.append(\n"
+"""),
+        )
+    )
+    c.append(
+        hostile(
+            "ipython_input_transformer",
+            T,
+            "an IPython input transformer rewrites every "
+            "later cell (Otter's test cells would be skipped): the grader runs no test "
+            "cells, so q3 still scores 0; flagged",
+            stubbed(
+                "get_ipython().input_transformers_post.append(\n"
                 "    lambda lines: [l.replace('raise NotImplementedError', 'return 0') "
-                "for l in lines])")))
-    c.append(hostile(
-        "ipython_event_hook", T, "an IPython post_run_cell hook writes fake results "
-        "after every cell: overwritten by the real ones, flagged",
-        stubbed('''def _hook(result):
+                "for l in lines])"
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "ipython_event_hook",
+            T,
+            "an IPython post_run_cell hook writes fake results "
+            "after every cell: overwritten by the real ones, flagged",
+            stubbed("""def _hook(result):
     with open("../" + "out/" + "q3.json", "w") as f:
         f.write('{"question": "q3", "outcomes": []}')
 get_ipython().events.register("post_run_cell", _hook)
-''')))
-    c.append(hostile(
-        "patched_otter", T, "the notebook patches otter's grader.check to pass: "
-        "self-checks never decide a grade, q3 scores 0, flagged",
-        stubbed("import otter\notter.Notebook.check = lambda self, *a, **k: True\n"
-                "otter.Notebook.check_all = lambda self, *a, **k: True")))
-    c.append(hostile(
-        "rewrites_grader_files", T, "a cell truncates the job spec, the worker and "
-        "every hidden input file it can reach: nothing gained, flagged",
-        stubbed('''import glob, os
+"""),
+        )
+    )
+    c.append(
+        hostile(
+            "patched_otter",
+            T,
+            "the notebook patches otter's grader.check to pass: "
+            "self-checks never decide a grade, q3 scores 0, flagged",
+            stubbed(
+                "import otter\notter.Notebook.check = lambda self, *a, **k: True\n"
+                "otter.Notebook.check_all = lambda self, *a, **k: True"
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "rewrites_grader_files",
+            T,
+            "a cell truncates the job spec, the worker and "
+            "every hidden input file it can reach: nothing gained, flagged",
+            stubbed("""import glob, os
 _names = ["../job.json", "../worker.py"] + glob.glob("../inputs-*") + glob.glob("../files-*/*")
 for _path in _names:
     for _attempt in (lambda: open(_path, "w").close(), lambda: os.remove(_path)):
@@ -600,18 +750,28 @@ for _path in _names:
             _attempt()
         except OSError as _exc:
             print(_path, _exc)
-''')))
-    c.append(hostile(
-        "replaces_worker_then_crashes", T, "a cell overwrites worker.py with a fake "
-        "that reports every question passed, then kills itself so the sandbox "
-        "restarts: the job dir is read-only, nothing gained, flagged",
-        stubbed(WORKER_REPLACEMENT)))
-    c.append(hostile(
-        "symlink_trap_then_crash", T, "a cell replaces the job spec and q1's result "
-        "file with links to a host file and kills itself, so that the restart writes "
-        "through them: the job dir is read-only and links are never followed, the "
-        "host file is unchanged, flagged (q1's own result is lost to its link)",
-        stubbed('''import os
+"""),
+        )
+    )
+    c.append(
+        hostile(
+            "replaces_worker_then_crashes",
+            T,
+            "a cell overwrites worker.py with a fake "
+            "that reports every question passed, then kills itself so the sandbox "
+            "restarts: the job dir is read-only, nothing gained, flagged",
+            stubbed(WORKER_REPLACEMENT),
+        )
+    )
+    c.append(
+        hostile(
+            "symlink_trap_then_crash",
+            T,
+            "a cell replaces the job spec and q1's result "
+            "file with links to a host file and kills itself, so that the restart writes "
+            "through them: the job dir is read-only and links are never followed, the "
+            "host file is unchanged, flagged (q1's own result is lost to its link)",
+            stubbed("""import os
 for _name in ("../job.json", "../out/q1.json"):
     try:
         os.remove(_name)
@@ -622,56 +782,109 @@ for _name in ("../job.json", "../out/q1.json"):
     except OSError as _exc:
         print(_exc)
 os.kill(os.getpid(), 9)
-'''), keep=("q2", "q4", "q5", "q6")))
-    c.append(hostile(
-        "symlinked_results", T, "normal_equation puts a link to /dev/zero where its "
-        "own results go: the grader never follows links in results (it would read "
-        "for ever), q1 is rejected as malformed, flagged",
-        stubbed(replace_q1=SYMLINK_Q1), zero=("q1", "q3")))
-    c.append(hostile(
-        "forged_events", T, "a cell writes fake progress events (every question ok, "
-        "then done) to the supervisor's pipe: events steer timing only, q3 scores 0, "
-        "flagged",
-        stubbed('''import json, os, sys
+"""),
+            keep=("q2", "q4", "q5", "q6"),
+        )
+    )
+    c.append(
+        hostile(
+            "symlinked_results",
+            T,
+            "normal_equation puts a link to /dev/zero where its "
+            "own results go: the grader never follows links in results (it would read "
+            "for ever), q1 is rejected as malformed, flagged",
+            stubbed(replace_q1=SYMLINK_Q1),
+            zero=("q1", "q3"),
+        )
+    )
+    c.append(
+        hostile(
+            "forged_events",
+            T,
+            "a cell writes fake progress events (every question ok, "
+            "then done) to the supervisor's pipe: events steer timing only, q3 scores 0, "
+            "flagged",
+            stubbed(
+                """import json, os, sys
 _fd = int(sys.argv[2])
 for _q in ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10"):
     os.write(_fd, (json.dumps({"ev": "q_start", "q": _q}) + "\\n").encode())
     os.write(_fd, (json.dumps({"ev": "q_end", "q": _q, "status": "ok"}) + "\\n").encode())
 os.write(_fd, b'{"ev": "done"}\\n')
-''', where="end")))
-    c.append(hostile(
-        "exec_provided_reference", L, "a cell reads the job spec and runs the "
-        "reference definitions meant for later questions: they are not there while "
-        "cells run, q3 scores 0, flagged",
-        stubbed('''import json
+""",
+                where="end",
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "exec_provided_reference",
+            L,
+            "a cell reads the job spec and runs the "
+            "reference definitions meant for later questions: they are not there while "
+            "cells run, q3 scores 0, flagged",
+            stubbed(
+                """import json
 with open("../job.json") as _f:
     _spec = json.load(_f)
 for _q in _spec["questions"]:
     if isinstance(_q.get("provide"), str) and _q["provide"]:
         exec(_q["provide"], globals())
-''', where="end")))
-    c.append(hostile(
-        "oracle_from_later_question", L, "gradient_descent (q4) runs with the "
-        "reference mse_gradient swapped in and uses it to forge q3's results: q3's "
-        "results were sealed when q3 ended, q3 scores 0, flagged",
-        Notebook(LIGHT, (Edit(STUB_Q3, "mse_gradient"),
-                         Edit(FORGE_Q3_FROM_Q4, "gradient_descent")))))
+""",
+                where="end",
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "oracle_from_later_question",
+            L,
+            "gradient_descent (q4) runs with the "
+            "reference mse_gradient swapped in and uses it to forge q3's results: q3's "
+            "results were sealed when q3 ended, q3 scores 0, flagged",
+            Notebook(
+                LIGHT,
+                (
+                    Edit(STUB_Q3, "mse_gradient"),
+                    Edit(FORGE_Q3_FROM_Q4, "gradient_descent"),
+                ),
+            ),
+        )
+    )
     # ------------------------------------------------------------- fake results
-    c.append(hostile(
-        "patched_allclose", P, "numpy's comparisons patched to always agree: the "
-        "trusted side compares with its own numpy, q3 scores 0, flagged",
-        stubbed("import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+    c.append(
+        hostile(
+            "patched_allclose",
+            P,
+            "numpy's comparisons patched to always agree: the "
+            "trusted side compares with its own numpy, q3 scores 0, flagged",
+            stubbed(
+                "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
                 "np.isclose = lambda *a, **k: True\n"
-                "np.testing.assert_allclose = lambda *a, **k: None"),
-        reason="fakes comparisons"))
-    c.append(benign(
-        "wrong_forward_zeros", P, "the baseline for the torch attacks: an MLP whose "
-        "forward returns zeros earns only what its shape and type earn",
-        replaced("MLP", WRONG_MLP, TORCH), keep=GRADED[:6] + ("q8",)))
-    c.append(hostile(
-        "patched_torch", P, "torch comparisons and Tensor.__eq__ patched: q7 "
-        "(a stub forward) scores 0, flagged",
-        replaced("MLP", '''import torch
+                "np.testing.assert_allclose = lambda *a, **k: None"
+            ),
+            reason="fakes comparisons",
+        )
+    )
+    c.append(
+        benign(
+            "wrong_forward_zeros",
+            P,
+            "the baseline for the torch attacks: an MLP whose "
+            "forward returns zeros earns only what its shape and type earn",
+            replaced("MLP", WRONG_MLP, TORCH),
+            keep=GRADED[:6] + ("q8",),
+        )
+    )
+    c.append(
+        hostile(
+            "patched_torch",
+            P,
+            "torch comparisons and Tensor.__eq__ patched: q7 "
+            "(a stub forward) scores 0, flagged",
+            replaced(
+                "MLP",
+                """import torch
 from torch import nn
 torch.allclose = lambda *a, **k: True
 torch.equal = lambda *a, **k: True
@@ -686,11 +899,23 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return torch.zeros(x.shape[0])
-''', TORCH), zero=(), keep=GRADED[:6] + ("q8",), baseline="wrong_forward_zeros"))
-    c.append(hostile(
-        "patched_builtins", P, "builtins.type patched so an always-equal float "
-        "subclass passes for a float: q5 scores 0, flagged",
-        replaced("max_stable_lr", '''import builtins
+""",
+                TORCH,
+            ),
+            zero=(),
+            keep=GRADED[:6] + ("q8",),
+            baseline="wrong_forward_zeros",
+        )
+    )
+    c.append(
+        hostile(
+            "patched_builtins",
+            P,
+            "builtins.type patched so an always-equal float "
+            "subclass passes for a float: q5 scores 0, flagged",
+            replaced(
+                "max_stable_lr",
+                """import builtins
 _real_type = builtins.type
 
 
@@ -705,17 +930,35 @@ builtins.type = lambda obj, *rest: (float if isinstance(obj, Yes) and not rest
 
 def max_stable_lr(X):
     return Yes(0.0)
-'''), zero=("q5",), keep=()))
-    c.append(hostile(
-        "always_equal", P, "normal_equation returns an object equal to everything: "
-        "its type is not an array, q1 scores 0, flagged",
-        replaced("normal_equation", "class Yes:\n    def __eq__(self, other):\n"
-                 "        return True\n\n\ndef normal_equation(X, y):\n    return Yes()"),
-        zero=("q1",)))
-    c.append(hostile(
-        "ndarray_subclass", P, "normal_equation returns an ndarray subclass whose "
-        "comparisons always agree: not an exact ndarray, q1 scores 0, flagged",
-        replaced("normal_equation", '''import numpy as np
+""",
+            ),
+            zero=("q5",),
+            keep=(),
+        )
+    )
+    c.append(
+        hostile(
+            "always_equal",
+            P,
+            "normal_equation returns an object equal to everything: "
+            "its type is not an array, q1 scores 0, flagged",
+            replaced(
+                "normal_equation",
+                "class Yes:\n    def __eq__(self, other):\n"
+                "        return True\n\n\ndef normal_equation(X, y):\n    return Yes()",
+            ),
+            zero=("q1",),
+        )
+    )
+    c.append(
+        hostile(
+            "ndarray_subclass",
+            P,
+            "normal_equation returns an ndarray subclass whose "
+            "comparisons always agree: not an exact ndarray, q1 scores 0, flagged",
+            replaced(
+                "normal_equation",
+                """import numpy as np
 
 
 class Agreeable(np.ndarray):
@@ -728,12 +971,21 @@ class Agreeable(np.ndarray):
 
 def normal_equation(X, y):
     return np.zeros(np.shape(X)[1]).view(Agreeable)
-'''), zero=("q1",)))
-    c.append(hostile(
-        "tensor_subclass_torch_function", P, "MLP.forward returns a Tensor subclass "
-        "overriding __torch_function__ and __eq__: not an exact tensor, q7 scores 0, "
-        "flagged",
-        replaced("MLP", '''import torch
+""",
+            ),
+            zero=("q1",),
+        )
+    )
+    c.append(
+        hostile(
+            "tensor_subclass_torch_function",
+            P,
+            "MLP.forward returns a Tensor subclass "
+            "overriding __torch_function__ and __eq__: not an exact tensor, q7 scores 0, "
+            "flagged",
+            replaced(
+                "MLP",
+                """import torch
 from torch import nn
 
 
@@ -754,12 +1006,24 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return torch.zeros(x.shape[0]).as_subclass(Agreeable)
-''', TORCH), zero=(), keep=GRADED[:6] + ("q8",), baseline="wrong_forward_zeros"))
-    c.append(hostile(
-        "numpy_scalar_spoof", P, "mse_loss returns a numpy float64 subclass that "
-        "claims to live in numpy and equals everything: only its real value is "
-        "compared, q2 scores 0, flagged",
-        replaced("mse_loss", '''import numpy as np
+""",
+                TORCH,
+            ),
+            zero=(),
+            keep=GRADED[:6] + ("q8",),
+            baseline="wrong_forward_zeros",
+        )
+    )
+    c.append(
+        hostile(
+            "numpy_scalar_spoof",
+            P,
+            "mse_loss returns a numpy float64 subclass that "
+            "claims to live in numpy and equals everything: only its real value is "
+            "compared, q2 scores 0, flagged",
+            replaced(
+                "mse_loss",
+                """import numpy as np
 
 
 class Spoof(np.float64):
@@ -771,11 +1035,20 @@ class Spoof(np.float64):
 
 def mse_loss(y_hat, y):
     return Spoof(-1.0)
-'''), zero=("q2",)))
-    c.append(hostile(
-        "lying_class_attribute", P, "normal_equation returns an object whose "
-        "__class__ claims ndarray: the exact type is checked, q1 scores 0, flagged",
-        replaced("normal_equation", '''import numpy as np
+""",
+            ),
+            zero=("q2",),
+        )
+    )
+    c.append(
+        hostile(
+            "lying_class_attribute",
+            P,
+            "normal_equation returns an object whose "
+            "__class__ claims ndarray: the exact type is checked, q1 scores 0, flagged",
+            replaced(
+                "normal_equation",
+                """import numpy as np
 
 
 class Liar:
@@ -787,12 +1060,21 @@ class Liar:
 
 def normal_equation(X, y):
     return Liar()
-'''), zero=("q1",)))
-    c.append(Case(
-        "hardcoded_q10_mlp_mse", P, "fit_linear_vs_mlp fits the line but returns "
-        "mlp_mse = 0.0 without training an MLP: no MLP credit (0.0 is below what any "
-        "model of x can reach on the hidden points), the line's credit kept",
-        replaced("fit_linear_vs_mlp", '''import numpy as np
+""",
+            ),
+            zero=("q1",),
+        )
+    )
+    c.append(
+        Case(
+            "hardcoded_q10_mlp_mse",
+            P,
+            "fit_linear_vs_mlp fits the line but returns "
+            "mlp_mse = 0.0 without training an MLP: no MLP credit (0.0 is below what any "
+            "model of x can reach on the hidden points), the line's credit kept",
+            replaced(
+                "fit_linear_vs_mlp",
+                """import numpy as np
 
 
 def fit_linear_vs_mlp(x, y, seed):
@@ -800,13 +1082,28 @@ def fit_linear_vs_mlp(x, y, seed):
     design = np.stack([x, np.ones_like(x)], axis=1)
     coef = np.linalg.lstsq(design, y, rcond=None)[0]
     return {"linear_mse": float(np.mean((design @ coef - y) ** 2)), "mlp_mse": 0.0}
-''', FULL), Expect(("graded",), GRADED[:9], (), False,
-                        reason="below the least MSE any model can reach")))
+""",
+                FULL,
+            ),
+            Expect(
+                ("graded",),
+                GRADED[:9],
+                (),
+                False,
+                reason="below the least MSE any model can reach",
+            ),
+        )
+    )
     # ------------------------------------------------------------- reading secrets
-    c.append(hostile(
-        "reads_hidden_tests", L, "q3 returns the right answer only if the hidden "
-        "tests are readable: they are not in the sandbox, q3 scores 0, flagged",
-        replaced("mse_gradient", '''import numpy as np, os
+    c.append(
+        hostile(
+            "reads_hidden_tests",
+            L,
+            "q3 returns the right answer only if the hidden "
+            "tests are readable: they are not in the sandbox, q3 scores 0, flagged",
+            replaced(
+                "mse_gradient",
+                """import numpy as np, os
 
 
 def mse_gradient(X, y, beta):
@@ -814,12 +1111,21 @@ def mse_gradient(X, y, beta):
         X, y, beta = map(np.asarray, (X, y, beta))
         return 2 * X.T @ (X @ beta - y) / len(y)
     return np.zeros(len(beta))
-'''), reason="reaches for the grader"))
-    c.append(hostile(
-        "imports_reference", L, "q3 imports the reference package (and the "
-        "autograder zip, the solutions notebook) if it can: none is reachable, q3 "
-        "scores 0, flagged",
-        replaced("mse_gradient", '''import numpy as np, sys, zipfile
+""",
+            ),
+            reason="reaches for the grader",
+        )
+    )
+    c.append(
+        hostile(
+            "imports_reference",
+            L,
+            "q3 imports the reference package (and the "
+            "autograder zip, the solutions notebook) if it can: none is reachable, q3 "
+            "scores 0, flagged",
+            replaced(
+                "mse_gradient",
+                """import numpy as np, sys, zipfile
 sys.path[:0] = ["@REPO@", "@REPO@/autograder/week1/week1-autograder.zip"]
 
 
@@ -835,12 +1141,19 @@ def mse_gradient(X, y, beta):
         return np.ones(len(beta)) * len(nb)
     except OSError:
         return np.zeros(len(beta))
-''')))
-    c.append(hostile(
-        "searches_filesystem", L, "a cell walks the whole visible filesystem for the "
-        "reference or the hidden tests and runs what it finds: nothing there, q3 "
-        "scores 0, flagged",
-        stubbed('''import os
+""",
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "searches_filesystem",
+            L,
+            "a cell walks the whole visible filesystem for the "
+            "reference or the hidden tests and runs what it finds: nothing there, q3 "
+            "scores 0, flagged",
+            stubbed(
+                """import os
 _found = []
 for _root, _dirs, _files in os.walk("/"):
     if _root.startswith(("/proc", "/sys", "/dev")):
@@ -856,11 +1169,20 @@ for _path in _found:
         except Exception:
             pass
 print(len(_found), "candidates")
-''', where="end")))
-    c.append(hostile(
-        "proc_snooping", L, "q3 reads /proc (its own mounts, pid 1's command line "
-        "and environment) for host paths and tries every one: q3 scores 0, flagged",
-        replaced("mse_gradient", '''import glob, os, re
+""",
+                where="end",
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "proc_snooping",
+            L,
+            "q3 reads /proc (its own mounts, pid 1's command line "
+            "and environment) for host paths and tries every one: q3 scores 0, flagged",
+            replaced(
+                "mse_gradient",
+                """import glob, os, re
 import numpy as np
 
 
@@ -881,12 +1203,18 @@ def mse_gradient(X, y, beta):
             except OSError:
                 pass
     return np.zeros(len(beta))
-''')))
-    c.append(hostile(
-        "writes_outside_scratch", L, "a cell tries to overwrite the canary, other "
-        "submissions, the grader's records and the repository, and to create files "
-        "in the host's /tmp: every file outside the sandbox's scratch is unchanged",
-        stubbed('''import os
+""",
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "writes_outside_scratch",
+            L,
+            "a cell tries to overwrite the canary, other "
+            "submissions, the grader's records and the repository, and to create files "
+            "in the host's /tmp: every file outside the sandbox's scratch is unchanged",
+            stubbed("""import os
 _targets = ["@CANARY@/canary.txt", "@CANARY@/hidden_tests/week1.py",
             "@BATCH@/honest.ipynb", "@BATCH@/out/records.jsonl",
             "@REPO@/gene46100/checks/week1.py", "/tmp/pwned-@MARK@"]
@@ -897,33 +1225,58 @@ for _path in _targets:
             _f.write("pwned")
     except OSError as _exc:
         print(_path, _exc)
-''')))
+"""),
+        )
+    )
     # ------------------------------------------------------------- leaks via errors
-    c.append(benign(
-        "error_echoes_hidden_inputs", E, "q3 raises an exception whose message "
-        "holds the hidden inputs: the feedback never shows them (numbers are "
-        "redacted), q3 scores 0",
-        replaced("mse_gradient", '''import numpy as np
+    c.append(
+        benign(
+            "error_echoes_hidden_inputs",
+            E,
+            "q3 raises an exception whose message "
+            "holds the hidden inputs: the feedback never shows them (numbers are "
+            "redacted), q3 scores 0",
+            replaced(
+                "mse_gradient",
+                """import numpy as np
 
 
 def mse_gradient(X, y, beta):
     raise ValueError(f"X={np.asarray(X).ravel().tolist()} y={np.asarray(y).tolist()}")
-'''), zero=("q3",)))
-    c.append(benign(
-        "evil_exception_str", E, "q3 raises an exception whose str() is 2 MB: the "
-        "message is capped, q3 scores 0, the record stays small",
-        replaced("mse_gradient", '''class Huge(Exception):
+""",
+            ),
+            zero=("q3",),
+        )
+    )
+    c.append(
+        benign(
+            "evil_exception_str",
+            E,
+            "q3 raises an exception whose str() is 2 MB: the "
+            "message is capped, q3 scores 0, the record stays small",
+            replaced(
+                "mse_gradient",
+                """class Huge(Exception):
     def __str__(self):
         return "leak " * 400_000
 
 
 def mse_gradient(X, y, beta):
     raise Huge()
-'''), zero=("q3",)))
-    c.append(benign(
-        "prints_hidden_inputs", E, "a correct q3 that prints its hidden inputs to "
-        "stdout and stderr: full marks, and the output never reaches feedback",
-        replaced("mse_gradient", '''import sys
+""",
+            ),
+            zero=("q3",),
+        )
+    )
+    c.append(
+        benign(
+            "prints_hidden_inputs",
+            E,
+            "a correct q3 that prints its hidden inputs to "
+            "stdout and stderr: full marks, and the output never reaches feedback",
+            replaced(
+                "mse_gradient",
+                """import sys
 import numpy as np
 
 
@@ -932,119 +1285,287 @@ def mse_gradient(X, y, beta):
     print("y =", np.asarray(y).tolist(), file=sys.stderr)
     X, y, beta = (np.asarray(a, float) for a in (X, y, beta))
     return 2.0 * X.T @ (X @ beta - y) / len(y)
-''')))
+""",
+            ),
+        )
+    )
     # ------------------------------------------------------------- process control
-    c.append(hostile(
-        "sys_exit_in_cell", X, "sys.exit in a cell: an error in that cell only, the "
-        "rest graded, flagged", stubbed("import sys\nsys.exit(0)")))
-    c.append(hostile(
-        "sys_exit_in_q3", X, "mse_gradient calls sys.exit: costs only q3, flagged",
-        replaced("mse_gradient", "import sys\ndef mse_gradient(X, y, beta):\n"
-                 "    sys.exit(0)"), reason="q3"))
-    c.append(hostile(
-        "os_exit_in_cell", X, "os._exit in a cell: that cell is marked crashed and "
-        "skipped on a restart, the rest graded, flagged",
-        with_cells("import os\nos._exit(3)"), zero=(), cell="crashed"))
-    c.append(hostile(
-        "os_exit_in_q3", X, "mse_gradient calls os._exit: q3 crashed, the rest "
-        "graded, flagged",
-        replaced("mse_gradient", "import os\ndef mse_gradient(X, y, beta):\n"
-                 "    os._exit(1)"), reason="crashed"))
-    c.append(benign(
-        "keyboard_interrupt_in_cell", X, "a cell raises KeyboardInterrupt: an error "
-        "in that cell only, full marks", with_cells("raise KeyboardInterrupt"),
-        cell="error"))
-    c.append(benign(
-        "keyboard_interrupt_in_q3", X, "mse_gradient raises KeyboardInterrupt: q3 "
-        "scores 0, the rest graded",
-        replaced("mse_gradient", "def mse_gradient(X, y, beta):\n"
-                 "    raise KeyboardInterrupt"), zero=("q3",)))
-    c.append(hostile(
-        "segfault_in_cell", X, "a cell dereferences NULL through ctypes: that cell "
-        "crashed and skipped on a restart, full marks, flagged",
-        with_cells("import ctypes\nctypes.string_at(0)"), zero=(), cell="crashed"))
-    c.append(hostile(
-        "segfault_in_q3", X, "mse_gradient segfaults: q3 crashed, the rest graded, "
-        "flagged",
-        replaced("mse_gradient", "import ctypes\ndef mse_gradient(X, y, beta):\n"
-                 "    return ctypes.string_at(0)"), reason="crashed"))
-    c.append(benign(
-        "stack_overflow_in_cell", X, "unbounded recursion with a raised recursion "
-        "limit crashes the interpreter in a cell: crashed, skipped, full marks",
-        with_cells("import sys\nsys.setrecursionlimit(10**7)\n\n\nclass Deep:\n"
-                   "    def __repr__(self):\n        return repr(Deep())\n\n\n"
-                   "repr(Deep())"), cell="crashed"))
-    c.append(hostile(
-        "kills_own_process_group", X, "a cell kills its whole process group: "
-        "crashed, restarted without it, full marks, flagged",
-        with_cells("import os, signal\nos.killpg(0, signal.SIGKILL)"), zero=(),
-        cell="crashed"))
-    c.append(hostile(
-        "stops_itself", X, "a cell sends itself SIGSTOP: the cell times out, the "
-        "sandbox restarts without it, full marks, flagged",
-        with_cells("import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)"),
-        zero=(), cell="timeout"))
-    c.append(hostile(
-        "closes_event_pipe", X, "a cell closes every inherited file descriptor (the "
-        "supervisor's event pipe) and loops: the supervisor never blocks on it, the "
-        "cell times out, full marks, flagged",
-        with_cells("import os\nos.closerange(3, 4096)\nwhile True:\n    pass"),
-        zero=(), cell="timeout"))
+    c.append(
+        hostile(
+            "sys_exit_in_cell",
+            X,
+            "sys.exit in a cell: an error in that cell only, the rest graded, flagged",
+            stubbed("import sys\nsys.exit(0)"),
+        )
+    )
+    c.append(
+        hostile(
+            "sys_exit_in_q3",
+            X,
+            "mse_gradient calls sys.exit: costs only q3, flagged",
+            replaced(
+                "mse_gradient",
+                "import sys\ndef mse_gradient(X, y, beta):\n    sys.exit(0)",
+            ),
+            reason="q3",
+        )
+    )
+    c.append(
+        hostile(
+            "os_exit_in_cell",
+            X,
+            "os._exit in a cell: that cell is marked crashed and "
+            "skipped on a restart, the rest graded, flagged",
+            with_cells("import os\nos._exit(3)"),
+            zero=(),
+            cell="crashed",
+        )
+    )
+    c.append(
+        hostile(
+            "os_exit_in_q3",
+            X,
+            "mse_gradient calls os._exit: q3 crashed, the rest graded, flagged",
+            replaced(
+                "mse_gradient",
+                "import os\ndef mse_gradient(X, y, beta):\n    os._exit(1)",
+            ),
+            reason="crashed",
+        )
+    )
+    c.append(
+        benign(
+            "keyboard_interrupt_in_cell",
+            X,
+            "a cell raises KeyboardInterrupt: an error in that cell only, full marks",
+            with_cells("raise KeyboardInterrupt"),
+            cell="error",
+        )
+    )
+    c.append(
+        benign(
+            "keyboard_interrupt_in_q3",
+            X,
+            "mse_gradient raises KeyboardInterrupt: q3 scores 0, the rest graded",
+            replaced(
+                "mse_gradient",
+                "def mse_gradient(X, y, beta):\n    raise KeyboardInterrupt",
+            ),
+            zero=("q3",),
+        )
+    )
+    c.append(
+        hostile(
+            "segfault_in_cell",
+            X,
+            "a cell dereferences NULL through ctypes: that cell "
+            "crashed and skipped on a restart, full marks, flagged",
+            with_cells("import ctypes\nctypes.string_at(0)"),
+            zero=(),
+            cell="crashed",
+        )
+    )
+    c.append(
+        hostile(
+            "segfault_in_q3",
+            X,
+            "mse_gradient segfaults: q3 crashed, the rest graded, flagged",
+            replaced(
+                "mse_gradient",
+                "import ctypes\ndef mse_gradient(X, y, beta):\n"
+                "    return ctypes.string_at(0)",
+            ),
+            reason="crashed",
+        )
+    )
+    c.append(
+        benign(
+            "stack_overflow_in_cell",
+            X,
+            "unbounded recursion with a raised recursion "
+            "limit crashes the interpreter in a cell: crashed, skipped, full marks",
+            with_cells(
+                "import sys\nsys.setrecursionlimit(10**7)\n\n\nclass Deep:\n"
+                "    def __repr__(self):\n        return repr(Deep())\n\n\n"
+                "repr(Deep())"
+            ),
+            cell="crashed",
+        )
+    )
+    c.append(
+        hostile(
+            "kills_own_process_group",
+            X,
+            "a cell kills its whole process group: "
+            "crashed, restarted without it, full marks, flagged",
+            with_cells("import os, signal\nos.killpg(0, signal.SIGKILL)"),
+            zero=(),
+            cell="crashed",
+        )
+    )
+    c.append(
+        hostile(
+            "stops_itself",
+            X,
+            "a cell sends itself SIGSTOP: the cell times out, the "
+            "sandbox restarts without it, full marks, flagged",
+            with_cells("import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)"),
+            zero=(),
+            cell="timeout",
+        )
+    )
+    c.append(
+        hostile(
+            "closes_event_pipe",
+            X,
+            "a cell closes every inherited file descriptor (the "
+            "supervisor's event pipe) and loops: the supervisor never blocks on it, the "
+            "cell times out, full marks, flagged",
+            with_cells("import os\nos.closerange(3, 4096)\nwhile True:\n    pass"),
+            zero=(),
+            cell="timeout",
+        )
+    )
     # ------------------------------------------------------------- timeouts
-    c.append(benign(
-        "infinite_loop_in_cell", TO, "an endless loop in a cell: that cell times out, "
-        "skipped on a restart, full marks", with_cells("while True:\n    pass"),
-        cell="timeout"))
-    c.append(benign(
-        "sleep_in_cell", TO, "a cell sleeps for ever: times out like a loop, full "
-        "marks", with_cells("import time\ntime.sleep(10**6)"), cell="timeout"))
-    c.append(hostile(
-        "sigint_ignoring_loop_in_cell", TO, "a cell ignores SIGINT and SIGTERM and "
-        "loops: killed at the cell timeout, full marks, flagged",
-        with_cells("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                   "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n"
-                   "    pass"), zero=(), cell="timeout"))
-    c.append(benign(
-        "infinite_loop_in_q3", TO, "mse_gradient loops for ever: q3 hits its CPU "
-        "budget (timeout), the rest graded",
-        replaced("mse_gradient", "def mse_gradient(X, y, beta):\n    while True:\n"
-                 "        pass"), zero=("q3",), reason="CPU seconds"))
-    c.append(hostile(
-        "sigint_ignoring_loop_in_q3", TO, "mse_gradient ignores SIGINT and loops: "
-        "timeout for q3 only, flagged",
-        replaced("mse_gradient", "import signal\ndef mse_gradient(X, y, beta):\n"
-                 "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                 "    while True:\n        pass")))
-    c.append(benign(
-        "sleep_in_q3", TO, "mse_gradient sleeps for ever: the wall-clock backstop "
-        "ends q3 (timeout), the rest graded",
-        replaced("mse_gradient", "import time\ndef mse_gradient(X, y, beta):\n"
-                 "    time.sleep(10**6)"), zero=("q3",), reason="CPU seconds"))
-    c.append(benign(
-        "submission_deadline", TO, "every cell sleeps: the per-submission limit "
-        "ends the run with status timeout and a record with every column",
-        Notebook(Q3_ONLY, tuple(Edit("import time\ntime.sleep(10**6)", where="end")
-                                for _ in range(3))),
-        zero=GRADED, keep=(), status=("timeout",), batch="deadline"))
+    c.append(
+        benign(
+            "infinite_loop_in_cell",
+            TO,
+            "an endless loop in a cell: that cell times out, "
+            "skipped on a restart, full marks",
+            with_cells("while True:\n    pass"),
+            cell="timeout",
+        )
+    )
+    c.append(
+        benign(
+            "sleep_in_cell",
+            TO,
+            "a cell sleeps for ever: times out like a loop, full marks",
+            with_cells("import time\ntime.sleep(10**6)"),
+            cell="timeout",
+        )
+    )
+    c.append(
+        hostile(
+            "sigint_ignoring_loop_in_cell",
+            TO,
+            "a cell ignores SIGINT and SIGTERM and "
+            "loops: killed at the cell timeout, full marks, flagged",
+            with_cells(
+                "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n"
+                "    pass"
+            ),
+            zero=(),
+            cell="timeout",
+        )
+    )
+    c.append(
+        benign(
+            "infinite_loop_in_q3",
+            TO,
+            "mse_gradient loops for ever: q3 hits its CPU "
+            "budget (timeout), the rest graded",
+            replaced(
+                "mse_gradient",
+                "def mse_gradient(X, y, beta):\n    while True:\n        pass",
+            ),
+            zero=("q3",),
+            reason="CPU seconds",
+        )
+    )
+    c.append(
+        hostile(
+            "sigint_ignoring_loop_in_q3",
+            TO,
+            "mse_gradient ignores SIGINT and loops: timeout for q3 only, flagged",
+            replaced(
+                "mse_gradient",
+                "import signal\ndef mse_gradient(X, y, beta):\n"
+                "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                "    while True:\n        pass",
+            ),
+        )
+    )
+    c.append(
+        benign(
+            "sleep_in_q3",
+            TO,
+            "mse_gradient sleeps for ever: the wall-clock backstop "
+            "ends q3 (timeout), the rest graded",
+            replaced(
+                "mse_gradient",
+                "import time\ndef mse_gradient(X, y, beta):\n    time.sleep(10**6)",
+            ),
+            zero=("q3",),
+            reason="CPU seconds",
+        )
+    )
+    c.append(
+        benign(
+            "submission_deadline",
+            TO,
+            "every cell sleeps: the per-submission limit "
+            "ends the run with status timeout and a record with every column",
+            Notebook(
+                Q3_ONLY,
+                tuple(
+                    Edit("import time\ntime.sleep(10**6)", where="end")
+                    for _ in range(3)
+                ),
+            ),
+            zero=GRADED,
+            keep=(),
+            status=("timeout",),
+            batch="deadline",
+        )
+    )
     # ------------------------------------------------------------- resources
-    c.append(benign(
-        "memory_bomb_in_cell", R, "a cell asks for 40 GiB: MemoryError in that cell "
-        "(status oom), full marks",
-        with_cells("hog = bytearray(40 * 2**30)"), status=("oom",), cell="oom"))
-    c.append(benign(
-        "memory_bomb_in_q3", R, "mse_gradient asks for 80 GB: q3 out of memory "
-        "(status oom), the rest graded",
-        replaced("mse_gradient", "import numpy as np\ndef mse_gradient(X, y, beta):\n"
-                 "    return np.ones(10**10)"), zero=("q3",), status=("oom",),
-        reason="memory"))
-    c.append(hostile(
-        "fork_bomb", R, "a cell forks until the process limit: bounded, the strays "
-        "killed after the cell, full marks, flagged", with_cells(FORK_BOMB), zero=()))
-    c.append(benign(
-        "thread_bomb", R, "a cell starts threads until none can start: the threads "
-        "it leaves would use up the process limit, so the sandbox restarts without "
-        "that cell (crashed), the rest keep their marks",
-        with_cells('''import threading, time
+    c.append(
+        benign(
+            "memory_bomb_in_cell",
+            R,
+            "a cell asks for 40 GiB: MemoryError in that cell (status oom), full marks",
+            with_cells("hog = bytearray(40 * 2**30)"),
+            status=("oom",),
+            cell="oom",
+        )
+    )
+    c.append(
+        benign(
+            "memory_bomb_in_q3",
+            R,
+            "mse_gradient asks for 80 GB: q3 out of memory "
+            "(status oom), the rest graded",
+            replaced(
+                "mse_gradient",
+                "import numpy as np\ndef mse_gradient(X, y, beta):\n"
+                "    return np.ones(10**10)",
+            ),
+            zero=("q3",),
+            status=("oom",),
+            reason="memory",
+        )
+    )
+    c.append(
+        hostile(
+            "fork_bomb",
+            R,
+            "a cell forks until the process limit: bounded, the strays "
+            "killed after the cell, full marks, flagged",
+            with_cells(FORK_BOMB),
+            zero=(),
+        )
+    )
+    c.append(
+        benign(
+            "thread_bomb",
+            R,
+            "a cell starts threads until none can start: the threads "
+            "it leaves would use up the process limit, so the sandbox restarts without "
+            "that cell (crashed), the rest keep their marks",
+            with_cells("""import threading, time
 _threads = []
 try:
     for _ in range(100000):
@@ -1053,64 +1574,130 @@ try:
         _threads.append(_t)
 finally:
     print(len(_threads), "threads")
-'''), cell="crashed", reason="TooManyThreads"))
-    c.append(benign(
-        "disk_bomb_in_workdir", R, "a cell writes 3 GB of 60 MB files into its "
-        "working directory: stopped at the 1 GB disk quota (status oom), full marks",
-        with_cells('''import os
+"""),
+            cell="crashed",
+            reason="TooManyThreads",
+        )
+    )
+    c.append(
+        benign(
+            "disk_bomb_in_workdir",
+            R,
+            "a cell writes 3 GB of 60 MB files into its "
+            "working directory: stopped at the 1 GB disk quota (status oom), full marks",
+            with_cells("""import os
 _block = b"x" * (60 * 2**20)
 for _i in range(50):
     with open(f"junk-{_i}.bin", "wb") as _f:
         _f.write(_block)
-'''), status=("oom",), cell="oom", reason="disk"))
-    c.append(benign(
-        "disk_bomb_in_tmp", R, "a cell writes 3 GB into /tmp (memory-backed): the "
-        "sandbox's /tmp is size-capped, an error in that cell, full marks",
-        with_cells('''_block = b"x" * (60 * 2**20)
+"""),
+            status=("oom",),
+            cell="oom",
+            reason="disk",
+        )
+    )
+    c.append(
+        benign(
+            "disk_bomb_in_tmp",
+            R,
+            "a cell writes 3 GB into /tmp (memory-backed): the "
+            "sandbox's /tmp is size-capped, an error in that cell, full marks",
+            with_cells("""_block = b"x" * (60 * 2**20)
 for _i in range(50):
     with open(f"/tmp/junk-{_i}.bin", "wb") as _f:
         _f.write(_block)
-'''), status=("graded", "oom"), cell="error"))
-    c.append(benign(
-        "output_bomb", R, "a cell prints 200 MB and q3 prints 10 MB per call: output "
-        "is discarded, full marks",
-        replaced("mse_gradient", CORRECT_Q3.replace(
-            "    X, y, beta =", "    print('y' * 10_000_000)\n    X, y, beta ="),
-                 LIGHT, "print('x' * 200_000_000)")))
-    c.append(benign(
-        "huge_return_value", R, "mse_gradient returns an 80 MB array: bigger than a "
-        "result file may be, q3 crashed, the rest graded",
-        replaced("mse_gradient", "import numpy as np\ndef mse_gradient(X, y, beta):\n"
-                 "    return np.ones(10**7)"), zero=("q3",)))
+"""),
+            status=("graded", "oom"),
+            cell="error",
+        )
+    )
+    c.append(
+        benign(
+            "output_bomb",
+            R,
+            "a cell prints 200 MB and q3 prints 10 MB per call: output "
+            "is discarded, full marks",
+            replaced(
+                "mse_gradient",
+                CORRECT_Q3.replace(
+                    "    X, y, beta =", "    print('y' * 10_000_000)\n    X, y, beta ="
+                ),
+                LIGHT,
+                "print('x' * 200_000_000)",
+            ),
+        )
+    )
+    c.append(
+        benign(
+            "huge_return_value",
+            R,
+            "mse_gradient returns an 80 MB array: bigger than a "
+            "result file may be, q3 crashed, the rest graded",
+            replaced(
+                "mse_gradient",
+                "import numpy as np\ndef mse_gradient(X, y, beta):\n"
+                "    return np.ones(10**7)",
+            ),
+            zero=("q3",),
+        )
+    )
     # ------------------------------------------------------------- background
-    c.append(hostile(
-        "background_sleeper", B, "a cell starts a background process: killed after "
-        "the cell, nothing outlives the sandbox, flagged",
-        with_cells("import subprocess\nsubprocess.Popen(['sleep', '4610046@MARK@'])"),
-        zero=()))
-    c.append(hostile(
-        "daemonized_double_fork", B, "a cell double-forks a setsid daemon: killed "
-        "after the cell, nothing outlives the sandbox, flagged",
-        with_cells('''import os, time
+    c.append(
+        hostile(
+            "background_sleeper",
+            B,
+            "a cell starts a background process: killed after "
+            "the cell, nothing outlives the sandbox, flagged",
+            with_cells(
+                "import subprocess\nsubprocess.Popen(['sleep', '4610046@MARK@'])"
+            ),
+            zero=(),
+        )
+    )
+    c.append(
+        hostile(
+            "daemonized_double_fork",
+            B,
+            "a cell double-forks a setsid daemon: killed "
+            "after the cell, nothing outlives the sandbox, flagged",
+            with_cells("""import os, time
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         os.execvp("sleep", ["sleep", "4610047@MARK@"])
     os._exit(0)
 time.sleep(0.5)
-'''), zero=()))
-    c.append(hostile(
-        "background_in_q3", B, "a correct mse_gradient that also starts a background "
-        "process: graded on its merits (q3 full), flagged, nothing outlives the sandbox",
-        replaced("mse_gradient", CORRECT_Q3.replace(
-            "def mse_gradient(X, y, beta):\n",
-            "def mse_gradient(X, y, beta):\n    import subprocess\n"
-            "    subprocess.Popen(['sleep', '4610048@MARK@'])\n")), zero=()))
+"""),
+            zero=(),
+        )
+    )
+    c.append(
+        hostile(
+            "background_in_q3",
+            B,
+            "a correct mse_gradient that also starts a background "
+            "process: graded on its merits (q3 full), flagged, nothing outlives the sandbox",
+            replaced(
+                "mse_gradient",
+                CORRECT_Q3.replace(
+                    "def mse_gradient(X, y, beta):\n",
+                    "def mse_gradient(X, y, beta):\n    import subprocess\n"
+                    "    subprocess.Popen(['sleep', '4610048@MARK@'])\n",
+                ),
+            ),
+            zero=(),
+        )
+    )
     # ------------------------------------------------------------- network
-    c.append(hostile(
-        "downloads_the_answer", N, "mse_gradient tries to fetch the answer over "
-        "HTTP: no network in the sandbox, q3 scores 0, flagged",
-        replaced("mse_gradient", '''import urllib.request
+    c.append(
+        hostile(
+            "downloads_the_answer",
+            N,
+            "mse_gradient tries to fetch the answer over "
+            "HTTP: no network in the sandbox, q3 scores 0, flagged",
+            replaced(
+                "mse_gradient",
+                """import urllib.request
 import numpy as np
 
 
@@ -1120,11 +1707,17 @@ def mse_gradient(X, y, beta):
         return np.frombuffer(data, float)[: len(beta)]
     except Exception:
         return np.zeros(len(beta))
-''')))
-    c.append(hostile(
-        "raw_sockets", N, "a cell opens TCP and UDP sockets and resolves names: "
-        "every attempt fails, full marks, flagged",
-        with_cells('''import socket
+""",
+            ),
+        )
+    )
+    c.append(
+        hostile(
+            "raw_sockets",
+            N,
+            "a cell opens TCP and UDP sockets and resolves names: "
+            "every attempt fails, full marks, flagged",
+            with_cells("""import socket
 for _attempt in (lambda: socket.create_connection(("1.1.1.1", 80), timeout=2),
                  lambda: socket.gethostbyname("pypi.org"),
                  lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
@@ -1134,133 +1727,374 @@ for _attempt in (lambda: socket.create_connection(("1.1.1.1", 80), timeout=2),
         print("network reachable")
     except OSError as _exc:
         print("blocked:", _exc)
-'''), zero=()))
-    c.append(benign(
-        "pip_install_cell", N, "a cell runs !pip install (as Colab notebooks do): it "
-        "fails offline, full marks, not flagged",
-        with_cells("!pip install --no-input --retries 0 --timeout 2 "
-                   "no-such-package-46100x")))
+"""),
+            zero=(),
+        )
+    )
+    c.append(
+        benign(
+            "pip_install_cell",
+            N,
+            "a cell runs !pip install (as Colab notebooks do): it "
+            "fails offline, full marks, not flagged",
+            with_cells(
+                "!pip install --no-input --retries 0 --timeout 2 no-such-package-46100x"
+            ),
+        )
+    )
     # ------------------------------------------------------------- malformed files
-    c.append(invalid("truncated_json", M, "a notebook cut off mid-file: invalid, the "
-                     "message says it is not valid JSON",
-                     Raw(lambda ctx: nb_bytes()(ctx)[:700]), "not valid JSON"))
-    c.append(invalid("nbformat_3", M, "an nbformat 3 notebook (worksheets): invalid, "
-                     "the message names the format",
-                     Raw(json_bytes({"nbformat": 3, "nbformat_minor": 0, "metadata": {},
-                                     "worksheets": [{"cells": []}]})), "nbformat 3"))
-    c.append(invalid("nbformat_5", M, "a notebook claiming nbformat 5: invalid, the "
-                     "message asks for nbformat 4",
-                     Raw(lambda ctx: json.dumps({**nb_dict(), "nbformat": 5}).encode()),
-                     "nbformat 5"))
-    c.append(benign("nbformat_4_0", M, "an nbformat 4.0 notebook (no cell ids): "
-                    "graded", Raw(lambda ctx: json.dumps(
-                        {**nb_dict(), "nbformat_minor": 0,
-                         "cells": [{k: v for k, v in cell.items() if k != "id"}
-                                   for cell in nb_dict()["cells"]]}).encode()),
-                    keep=("q3",)))
-    c.append(invalid("utf16_notebook", M, "a notebook saved as UTF-16: invalid, the "
-                     "message says it is not UTF-8",
-                     Raw(lambda ctx: nb_bytes()(ctx).decode().encode("utf-16")),
-                     "not UTF-8"))
-    c.append(invalid("latin1_bytes", M, "a notebook with Latin-1 bytes in a cell: "
-                     "invalid, the message says it is not UTF-8",
-                     Raw(lambda ctx: nb_bytes()(ctx).replace(
-                         b"import numpy", b"# caf\xe9\nimport numpy", 1)), "not UTF-8"))
-    c.append(benign("utf8_bom", M, "a notebook starting with a byte-order mark: "
-                    "graded", Raw(lambda ctx: b"\xef\xbb\xbf" + nb_bytes()(ctx)),
-                    keep=("q3",)))
-    c.append(benign("unknown_kernel", M, "a notebook naming an R kernel: the grader "
-                    "chooses the kernel, graded as Python",
-                    Raw(nb_bytes(kernelspec={"name": "ir", "display_name": "R",
-                                             "language": "R"},
-                                 language_info={"name": "R"})), keep=("q3",)))
-    c.append(invalid("empty_file", M, "an empty file: invalid, the message says so",
-                     Raw(lambda ctx: b""), "is empty"))
-    c.append(invalid("json_not_a_notebook", M, "valid JSON that is a list: invalid",
-                     Raw(json_bytes([1, 2, 3])), "not a Jupyter notebook"))
-    c.append(invalid("malformed_cell", M, "a cell whose source is a number: invalid, "
-                     "the message names the cell",
-                     Raw(lambda ctx: json.dumps({**nb_dict(), "cells": [
-                         {"cell_type": "code", "source": 42, "metadata": {},
-                          "outputs": [], "execution_count": None}]}).encode()),
-                     "malformed source"))
-    c.append(invalid("oversized_notebook", M, "a 21 MB notebook (saved outputs): "
-                     "invalid, the message gives the limit",
-                     Raw(lambda ctx: json.dumps({**nb_dict(), "metadata": {
-                         "junk": "x" * (21 * 2**20)}}).encode()), "the limit is"))
-    c.append(invalid("directory_named_ipynb", M, "a directory named like a notebook: "
-                     "invalid", Directory("directory_named_ipynb.ipynb"),
-                     "is a directory"))
-    c.append(benign("no_code_cells", M, "a notebook with only markdown: graded, every "
-                    "question 0, not flagged",
-                    Raw(lambda ctx: nbformat.writes(nbformat.v4.new_notebook(cells=[
-                        nbformat.v4.new_markdown_cell("I did not do it")])).encode()),
-                    zero=GRADED))
-    c.append(benign("broken_cells", M, "cells with a syntax error, a NUL byte and a "
-                    "ZeroDivisionError: errors in those cells only, full marks",
-                    with_cells("def broken(:\n    pass", "x = 1\x00", "1 / 0"),
-                    cell="error"))
-    c.append(benign("odd_name_shell_chars", M, "a file named with shell syntax: "
-                    "graded, no shell ever runs it (no file is created)",
-                    Raw(nb_bytes(), file="$(touch PWNED) `touch PWNED2`; rm -rf ~.ipynb"),
-                    keep=("q3",)))
-    c.append(benign("odd_name_dash", M, "a file name that looks like an option: "
-                    "graded", Raw(nb_bytes(), file="-rf --no-preserve-root.ipynb"),
-                    keep=("q3",)))
-    c.append(benign("odd_name_unicode_space_newline", M, "unicode, tab and newline "
-                    "in the name: graded, a safe id",
-                    Raw(nb_bytes(), file="名前 with\tspace\nand newline.ipynb"),
-                    keep=("q3",)))
-    c.append(benign("odd_name_not_utf8", M, "a file name that is not UTF-8: graded",
-                    Raw(nb_bytes(), raw_name=b"caf\xe9-\xff.ipynb"), keep=("q3",)))
-    c.append(benign("odd_name_very_long", M, "a 240-character file name: graded",
-                    Raw(nb_bytes(), file="long" + "g" * 230 + ".ipynb"),
-                    keep=("q3",)))
-    c.append(invalid("several_notebooks", M, "a student folder with two notebooks, "
-                     "neither named week1.ipynb: invalid, the rule is stated",
-                     Folder(lambda ctx: {"a.ipynb": nb_bytes()(ctx),
-                                         "b.ipynb": nb_bytes()(ctx)}), "exactly one"))
-    c.append(benign("several_one_named", M, "a folder with week1.ipynb and a "
-                    "scratch notebook: week1.ipynb is graded",
-                    Folder(lambda ctx: {"week1.ipynb": nb_bytes()(ctx),
-                                        "scratch.ipynb": b"{}"}), keep=("q3",)))
-    c.append(invalid("no_notebook", M, "a folder with no notebook: invalid, the "
-                     "message lists what was there",
-                     Folder(lambda ctx: {"answers.py": b"print(1)"}), "no notebook"))
-    c.append(invalid("zip_traversal", M, "a zip whose notebook is '../evil.ipynb': "
-                     "refused, nothing written outside the extraction dir",
-                     Zip(lambda ctx: [("../evil.ipynb", nb_bytes()(ctx))]),
-                     "outside the archive"))
-    c.append(invalid("zip_bomb", M, "a zip whose notebook expands 1000:1: refused "
-                     "before extracting", Zip(lambda ctx: [
-                         ("week1.ipynb", nb_bytes()(ctx) + b" " * (30 * 2**20))]),
-                     "zip bomb"))
-    c.append(invalid("zip_in_zip", M, "a zip holding only another zip: not opened, "
-                     "the message says so",
-                     Zip(lambda ctx: [("inner.zip", b"PK\x05\x06" + bytes(18))]),
-                     "not opened"))
-    c.append(invalid("zip_truncated", M, "a truncated zip: invalid",
-                     Raw(lambda ctx: b"PK\x03\x04" + bytes(40), file="zip_truncated.zip"),
-                     "not a zip"))
-    c.append(benign("otter_zip_with_evil_log", M, "an Otter export zip whose "
-                    ".OTTER_LOG pickle would run a command if unpickled: the notebook "
-                    "is graded, the log never opened",
-                    Zip(lambda ctx: [("week1.ipynb", nb_bytes()(ctx)),
-                                     (".OTTER_LOG", evil_pickle(ctx))]),
-                    keep=("q3",), reason="was not opened"))
+    c.append(
+        invalid(
+            "truncated_json",
+            M,
+            "a notebook cut off mid-file: invalid, the "
+            "message says it is not valid JSON",
+            Raw(lambda ctx: nb_bytes()(ctx)[:700]),
+            "not valid JSON",
+        )
+    )
+    c.append(
+        invalid(
+            "nbformat_3",
+            M,
+            "an nbformat 3 notebook (worksheets): invalid, "
+            "the message names the format",
+            Raw(
+                json_bytes(
+                    {
+                        "nbformat": 3,
+                        "nbformat_minor": 0,
+                        "metadata": {},
+                        "worksheets": [{"cells": []}],
+                    }
+                )
+            ),
+            "nbformat 3",
+        )
+    )
+    c.append(
+        invalid(
+            "nbformat_5",
+            M,
+            "a notebook claiming nbformat 5: invalid, the message asks for nbformat 4",
+            Raw(lambda ctx: json.dumps({**nb_dict(), "nbformat": 5}).encode()),
+            "nbformat 5",
+        )
+    )
+    c.append(
+        benign(
+            "nbformat_4_0",
+            M,
+            "an nbformat 4.0 notebook (no cell ids): graded",
+            Raw(
+                lambda ctx: json.dumps(
+                    {
+                        **nb_dict(),
+                        "nbformat_minor": 0,
+                        "cells": [
+                            {k: v for k, v in cell.items() if k != "id"}
+                            for cell in nb_dict()["cells"]
+                        ],
+                    }
+                ).encode()
+            ),
+            keep=("q3",),
+        )
+    )
+    c.append(
+        invalid(
+            "utf16_notebook",
+            M,
+            "a notebook saved as UTF-16: invalid, the message says it is not UTF-8",
+            Raw(lambda ctx: nb_bytes()(ctx).decode().encode("utf-16")),
+            "not UTF-8",
+        )
+    )
+    c.append(
+        invalid(
+            "latin1_bytes",
+            M,
+            "a notebook with Latin-1 bytes in a cell: "
+            "invalid, the message says it is not UTF-8",
+            Raw(
+                lambda ctx: nb_bytes()(ctx).replace(
+                    b"import numpy", b"# caf\xe9\nimport numpy", 1
+                )
+            ),
+            "not UTF-8",
+        )
+    )
+    c.append(
+        benign(
+            "utf8_bom",
+            M,
+            "a notebook starting with a byte-order mark: graded",
+            Raw(lambda ctx: b"\xef\xbb\xbf" + nb_bytes()(ctx)),
+            keep=("q3",),
+        )
+    )
+    c.append(
+        benign(
+            "unknown_kernel",
+            M,
+            "a notebook naming an R kernel: the grader "
+            "chooses the kernel, graded as Python",
+            Raw(
+                nb_bytes(
+                    kernelspec={"name": "ir", "display_name": "R", "language": "R"},
+                    language_info={"name": "R"},
+                )
+            ),
+            keep=("q3",),
+        )
+    )
+    c.append(
+        invalid(
+            "empty_file",
+            M,
+            "an empty file: invalid, the message says so",
+            Raw(lambda ctx: b""),
+            "is empty",
+        )
+    )
+    c.append(
+        invalid(
+            "json_not_a_notebook",
+            M,
+            "valid JSON that is a list: invalid",
+            Raw(json_bytes([1, 2, 3])),
+            "not a Jupyter notebook",
+        )
+    )
+    c.append(
+        invalid(
+            "malformed_cell",
+            M,
+            "a cell whose source is a number: invalid, the message names the cell",
+            Raw(
+                lambda ctx: json.dumps(
+                    {
+                        **nb_dict(),
+                        "cells": [
+                            {
+                                "cell_type": "code",
+                                "source": 42,
+                                "metadata": {},
+                                "outputs": [],
+                                "execution_count": None,
+                            }
+                        ],
+                    }
+                ).encode()
+            ),
+            "malformed source",
+        )
+    )
+    c.append(
+        invalid(
+            "oversized_notebook",
+            M,
+            "a 21 MB notebook (saved outputs): invalid, the message gives the limit",
+            Raw(
+                lambda ctx: json.dumps(
+                    {**nb_dict(), "metadata": {"junk": "x" * (21 * 2**20)}}
+                ).encode()
+            ),
+            "the limit is",
+        )
+    )
+    c.append(
+        invalid(
+            "directory_named_ipynb",
+            M,
+            "a directory named like a notebook: invalid",
+            Directory("directory_named_ipynb.ipynb"),
+            "is a directory",
+        )
+    )
+    c.append(
+        benign(
+            "no_code_cells",
+            M,
+            "a notebook with only markdown: graded, every question 0, not flagged",
+            Raw(
+                lambda ctx: nbformat.writes(
+                    nbformat.v4.new_notebook(
+                        cells=[nbformat.v4.new_markdown_cell("I did not do it")]
+                    )
+                ).encode()
+            ),
+            zero=GRADED,
+        )
+    )
+    c.append(
+        benign(
+            "broken_cells",
+            M,
+            "cells with a syntax error, a NUL byte and a "
+            "ZeroDivisionError: errors in those cells only, full marks",
+            with_cells("def broken(:\n    pass", "x = 1\x00", "1 / 0"),
+            cell="error",
+        )
+    )
+    c.append(
+        benign(
+            "odd_name_shell_chars",
+            M,
+            "a file named with shell syntax: "
+            "graded, no shell ever runs it (no file is created)",
+            Raw(nb_bytes(), file="$(touch PWNED) `touch PWNED2`; rm -rf ~.ipynb"),
+            keep=("q3",),
+        )
+    )
+    c.append(
+        benign(
+            "odd_name_dash",
+            M,
+            "a file name that looks like an option: graded",
+            Raw(nb_bytes(), file="-rf --no-preserve-root.ipynb"),
+            keep=("q3",),
+        )
+    )
+    c.append(
+        benign(
+            "odd_name_unicode_space_newline",
+            M,
+            "unicode, tab and newline in the name: graded, a safe id",
+            Raw(nb_bytes(), file="名前 with\tspace\nand newline.ipynb"),
+            keep=("q3",),
+        )
+    )
+    c.append(
+        benign(
+            "odd_name_not_utf8",
+            M,
+            "a file name that is not UTF-8: graded",
+            Raw(nb_bytes(), raw_name=b"caf\xe9-\xff.ipynb"),
+            keep=("q3",),
+        )
+    )
+    c.append(
+        benign(
+            "odd_name_very_long",
+            M,
+            "a 240-character file name: graded",
+            Raw(nb_bytes(), file="long" + "g" * 230 + ".ipynb"),
+            keep=("q3",),
+        )
+    )
+    c.append(
+        invalid(
+            "several_notebooks",
+            M,
+            "a student folder with two notebooks, "
+            "neither named week1.ipynb: invalid, the rule is stated",
+            Folder(
+                lambda ctx: {"a.ipynb": nb_bytes()(ctx), "b.ipynb": nb_bytes()(ctx)}
+            ),
+            "exactly one",
+        )
+    )
+    c.append(
+        benign(
+            "several_one_named",
+            M,
+            "a folder with week1.ipynb and a scratch notebook: week1.ipynb is graded",
+            Folder(
+                lambda ctx: {"week1.ipynb": nb_bytes()(ctx), "scratch.ipynb": b"{}"}
+            ),
+            keep=("q3",),
+        )
+    )
+    c.append(
+        invalid(
+            "no_notebook",
+            M,
+            "a folder with no notebook: invalid, the message lists what was there",
+            Folder(lambda ctx: {"answers.py": b"print(1)"}),
+            "no notebook",
+        )
+    )
+    c.append(
+        invalid(
+            "zip_traversal",
+            M,
+            "a zip whose notebook is '../evil.ipynb': "
+            "refused, nothing written outside the extraction dir",
+            Zip(lambda ctx: [("../evil.ipynb", nb_bytes()(ctx))]),
+            "outside the archive",
+        )
+    )
+    c.append(
+        invalid(
+            "zip_bomb",
+            M,
+            "a zip whose notebook expands 1000:1: refused before extracting",
+            Zip(lambda ctx: [("week1.ipynb", nb_bytes()(ctx) + b" " * (30 * 2**20))]),
+            "zip bomb",
+        )
+    )
+    c.append(
+        invalid(
+            "zip_in_zip",
+            M,
+            "a zip holding only another zip: not opened, the message says so",
+            Zip(lambda ctx: [("inner.zip", b"PK\x05\x06" + bytes(18))]),
+            "not opened",
+        )
+    )
+    c.append(
+        invalid(
+            "zip_truncated",
+            M,
+            "a truncated zip: invalid",
+            Raw(lambda ctx: b"PK\x03\x04" + bytes(40), file="zip_truncated.zip"),
+            "not a zip",
+        )
+    )
+    c.append(
+        benign(
+            "otter_zip_with_evil_log",
+            M,
+            "an Otter export zip whose "
+            ".OTTER_LOG pickle would run a command if unpickled: the notebook "
+            "is graded, the log never opened",
+            Zip(
+                lambda ctx: [
+                    ("week1.ipynb", nb_bytes()(ctx)),
+                    (".OTTER_LOG", evil_pickle(ctx)),
+                ]
+            ),
+            keep=("q3",),
+            reason="was not opened",
+        )
+    )
     # ------------------------------------------------------------- nondeterminism
-    c.append(benign(
-        "reseeds_and_threads_in_cell", D, "a cell reseeds every RNG from the clock "
-        "and sets 7 torch threads: the grader reseeds and resets threads per "
-        "question, full marks, identical on a re-grade",
-        with_cells("import os, random, time\nimport numpy as np\nimport torch\n"
-                   "random.seed(time.time())\nnp.random.seed(os.getpid())\n"
-                   "torch.manual_seed(int(time.time() * 1e6))\n"
-                   "torch.set_num_threads(7)", base=FULL)))
-    c.append(benign(
-        "unseeded_sgd", D, "sgd shuffles with the global numpy RNG instead of its "
-        "seed: q6 is wrong, and wrong identically on a re-grade",
-        replaced("sgd", '''import math
+    c.append(
+        benign(
+            "reseeds_and_threads_in_cell",
+            D,
+            "a cell reseeds every RNG from the clock "
+            "and sets 7 torch threads: the grader reseeds and resets threads per "
+            "question, full marks, identical on a re-grade",
+            with_cells(
+                "import os, random, time\nimport numpy as np\nimport torch\n"
+                "random.seed(time.time())\nnp.random.seed(os.getpid())\n"
+                "torch.manual_seed(int(time.time() * 1e6))\n"
+                "torch.set_num_threads(7)",
+                base=FULL,
+            ),
+        )
+    )
+    c.append(
+        benign(
+            "unseeded_sgd",
+            D,
+            "sgd shuffles with the global numpy RNG instead of its "
+            "seed: q6 is wrong, and wrong identically on a re-grade",
+            replaced(
+                "sgd",
+                """import math
 import numpy as np
 
 
@@ -1276,45 +2110,96 @@ def sgd(X, y, lr, n_epochs, batch_size, seed):
             beta = beta - lr * grad
             rows.append(beta)
     return np.array(rows)
-'''), keep=GRADED[:5]))
-    c.append(benign(
-        "unseeded_mlp_init", D, "fit_linear_vs_mlp ignores its seed (fresh OS "
-        "entropy): it still clears the bar, identically on a re-grade",
-        replaced("fit_linear_vs_mlp", FAST_Q10.replace(
-            "torch.manual_seed(seed)", "torch.seed()"), FULL)))
+""",
+            ),
+            keep=GRADED[:5],
+        )
+    )
+    c.append(
+        benign(
+            "unseeded_mlp_init",
+            D,
+            "fit_linear_vs_mlp ignores its seed (fresh OS "
+            "entropy): it still clears the bar, identically on a re-grade",
+            replaced(
+                "fit_linear_vs_mlp",
+                FAST_Q10.replace("torch.manual_seed(seed)", "torch.seed()"),
+                FULL,
+            ),
+        )
+    )
     # ------------------------------------------------------------- false negatives
-    c.append(benign(
-        "warns_and_writes_stderr", F, "a correct q3 that warns and writes to stderr: "
-        "full marks",
-        replaced("mse_gradient", CORRECT_Q3.replace(
-            "def mse_gradient(X, y, beta):\n",
-            "def mse_gradient(X, y, beta):\n    import sys, warnings\n"
-            "    warnings.warn('careful', RuntimeWarning)\n"
-            "    print('noise', file=sys.stderr)\n"))))
-    c.append(benign(
-        "strict_numerics_cell", F, "a cell turns warnings into errors and numpy "
-        "floating-point warnings into exceptions: the grader's own code still runs, "
-        "full marks",
-        with_cells("import warnings\nimport numpy as np\n"
-                   "warnings.simplefilter('error')\nnp.seterr(all='raise')",
-                   base=FULL, where="start")))
-    c.append(benign(
-        "plots_and_progress_bars", F, "q3 draws a matplotlib figure and q9 shows a "
-        "tqdm progress bar: full marks",
-        Notebook(FULL, (Edit(CORRECT_Q3.replace(
-            "def mse_gradient(X, y, beta):\n",
-            "def mse_gradient(X, y, beta):\n    import matplotlib.pyplot as plt\n"
-            "    plt.plot([1, 2, 3])\n    plt.show()\n    plt.close('all')\n"),
-            "mse_gradient"), Edit(TQDM_TRAIN, "train")))))
-    c.append(benign(
-        "chdir_input_and_magics", F, "cells that chdir to /, call input() (no stdin), "
-        "use %matplotlib and %%time: errors where expected, full marks",
-        with_cells("import os\nos.chdir('/')", "name = input('your name? ')",
-                   "%matplotlib inline", "%%time\nx = sum(range(10))"), cell="error"))
+    c.append(
+        benign(
+            "warns_and_writes_stderr",
+            F,
+            "a correct q3 that warns and writes to stderr: full marks",
+            replaced(
+                "mse_gradient",
+                CORRECT_Q3.replace(
+                    "def mse_gradient(X, y, beta):\n",
+                    "def mse_gradient(X, y, beta):\n    import sys, warnings\n"
+                    "    warnings.warn('careful', RuntimeWarning)\n"
+                    "    print('noise', file=sys.stderr)\n",
+                ),
+            ),
+        )
+    )
+    c.append(
+        benign(
+            "strict_numerics_cell",
+            F,
+            "a cell turns warnings into errors and numpy "
+            "floating-point warnings into exceptions: the grader's own code still runs, "
+            "full marks",
+            with_cells(
+                "import warnings\nimport numpy as np\n"
+                "warnings.simplefilter('error')\nnp.seterr(all='raise')",
+                base=FULL,
+                where="start",
+            ),
+        )
+    )
+    c.append(
+        benign(
+            "plots_and_progress_bars",
+            F,
+            "q3 draws a matplotlib figure and q9 shows a tqdm progress bar: full marks",
+            Notebook(
+                FULL,
+                (
+                    Edit(
+                        CORRECT_Q3.replace(
+                            "def mse_gradient(X, y, beta):\n",
+                            "def mse_gradient(X, y, beta):\n    import matplotlib.pyplot as plt\n"
+                            "    plt.plot([1, 2, 3])\n    plt.show()\n    plt.close('all')\n",
+                        ),
+                        "mse_gradient",
+                    ),
+                    Edit(TQDM_TRAIN, "train"),
+                ),
+            ),
+        )
+    )
+    c.append(
+        benign(
+            "chdir_input_and_magics",
+            F,
+            "cells that chdir to /, call input() (no stdin), "
+            "use %matplotlib and %%time: errors where expected, full marks",
+            with_cells(
+                "import os\nos.chdir('/')",
+                "name = input('your name? ')",
+                "%matplotlib inline",
+                "%%time\nx = sum(range(10))",
+            ),
+            cell="error",
+        )
+    )
     return c
 
 
-TQDM_TRAIN = '''import torch
+TQDM_TRAIN = """import torch
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -1336,7 +2221,7 @@ def train(model, x, y, lr, n_epochs, optimizer="sgd"):
         loss.backward()
         opt.step()
     return history
-'''
+"""
 
 
 def evil_pickle(ctx: Context) -> bytes:
@@ -1353,4 +2238,3 @@ CASES: list[Case] = _corpus()
 BY_NAME: dict[str, Case] = {case.name: case for case in CASES}
 assert len(BY_NAME) == len(CASES), "case names must be unique"
 CATEGORIES = sorted({case.category for case in CASES})
-

@@ -74,8 +74,9 @@ def test_every_zip_carries_the_reference_modules_of_this_build(tmp_path, repo):
     (later weeks import earlier ones), so none may be zipped before all are rebuilt."""
     source = tmp_path / "src"
     for rel in ("solutions", "gene46100_ref", "examples"):
-        shutil.copytree(repo / rel, source / rel,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            repo / rel, source / rel, ignore=shutil.ignore_patterns("__pycache__")
+        )
     for rel in ("pyproject.toml", "constraints.txt"):
         shutil.copyfile(repo / rel, source / rel)
     for week in course.WEEKS:  # as if every master had changed since the last build
@@ -84,12 +85,15 @@ def test_every_zip_carries_the_reference_modules_of_this_build(tmp_path, repo):
     build.build(repo=source, out=out)
     for week in course.WEEKS:
         members = zip_members(
-            (out / "autograder" / week / f"{week}-autograder.zip").read_bytes(), tmp_path
+            (out / "autograder" / week / f"{week}-autograder.zip").read_bytes(),
+            tmp_path,
         )
         for module in course.WEEKS:
             fresh = (out / "gene46100_ref" / f"{module}.py").read_bytes()
             assert members[f"gene46100/gene46100_ref/{module}.py"] == fresh, (
-                week, module)
+                week,
+                module,
+            )
 
 
 @pytest.mark.parametrize("week", course.WEEKS)
@@ -106,12 +110,17 @@ def test_student_release_has_stubs_and_no_solutions(repo, week):
         if not q["manual"]
     ]
     # a question answered in a released file (week 3a's predict.py) has its stub there
-    stubs = " ".join(answers + [p.read_text() for p in
-                                (repo / f"assignments/{week}").glob("*.py")])
+    stubs = " ".join(
+        answers + [p.read_text() for p in (repo / f"assignments/{week}").glob("*.py")]
+    )
     for q in graded:
         assert f'NotImplementedError("{q}:' in stubs, f"{q} has no loud stub"
-    code = {line.strip() for c in nb.cells if c.cell_type == "code"
-            for line in c.source.splitlines()}
+    code = {
+        line.strip()
+        for c in nb.cells
+        if c.cell_type == "code"
+        for line in c.source.splitlines()
+    }
     for line in solution_lines(repo / f"solutions/{week}/{week}.ipynb"):
         assert line not in code, f"the student notebook leaks solution line {line!r}"
     text = (repo / f"assignments/{week}/{week}.ipynb").read_text()
@@ -131,9 +140,12 @@ def solution_lines(master: Path) -> list[str]:
     """
     lines = []
     cells = nbformat.read(master, as_version=4).cells
-    given = {line.strip() for c in cells if c.cell_type == "code"
-             and "export" not in c.metadata.get("tags", [])
-             for line in c.source.splitlines()}
+    given = {
+        line.strip()
+        for c in cells
+        if c.cell_type == "code" and "export" not in c.metadata.get("tags", [])
+        for line in c.source.splitlines()
+    }
     for cell in cells:
         if "export" not in cell.metadata.get("tags", []):
             continue
@@ -145,8 +157,11 @@ def solution_lines(master: Path) -> list[str]:
             elif stripped.startswith("# END SOLUTION"):
                 inside = False
             # signatures are the contract (students see them), not solutions
-            elif inside and len(stripped) >= 20 and not stripped.startswith(
-                    ("#", '"', "def ", "class ")):
+            elif (
+                inside
+                and len(stripped) >= 20
+                and not stripped.startswith(("#", '"', "def ", "class "))
+            ):
                 lines.append(stripped)
     assert len(lines) > 10, "found too few solution lines: is the parser right?"
     return [line for line in lines if line not in given]
@@ -178,11 +193,13 @@ def ignore_tagged(source: str) -> nbformat.NotebookNode:
 
 
 def test_a_graded_cell_may_not_need_a_name_from_an_ignored_cell():
-    master = nbformat.v4.new_notebook(cells=[
-        ignore_tagged("import matplotlib.pyplot as plt\ndevice = 'cpu'"),
-        nbformat.v4.new_code_cell("def f(x, lr):\n    y = x * lr\n    return y"),
-        nbformat.v4.new_code_cell("def g(x):\n    return x.to(device)"),
-    ])
+    master = nbformat.v4.new_notebook(
+        cells=[
+            ignore_tagged("import matplotlib.pyplot as plt\ndevice = 'cpu'"),
+            nbformat.v4.new_code_cell("def f(x, lr):\n    y = x * lr\n    return y"),
+            nbformat.v4.new_code_cell("def g(x):\n    return x.to(device)"),
+        ]
+    )
     with pytest.raises(build.BuildError, match="code cell 2 uses device"):
         build.check_ignored_cells("weekX", master)
     master.cells[2].source = "device = 'cuda'\ndef g(x):\n    return x.to(device)"
@@ -202,6 +219,5 @@ def test_strip_assign_markup_keeps_solution_and_drops_prompt():
         '    """ # END PROMPT\n'
     )
     assert (
-        strip_assign_markup(source)
-        == 'def f(x):\n    """Doc."""\n    return 2 * x\n'
+        strip_assign_markup(source) == 'def f(x):\n    """Doc."""\n    return 2 * x\n'
     )

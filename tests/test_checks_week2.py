@@ -46,7 +46,9 @@ NAMES = (
     "get_filter_activations",
 )
 REFERENCE = {name: getattr(ref, name) for name in NAMES}
-INDEPENDENT = Path(__file__).resolve().parent.parent / "examples/answers/week2_independent.py"
+INDEPENDENT = (
+    Path(__file__).resolve().parent.parent / "examples/answers/week2_independent.py"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -84,8 +86,9 @@ def test_all_eight_questions_are_registered_in_order_with_budgets():
 
 def probe_names(plan) -> set[str]:
     names = {p["call"] for p in plan.probes if "call" in p}
-    return names | {p["object"]["$new"] for p in plan.probes
-                    if "$new" in p.get("object", {})}
+    return names | {
+        p["object"]["$new"] for p in plan.probes if "$new" in p.get("object", {})
+    }
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
@@ -196,18 +199,28 @@ def params_always_bias(in_ch, out_ch, k, bias=True):
 
 
 # ========================================================== wrong answers: q3
-def onehot_with(alphabet: str = "ACGT", n_value: float = 0.0, lower: bool = True,
-                message: str = "positions", dtype=np.float32, transpose: bool = False):
+def onehot_with(
+    alphabet: str = "ACGT",
+    n_value: float = 0.0,
+    lower: bool = True,
+    message: str = "positions",
+    dtype=np.float32,
+    transpose: bool = False,
+):
     """A one-hot encoder with switchable mistakes."""
 
     def one_hot_encode(seq):
-        bad = [(i, c) for i, c in enumerate(seq)
-               if (c.upper() if lower else c) not in alphabet + "N"]
+        bad = [
+            (i, c)
+            for i, c in enumerate(seq)
+            if (c.upper() if lower else c) not in alphabet + "N"
+        ]
         if bad:
-            text = {"positions": f"bad {[c for _, c in bad]} at {[i for i, _ in bad]}",
-                    "chars": f"invalid characters {[c for _, c in bad]}",
-                    "one-based": f"bad {[c for _, c in bad]} at {[i + 1 for i, _ in bad]}",
-                    }[message]
+            text = {
+                "positions": f"bad {[c for _, c in bad]} at {[i for i, _ in bad]}",
+                "chars": f"invalid characters {[c for _, c in bad]}",
+                "one-based": f"bad {[c for _, c in bad]} at {[i + 1 for i, _ in bad]}",
+            }[message]
             raise ValueError(text)
         out = np.zeros((len(seq), 4), dtype=dtype)
         for i, c in enumerate(seq):
@@ -222,8 +235,9 @@ def onehot_with(alphabet: str = "ACGT", n_value: float = 0.0, lower: bool = True
 
 
 def onehot_zero_for_bad(seq):
-    return np.array([[float(c == b) for b in "ACGT"] for c in seq.upper()],
-                    dtype=np.float32).reshape(len(seq), 4)
+    return np.array(
+        [[float(c == b) for b in "ACGT"] for c in seq.upper()], dtype=np.float32
+    ).reshape(len(seq), 4)
 
 
 def onehot_keyerror(seq):
@@ -359,9 +373,22 @@ class CNNWrongNames(nn.Module):
 
 
 # ========================================================== wrong answers: q7
-def train_loop(model, train_dl, val_dl, lr=0.01, epochs=10, device=None, *,
-               zero_grad=True, weighted=True, val_eval=True, val_no_grad=True,
-               reset_train=True, copy_model=False, fixed_lr=None):
+def train_loop(
+    model,
+    train_dl,
+    val_dl,
+    lr=0.01,
+    epochs=10,
+    device=None,
+    *,
+    zero_grad=True,
+    weighted=True,
+    val_eval=True,
+    val_no_grad=True,
+    reset_train=True,
+    copy_model=False,
+    fixed_lr=None,
+):
     """A training loop with switchable mistakes."""
     if copy_model:
         model = copy.deepcopy(model)
@@ -424,30 +451,70 @@ WRONG = [
     ("q2", {"conv_output_length": length_no_plus_one}, "off by one", "length-no-+1"),
     ("q2", {"conv_output_length": length_padding_once}, "both ends", "padding-once"),
     ("q2", {"conv_output_length": length_float}, "should be an int", "true-division"),
-    ("q2", {"conv_output_length": length_ignores_stride}, "stride is ignored",
-     "ignores-stride"),
+    (
+        "q2",
+        {"conv_output_length": length_ignores_stride},
+        "stride is ignored",
+        "ignores-stride",
+    ),
     ("q2", {"conv1d_param_count": params_no_bias}, "biases are missing", "no-bias"),
-    ("q2", {"conv1d_param_count": params_bias_per_input}, "per input channel",
-     "bias-per-input"),
-    ("q2", {"conv1d_param_count": params_always_bias}, "bias=False was ignored",
-     "ignores-bias-flag"),
-    ("q3", {"one_hot_encode": onehot_with(alphabet="ATGC")}, "A, T, G, C order",
-     "atgc-order"),
-    ("q3", {"one_hot_encode": onehot_with(transpose=True)}, "that is (4, L)",
-     "transposed"),
+    (
+        "q2",
+        {"conv1d_param_count": params_bias_per_input},
+        "per input channel",
+        "bias-per-input",
+    ),
+    (
+        "q2",
+        {"conv1d_param_count": params_always_bias},
+        "bias=False was ignored",
+        "ignores-bias-flag",
+    ),
+    (
+        "q3",
+        {"one_hot_encode": onehot_with(alphabet="ATGC")},
+        "A, T, G, C order",
+        "atgc-order",
+    ),
+    (
+        "q3",
+        {"one_hot_encode": onehot_with(transpose=True)},
+        "that is (4, L)",
+        "transposed",
+    ),
     ("q3", {"one_hot_encode": onehot_with(n_value=0.25)}, "0.25", "n-quarter"),
-    ("q3", {"one_hot_encode": onehot_with(lower=False)}, "accept lowercase",
-     "no-lowercase"),
-    ("q3", {"one_hot_encode": onehot_with(message="chars")}, "0-based positions",
-     "message-without-positions"),
-    ("q3", {"one_hot_encode": onehot_with(message="one-based")}, "1-based",
-     "one-based-positions"),
-    ("q3", {"one_hot_encode": onehot_zero_for_bad}, "must raise ValueError",
-     "silent-zeros"),
+    (
+        "q3",
+        {"one_hot_encode": onehot_with(lower=False)},
+        "accept lowercase",
+        "no-lowercase",
+    ),
+    (
+        "q3",
+        {"one_hot_encode": onehot_with(message="chars")},
+        "0-based positions",
+        "message-without-positions",
+    ),
+    (
+        "q3",
+        {"one_hot_encode": onehot_with(message="one-based")},
+        "1-based",
+        "one-based-positions",
+    ),
+    (
+        "q3",
+        {"one_hot_encode": onehot_zero_for_bad},
+        "must raise ValueError",
+        "silent-zeros",
+    ),
     ("q3", {"one_hot_encode": onehot_keyerror}, "KeyError", "keyerror"),
     ("q3", {"one_hot_encode": onehot_with(dtype=np.float64)}, "float32", "float64"),
-    ("q4", {"kmers": kmers_first_fastest}, "first letter changes fastest",
-     "kmers-order"),
+    (
+        "q4",
+        {"kmers": kmers_first_fastest},
+        "first letter changes fastest",
+        "kmers-order",
+    ),
     ("q4", {"kmers": kmers_atgc}, "A, T, G, C alphabet", "kmers-atgc"),
     ("q4", {"kmers": kmers_tuples}, "''.join", "kmers-tuples"),
     ("q4", {"score_seqs_motif": score_per_copy}, "at most once", "bonus-per-copy"),
@@ -465,16 +532,40 @@ WRONG = [
     ("q6", {"DNA_CNN": CNNFlattenByPosition}, "h.flatten(1)", "flatten-order"),
     ("q6", {"DNA_CNN": CNNMaxPool}, "fc has the wrong number of inputs", "maxpool"),
     ("q6", {"DNA_CNN": CNNWrongNames}, "self.conv and self.fc", "wrong-names"),
-    ("q8", {"get_filter_activations": activations_variant(
-        fires=lambda a, t: np.maximum(a, 0) > t)}, "after the ReLU", "post-relu"),
-    ("q8", {"get_filter_activations": activations_variant(
-        fires=lambda a, t: a >= t)}, "(>, not >=)", "greater-equal"),
-    ("q8", {"get_filter_activations": activations_variant(bias=False)},
-     "bias was left out", "no-bias"),
-    ("q8", {"get_filter_activations": activations_variant(
-        rows=checks.ATGC_COLUMNS)}, "A, T, G, C order", "atgc-rows"),
-    ("q8", {"get_filter_activations": activations_transposed},
-     "that is (num_filters, k, 4)", "transposed"),
+    (
+        "q8",
+        {
+            "get_filter_activations": activations_variant(
+                fires=lambda a, t: np.maximum(a, 0) > t
+            )
+        },
+        "after the ReLU",
+        "post-relu",
+    ),
+    (
+        "q8",
+        {"get_filter_activations": activations_variant(fires=lambda a, t: a >= t)},
+        "(>, not >=)",
+        "greater-equal",
+    ),
+    (
+        "q8",
+        {"get_filter_activations": activations_variant(bias=False)},
+        "bias was left out",
+        "no-bias",
+    ),
+    (
+        "q8",
+        {"get_filter_activations": activations_variant(rows=checks.ATGC_COLUMNS)},
+        "A, T, G, C order",
+        "atgc-rows",
+    ),
+    (
+        "q8",
+        {"get_filter_activations": activations_transposed},
+        "that is (num_filters, k, 4)",
+        "transposed",
+    ),
 ]
 
 # q7's mistakes show in the curves or in the spy's record, so a short behaviour run
@@ -485,8 +576,11 @@ WRONG_Q7 = [
     ({"weighted": False}, "batch-size-weighted", "unweighted-means"),
     ({"val_eval": False}, "validation pass ran in training mode", "val-train-mode"),
     ({"val_no_grad": False}, "with gradients enabled", "val-with-grad"),
-    ({"reset_train": False}, "model.train() at the start of every epoch",
-     "no-train-reset"),
+    (
+        {"reset_train": False},
+        "model.train() at the start of every epoch",
+        "no-train-reset",
+    ),
     ({"fixed_lr": 0.01}, "learning rate argument was ignored", "ignores-lr"),
 ]
 
@@ -519,9 +613,12 @@ def test_tensor_losses_are_named(small_q7):
 
 
 def test_training_a_copy_fails_the_behaviour_checks_with_a_reason():
-    result = {c.name: c for c in grade("q7", train_model=train_variant(copy_model=True))}
-    r2 = result[f"a DNA_CNN it trains reaches R^2 >= {checks.R2_THRESHOLD} on held-out "
-                "8-mers"]
+    result = {
+        c.name: c for c in grade("q7", train_model=train_variant(copy_model=True))
+    }
+    r2 = result[
+        f"a DNA_CNN it trains reaches R^2 >= {checks.R2_THRESHOLD} on held-out 8-mers"
+    ]
     assert not r2.passed and "did not change" in r2.message
     assert not result["the trained CNN beats the best linear model"].passed
     # The curves come from the copy, so they are right: partial credit stays.
@@ -537,8 +634,17 @@ def assert_no_hidden_values(question: str, text: str) -> None:
                 assert f"{value:.6g}" not in text, (question, value)
 
 
-GARBAGE = [None, "x", [1.0, 2.0], np.zeros((5, 5, 5)), np.array([np.nan]),
-           torch.tensor(1.0), {"a": 1}, 10**30, (1, 2)]
+GARBAGE = [
+    None,
+    "x",
+    [1.0, 2.0],
+    np.zeros((5, 5, 5)),
+    np.array([np.nan]),
+    torch.tensor(1.0),
+    {"a": 1},
+    10**30,
+    (1, 2),
+]
 
 
 def returning(value: object):
@@ -557,8 +663,10 @@ def cnn_returning(value: object) -> type[nn.Module]:
 def test_garbage_answers_never_crash_scoring_or_score_full_marks(question):
     names = questions("week2")[question].names
     for value in GARBAGE:
-        wrong = {n: cnn_returning(value) if n == "DNA_CNN" else returning(value)
-                 for n in names}
+        wrong = {
+            n: cnn_returning(value) if n == "DNA_CNN" else returning(value)
+            for n in names
+        }
         result = grade(question, **wrong)  # a crash here would lose the whole question
         assert not all(c.passed for c in result), (question, value)
         assert all(c.message for c in result if not c.passed)
@@ -583,7 +691,7 @@ def test_a_wrong_one_hot_or_convolution_costs_only_its_own_question():
     assert "A, T, G, C" in failures(run_inprocess("week2", "q3", namespace))
 
 
-NOTEBOOK_WITH_WRONG_BASICS = '''
+NOTEBOOK_WITH_WRONG_BASICS = """
 import numpy as np
 import torch
 
@@ -620,7 +728,7 @@ def get_filter_activations(seqs, conv_layer, act_thresh=0):
                 if act[f, i] > act_thresh:
                     counts[f] += x[0, :, i : i + k].numpy()
     return counts
-'''
+"""
 
 
 # ========================================================== independent answers
@@ -643,9 +751,14 @@ def reference_r2(seed: int) -> tuple[float, float]:
     b = checks.BEHAVIOUR
     with seeded_torch(0):
         model = checks.load(ref.DNA_CNN(8), fit["state"])
-    ref.train_model(model, checks.make_loader(fit["x"], fit["y"], b["batch"]),
-                    checks.make_loader(fit["xv"], fit["yv"], b["val_batch"]),
-                    lr=b["lr"], epochs=b["epochs"], device="cpu")
+    ref.train_model(
+        model,
+        checks.make_loader(fit["x"], fit["y"], b["batch"]),
+        checks.make_loader(fit["xv"], fit["yv"], b["val_batch"]),
+        lr=b["lr"],
+        epochs=b["epochs"],
+        device="cpu",
+    )
     with torch.no_grad():
         preds = model(torch.from_numpy(fit["xt"])).numpy().ravel()
     return checks.r2_score(fit["yt"], preds), checks.linear_r2(fit)

@@ -41,8 +41,12 @@ REFERENCE = dict(vars(ref))
 
 
 def grade(question: str, workdir: Path | None = None, **overrides) -> list[Check]:
-    return run_inprocess("week3a", question, {**REFERENCE, **overrides},
-                         workdir=str(workdir) if workdir else None)
+    return run_inprocess(
+        "week3a",
+        question,
+        {**REFERENCE, **overrides},
+        workdir=str(workdir) if workdir else None,
+    )
 
 
 def failures(result: list[Check]) -> str:
@@ -70,8 +74,14 @@ def test_six_questions_are_registered_in_order_with_budgets():
     registered = questions("week3a")
     assert list(registered) == QUESTIONS
     budgets = {q: registered[q].timeout_s for q in QUESTIONS}
-    assert budgets == {"q1": 10.0, "q2": 10.0, "q3": 10.0, "q4": 60.0, "q5": 60.0,
-                       "q6": 60.0}
+    assert budgets == {
+        "q1": 10.0,
+        "q2": 10.0,
+        "q3": 10.0,
+        "q4": 60.0,
+        "q5": 60.0,
+        "q6": 60.0,
+    }
     assert registered["q5"].submitted_files == ("predict.py", "model_weights.pt")
 
 
@@ -87,7 +97,9 @@ def test_plan_crosses_the_boundary_as_json_arrays_and_files_only(question):
 def test_q5_sends_sequences_only_never_the_scores():
     plan = questions("week3a")["q5"].plan(question_rng("week3a", "q5"))
     assert list(plan.files) == [checks.Q5_FILE]
-    table = pd.read_csv(io.BytesIO(gzip.decompress(plan.files[checks.Q5_FILE])), sep="\t")
+    table = pd.read_csv(
+        io.BytesIO(gzip.decompress(plan.files[checks.Q5_FILE])), sep="\t"
+    )
     assert list(table.columns) == ["sequence", "window_name"]
     assert len(table) == checks.Q5_WINDOWS and not plan.arrays
     assert list(table["window_name"]) != sorted(table["window_name"])  # rows shuffled
@@ -96,13 +108,17 @@ def test_q5_sends_sequences_only_never_the_scores():
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_plans_are_fresh_for_another_grading_seed(question):
     q = questions("week3a")[question]
-    one, two = q.plan(question_rng("week3a", question)), q.plan(
-        question_rng("week3a", question, seed=7))
+    one, two = (
+        q.plan(question_rng("week3a", question)),
+        q.plan(question_rng("week3a", question, seed=7)),
+    )
     same_arrays = one.arrays.keys() == two.arrays.keys() and all(
-        np.array_equal(one.arrays[k], two.arrays[k]) for k in one.arrays)
+        np.array_equal(one.arrays[k], two.arrays[k]) for k in one.arrays
+    )
     same_files = one.files == two.files
-    assert not (same_arrays and same_files and json.dumps(one.probes) == json.dumps(
-        two.probes))
+    assert not (
+        same_arrays and same_files and json.dumps(one.probes) == json.dumps(two.probes)
+    )
 
 
 # ========================================================== reference, stubs
@@ -121,8 +137,9 @@ def test_reference_predict_script_gets_full_marks(reference_dir):
 
 @pytest.mark.parametrize("question", ["q1", "q2", "q3", "q4", "q6"])
 def test_independent_completion_gets_full_marks(question):
-    result = grade(question, **{n: independent()[n]
-                                for n in questions("week3a")[question].names})
+    result = grade(
+        question, **{n: independent()[n] for n in questions("week3a")[question].names}
+    )
     assert all(c.passed for c in result), failures(result)
 
 
@@ -182,7 +199,8 @@ def load_no_checks(seq_path, score_path):
 
 def load_index_col(seq_path, score_path):
     return ref.load_tf_data(seq_path, score_path)[0], pd.read_csv(
-        score_path, sep="\t", index_col=0)
+        score_path, sep="\t", index_col=0
+    )
 
 
 def load_key_error(seq_path, score_path):
@@ -223,13 +241,17 @@ def dataset(get_x=None, get_y=None):
     return Variant
 
 
-POSITIONAL = dataset(get_y=lambda ds, i, y: torch.tensor(
-    ds.scores_df.iloc[:, i].to_numpy(np.float32)))
+POSITIONAL = dataset(
+    get_y=lambda ds, i, y: torch.tensor(ds.scores_df.iloc[:, i].to_numpy(np.float32))
+)
 CHANNELS_FIRST = dataset(get_x=lambda ds, i, x: x.T.contiguous())
 FLOAT64_Y = dataset(get_y=lambda ds, i, y: y.double())
 NUMPY_X = dataset(get_x=lambda ds, i, x: x.numpy())
-LOC_LOOKUP = dataset(get_y=lambda ds, i, y: torch.tensor(
-    ds.scores_df[ds.seq_df.loc[i, "window_name"]].to_numpy(np.float32)))
+LOC_LOOKUP = dataset(
+    get_y=lambda ds, i, y: torch.tensor(
+        ds.scores_df[ds.seq_df.loc[i, "window_name"]].to_numpy(np.float32)
+    )
+)
 
 
 class CNNView(ref.TFBindingCNN):
@@ -264,8 +286,13 @@ class CNNNoPositions(nn.Module):
 
 
 # ========================================================== wrong answers: q4
-def make_train(zero_grad=True, eval_val=True, retrain=True, weighted=True,
-               optimizer=torch.optim.SGD):
+def make_train(
+    zero_grad=True,
+    eval_val=True,
+    retrain=True,
+    weighted=True,
+    optimizer=torch.optim.SGD,
+):
     def train_model(model, train_dl, val_dl, lr=0.01, epochs=10, device=None):
         opt, loss_fn = optimizer(model.parameters(), lr=lr), nn.MSELoss()
         out = ([], [])
@@ -273,8 +300,10 @@ def make_train(zero_grad=True, eval_val=True, retrain=True, weighted=True,
         for _ in range(epochs):
             if retrain:
                 model.train()
-            for losses_of, loader, update in ((out[0], train_dl, True),
-                                              (out[1], val_dl, False)):
+            for losses_of, loader, update in (
+                (out[0], train_dl, True),
+                (out[1], val_dl, False),
+            ):
                 if not update and eval_val:
                     model.eval()
                 losses, sizes = [], []
@@ -288,8 +317,9 @@ def make_train(zero_grad=True, eval_val=True, retrain=True, weighted=True,
                         opt.step()
                     losses.append(loss.item())
                     sizes.append(len(xb))
-                losses_of.append(float(np.average(losses,
-                                                  weights=sizes if weighted else None)))
+                losses_of.append(
+                    float(np.average(losses, weights=sizes if weighted else None))
+                )
         return out
 
     return train_model
@@ -299,8 +329,12 @@ def make_test(nan_to_zero=False, per_position=False, crash=False, tensors=False)
     def test_model(model, loader, device=None):
         preds, obs, r = ref.test_model(model, loader, device="cpu")
         if crash:
-            r = np.array([statistics.correlation(list(p), list(o))
-                          for p, o in zip(preds, obs, strict=True)])
+            r = np.array(
+                [
+                    statistics.correlation(list(p), list(o))
+                    for p, o in zip(preds, obs, strict=True)
+                ]
+            )
         if nan_to_zero:
             r = np.nan_to_num(r, nan=0.0)
         if per_position:
@@ -329,7 +363,8 @@ def reversed_scores(train_seqs, train_labels, test_seqs, seed=0):
 
 def unseeded(train_seqs, train_labels, test_seqs, seed=0):
     return gc_scores(train_seqs, train_labels, test_seqs) + np.random.random(
-        len(test_seqs))
+        len(test_seqs)
+    )
 
 
 def column_scores(train_seqs, train_labels, test_seqs, seed=0):
@@ -364,7 +399,11 @@ WRONG = [
     ("q4", {"train_model": make_train(eval_val=False)}, "computed in training mode"),
     ("q4", {"train_model": make_train(retrain=False)}, "call model.train()"),
     ("q4", {"train_model": make_train(weighted=False)}, "plain mean of its batch"),
-    ("q4", {"train_model": make_train(optimizer=torch.optim.Adam)}, "use torch.optim.SGD"),
+    (
+        "q4",
+        {"train_model": make_train(optimizer=torch.optim.Adam)},
+        "use torch.optim.SGD",
+    ),
     ("q4", {"test_model": make_test(nan_to_zero=True)}, "gave 0 instead of NaN"),
     ("q4", {"test_model": make_test(crash=True)}, "raised StatisticsError"),
     ("q4", {"test_model": make_test(per_position=True)}, "one r per position"),
@@ -378,9 +417,10 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize(("question", "overrides", "phrase"),
-                         [pytest.param(q, o, p, id=f"{q}-{i}")
-                          for i, (q, o, p) in enumerate(WRONG)])
+@pytest.mark.parametrize(
+    ("question", "overrides", "phrase"),
+    [pytest.param(q, o, p, id=f"{q}-{i}") for i, (q, o, p) in enumerate(WRONG)],
+)
 def test_wrong_answer_fails_and_is_told_its_mistake(question, overrides, phrase):
     result = grade(question, **overrides)
     assert not all(c.passed for c in result)
@@ -404,8 +444,9 @@ def test_every_question_has_at_least_three_diagnosed_wrong_answers():
 
 
 def test_a_q4_mistake_in_train_model_keeps_test_model_credit():
-    result = {c.name: c.passed for c in grade("q4", train_model=make_train(
-        zero_grad=False))}
+    result = {
+        c.name: c.passed for c in grade("q4", train_model=make_train(zero_grad=False))
+    }
     assert not result["learning curves match the reference from the same weights"]
     assert result["test_model: per-sequence Pearson r, NaN where a side is constant"]
 
@@ -416,30 +457,73 @@ PREDICT_VARIANTS = {
     # (text to replace, replacement, passes?, phrase)
     "rows_reordered": (
         "    table.to_csv(out)",
-        "    table.sample(frac=1.0, random_state=0).to_csv(out)", True, ""),
+        "    table.sample(frac=1.0, random_state=0).to_csv(out)",
+        True,
+        "",
+    ),
     "mislabeled": (
-        HEAD, ('table = pd.DataFrame(preds, index=pd.Index(sorted(window_names), '
-               'name="window_name"),'), False, "carry the wrong window names"),
-    "no_index": ("    table.to_csv(out)", "    table.to_csv(out, index=False)", False,
-                 "no window_name column"),
-    "unnamed_index": (HEAD, 'table = pd.DataFrame(preds, index=list(window_names),',
-                      False, "index column has no name"),
-    "transposed": ("    table.to_csv(out)", "    table.T.to_csv(out)", False,
-                   "looks transposed"),
-    "short_rows": ("    table.to_csv(out)", "    table.iloc[:, :299].to_csv(out)", False,
-                   "300 columns named 0..299"),
-    "one_based": ("columns=range(preds.shape[1]))", "columns=range(1, preds.shape[1] + 1))",
-                  False, "numbered from 1"),
-    "missing_rows": ("    table.to_csv(out)", "    table.iloc[:-3].to_csv(out)", False,
-                     "have no row"),
-    "own_data_path": ("    seq_df = pd.read_csv(args.data, sep=\"\\t\")",
-                      "    seq_df = pd.read_csv('own.txt.gz', sep=\"\\t\")", False,
-                      "must read the file given by --data"),
-    "untrained": ("    model.load_state_dict(state)", "    pass", False,
-                  "the mean per-sequence Pearson r"),
-    "reversed_positions": ("    table.to_csv(out)",
-                           ("    table.iloc[:, ::-1].set_axis(table.columns, axis=1)"
-                            ".to_csv(out)"), False, "positions are reversed"),
+        HEAD,
+        (
+            "table = pd.DataFrame(preds, index=pd.Index(sorted(window_names), "
+            'name="window_name"),'
+        ),
+        False,
+        "carry the wrong window names",
+    ),
+    "no_index": (
+        "    table.to_csv(out)",
+        "    table.to_csv(out, index=False)",
+        False,
+        "no window_name column",
+    ),
+    "unnamed_index": (
+        HEAD,
+        "table = pd.DataFrame(preds, index=list(window_names),",
+        False,
+        "index column has no name",
+    ),
+    "transposed": (
+        "    table.to_csv(out)",
+        "    table.T.to_csv(out)",
+        False,
+        "looks transposed",
+    ),
+    "short_rows": (
+        "    table.to_csv(out)",
+        "    table.iloc[:, :299].to_csv(out)",
+        False,
+        "300 columns named 0..299",
+    ),
+    "one_based": (
+        "columns=range(preds.shape[1]))",
+        "columns=range(1, preds.shape[1] + 1))",
+        False,
+        "numbered from 1",
+    ),
+    "missing_rows": (
+        "    table.to_csv(out)",
+        "    table.iloc[:-3].to_csv(out)",
+        False,
+        "have no row",
+    ),
+    "own_data_path": (
+        '    seq_df = pd.read_csv(args.data, sep="\\t")',
+        "    seq_df = pd.read_csv('own.txt.gz', sep=\"\\t\")",
+        False,
+        "must read the file given by --data",
+    ),
+    "untrained": (
+        "    model.load_state_dict(state)",
+        "    pass",
+        False,
+        "the mean per-sequence Pearson r",
+    ),
+    "reversed_positions": (
+        "    table.to_csv(out)",
+        ("    table.iloc[:, ::-1].set_axis(table.columns, axis=1).to_csv(out)"),
+        False,
+        "positions are reversed",
+    ),
 }
 
 
@@ -478,21 +562,25 @@ def test_parse_predictions_matches_rows_by_name_in_any_order():
     names = [f"w{i}" for i in range(6)]
     preds = rng.normal(size=(6, 5))
     order = rng.permutation(6)
-    parsed = checks.parse_predictions(csv_bytes(preds[order], [names[i] for i in order]),
-                                      names, 5)
+    parsed = checks.parse_predictions(
+        csv_bytes(preds[order], [names[i] for i in order]), names, 5
+    )
     np.testing.assert_allclose(parsed["preds"], preds)
     np.testing.assert_allclose(parsed["file_order"], preds[order])
 
 
-@pytest.mark.parametrize(("data", "phrase"), [
-    (b"window_name,0,1\nw0,1,2\nw0,1,2\n", "more than once"),
-    (b"window_name,0,1\nw0,1,x\nw1,1,2\n", "must be numbers"),
-    (b"window_name,0,1\nw0,1,nan\nw1,1,2\n", "NaN or infinite"),
-    (b"window_name,0,1\nw0,1,2\nw1,1,2\nw9,1,2\n", "not in the --data"),
-    (b"window_name,0,1\nw8,1,2\nw9,1,2\n", "must read the file given by --data"),
-    (b"\xff\xfe\x00garbage", "not a readable CSV"),
-    (b"", "not a readable CSV"),
-])
+@pytest.mark.parametrize(
+    ("data", "phrase"),
+    [
+        (b"window_name,0,1\nw0,1,2\nw0,1,2\n", "more than once"),
+        (b"window_name,0,1\nw0,1,x\nw1,1,2\n", "must be numbers"),
+        (b"window_name,0,1\nw0,1,nan\nw1,1,2\n", "NaN or infinite"),
+        (b"window_name,0,1\nw0,1,2\nw1,1,2\nw9,1,2\n", "not in the --data"),
+        (b"window_name,0,1\nw8,1,2\nw9,1,2\n", "must read the file given by --data"),
+        (b"\xff\xfe\x00garbage", "not a readable CSV"),
+        (b"", "not a readable CSV"),
+    ],
+)
 def test_parse_predictions_refuses_malformed_files(data, phrase):
     with pytest.raises(Mismatch, match=phrase):
         checks.parse_predictions(data, ["w0", "w1"], 2)
@@ -506,8 +594,13 @@ def test_heldout_r_counts_constant_rows_as_zero():
     half_constant[:2] = 1.0  # nanmean would ignore these rows and pass
     checks.check_heldout_r({"preds": good, "file_order": good}, scores)
     with pytest.raises(Mismatch):
-        checks.check_heldout_r({"preds": half_constant[:, ::1] * 0 + 1.0,
-                                "file_order": half_constant * 0 + 1.0}, scores)
+        checks.check_heldout_r(
+            {
+                "preds": half_constant[:, ::1] * 0 + 1.0,
+                "file_order": half_constant * 0 + 1.0,
+            },
+            scores,
+        )
     r = np.mean(checks.pearson_zero_nan(half_constant, scores))
     assert r == pytest.approx(0.5 * np.mean(checks.pearson_zero_nan(good, scores)))
 
@@ -521,8 +614,9 @@ def test_q4_threshold_is_half_what_the_reference_reaches_and_far_above_untrained
         c = plan.context["cases"]["learn"]
         model = checks.load_model("cnn", c["args"], c["state"])
         untrained = checks.reference_cnn({**c, "x": c["x_test"]})
-        ref.train_model(model, *checks.q4_loaders(c), lr=c["lr"], epochs=c["epochs"],
-                        device="cpu")
+        ref.train_model(
+            model, *checks.q4_loaders(c), lr=c["lr"], epochs=c["epochs"], device="cpu"
+        )
         trained = checks.reference_cnn({**c, "x": c["x_test"]}, model)
         r = np.mean(checks.pearson_zero_nan(trained, c["y_test"]))
         r0 = np.mean(checks.pearson_zero_nan(untrained, c["y_test"]))
@@ -533,9 +627,12 @@ def test_q5_reference_weights_clear_the_bar_by_far(reference_dir):
     """The committed weights reach about 0.95 on the graded file (bar 0.30)."""
     plan = checks.Q5Predict().plan(question_rng("week3a", "q5"))
     model = ref.TFBindingFCN()
-    model.load_state_dict(torch.load(reference_dir / "model_weights.pt",
-                                     weights_only=True))
-    table = pd.read_csv(io.BytesIO(gzip.decompress(plan.files[checks.Q5_FILE])), sep="\t")
+    model.load_state_dict(
+        torch.load(reference_dir / "model_weights.pt", weights_only=True)
+    )
+    table = pd.read_csv(
+        io.BytesIO(gzip.decompress(plan.files[checks.Q5_FILE])), sep="\t"
+    )
     x = torch.from_numpy(np.stack([ref.one_hot_encode(s) for s in table["sequence"]]))
     with torch.no_grad():
         preds = model.eval()(x).numpy().astype(np.float64)
@@ -555,7 +652,9 @@ def test_q5_bar_is_met_by_the_notebooks_baseline_recipe():
         model = ref.TFBindingCNN()
     ref.train_model(model, train_dl, val_dl, lr=0.05, epochs=8, device="cpu")
     plan = checks.Q5Predict().plan(question_rng("week3a", "q5"))
-    table = pd.read_csv(io.BytesIO(gzip.decompress(plan.files[checks.Q5_FILE])), sep="\t")
+    table = pd.read_csv(
+        io.BytesIO(gzip.decompress(plan.files[checks.Q5_FILE])), sep="\t"
+    )
     x = torch.from_numpy(np.stack([ref.one_hot_encode(s) for s in table["sequence"]]))
     with torch.no_grad():
         preds = model.eval()(x).numpy().astype(np.float64)
@@ -576,4 +675,7 @@ def test_q6_split_is_disjoint_and_balanced():
     train, test = checks.janggu_split(question_rng("week3a", "q6"))
     rc = {checks.reverse_complement(s) for s in train["seqs"]}
     assert not (set(test["seqs"]) & (set(train["seqs"]) | rc))
-    assert train["labels"].sum() == checks.Q6_TRAIN and test["labels"].sum() == checks.Q6_TEST
+    assert (
+        train["labels"].sum() == checks.Q6_TRAIN
+        and test["labels"].sum() == checks.Q6_TEST
+    )

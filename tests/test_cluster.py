@@ -25,15 +25,11 @@ from distributed import Client, LocalCluster
 from helpers import REPO
 
 from gene46100 import cli
-from gene46100.grader import batch as grade
-from gene46100.grader import cluster, sandbox
-from gene46100.grader.batch import (
-    Settings,
-    grade_batch,
-    grade_submission,
-    load_assignment,
-)
+from gene46100.grader import assignment, cluster, sandbox
+from gene46100.grader.assignment import Settings, load_assignment
+from gene46100.grader.batch import grade_batch
 from gene46100.grader.intake import MAX_NOTEBOOK_BYTES, Submission, find_submissions
+from gene46100.grader.pipeline import grade_submission
 
 EXAMPLES = REPO / "examples/submissions/week1"
 SPEC = json.loads((REPO / "autograder/week1/assignment.json").read_text())
@@ -63,8 +59,9 @@ def compose(answers: dict[str, str], extra: str = "") -> nbformat.NotebookNode:
     imports = next(c for c in stub.cells if c.source.startswith("from __future__"))
     cells = [imports] + ([nbformat.v4.new_code_cell(extra)] if extra else [])
     for question, cell in answer_cells("bob_untouched").items():
-        cells.append(answer_cells(answers[question])[question] if question in answers
-                     else cell)
+        cells.append(
+            answer_cells(answers[question])[question] if question in answers else cell
+        )
     return nbformat.v4.new_notebook(cells=cells, metadata=stub.metadata)
 
 
@@ -84,8 +81,11 @@ def journal(out: Path) -> list[dict]:
     path = out / "records.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines()
-            if line.strip().endswith("}")]
+    return [
+        json.loads(line)
+        for line in path.read_text().splitlines()
+        if line.strip().endswith("}")
+    ]
 
 
 def by_name(records: list[dict]) -> dict[str, dict]:
@@ -94,8 +94,10 @@ def by_name(records: list[dict]) -> dict[str, dict]:
 
 def questions(record: dict) -> list[dict]:
     """What a grade is: every question's score, status, checks and feedback."""
-    return [{k: q[k] for k in ("name", "score", "possible", "status", "checks",
-                                "feedback")} for q in record["questions"]]
+    return [
+        {k: q[k] for k in ("name", "score", "possible", "status", "checks", "feedback")}
+        for q in record["questions"]
+    ]
 
 
 # --- a cluster of two single-threaded worker processes on loopback -------------------
@@ -103,9 +105,17 @@ def questions(record: dict) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def dask_cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                      silence_logs=logging.ERROR) as local, Client(local) as client:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR,
+        ) as local,
+        Client(local) as client,
+    ):
         yield client
 
 
@@ -132,8 +142,9 @@ def test_ship_sends_bytes_companions_and_release_files(tmp_path, monkeypatch):
     data.write_text("x,y\n")
     companions = (("predict.py", helper),)
     with monkeypatch.context() as patch:  # a release with a data file
-        patch.setattr(grade, "release_files",
-                      lambda folder, name: {"data/data.csv": data})
+        patch.setattr(
+            cluster, "release_files", lambda folder, name: {"data/data.csv": data}
+        )
         release = cluster.read_release(Settings(), "week1")
     shipped = cluster.ship(submission_at(notebook, companions=companions), release)
     assert shipped.name == "ann.ipynb" and shipped.data == notebook.read_bytes()
@@ -149,9 +160,11 @@ def test_ship_sends_bytes_companions_and_release_files(tmp_path, monkeypatch):
     assert dict(sub.companions)["predict.py"].read_text() == "print(1)\n"
     assert (here.release_dir / "week1/data/data.csv").read_text() == "x,y\n"
     assert sub.id == "ann" and settings.release_dir == Settings().release_dir
-    files = grade.work_files_for(SimpleNamespace(name="week1"), sub, here)
+    files = assignment.work_files_for(SimpleNamespace(name="week1"), sub, here)
     assert {name: path.read_bytes() for name, path in files.items()} == {
-        "data/data.csv": b"x,y\n", "predict.py": b"print(1)\n"}  # what the sandbox gets
+        "data/data.csv": b"x,y\n",
+        "predict.py": b"print(1)\n",
+    }  # what the sandbox gets
 
 
 def test_submissions_intake_already_settled_are_not_shipped(tmp_path):
@@ -187,7 +200,8 @@ def test_a_shipped_invalid_notebook_gets_the_local_record(tmp_path):
     assert "broken name.ipynb" in local["message"]
     assert "not valid JSON" in local["message"]
     assert {k: v for k, v in record.items() if k != "seconds"} == {
-        k: v for k, v in local.items() if k != "seconds"}
+        k: v for k, v in local.items() if k != "seconds"
+    }
 
 
 def test_names_that_cannot_name_a_file_are_replaced():
@@ -217,9 +231,18 @@ def test_unreachable_scheduler_is_a_clear_refusal(tmp_path, capsys):
     notebook = tmp_path / "ann.ipynb"
     nbformat.write(compose({}), notebook)
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
-        code = cli.main(["grade", "week1", str(notebook), "--quiet",
-                         "--out", str(tmp_path / "out"),
-                         "--scheduler", "tcp://127.0.0.1:9"])
+        code = cli.main(
+            [
+                "grade",
+                "week1",
+                str(notebook),
+                "--quiet",
+                "--out",
+                str(tmp_path / "out"),
+                "--scheduler",
+                "tcp://127.0.0.1:9",
+            ]
+        )
     assert code == 2 and "cannot reach a Dask scheduler" in capsys.readouterr().err
     assert journal(tmp_path / "out") == []
 
@@ -233,8 +256,10 @@ def test_connects_by_scheduler_file_or_starts_local_workers(dask_cluster, tmp_pa
     scheduler_file.write_text(json.dumps({"address": address}))  # as `dask scheduler`
     with cluster.connect(str(scheduler_file)) as client:
         assert client.scheduler.address == address
-    for bad, why in ((str(tmp_path / "missing.json"), "no scheduler file"),
-                     ("local:zero", "local:N")):
+    for bad, why in (
+        (str(tmp_path / "missing.json"), "no scheduler file"),
+        ("local:zero", "local:N"),
+    ):
         with pytest.raises(cluster.ClusterRefused, match=why), cluster.connect(bad):
             pass
     with cluster.connect("local:1") as client:
@@ -243,17 +268,27 @@ def test_connects_by_scheduler_file_or_starts_local_workers(dask_cluster, tmp_pa
 
 
 @needs_bwrap
-def test_connected_worker_without_bubblewrap_refuses_the_batch(dask_cluster, tmp_path,
-                                                                capsys):
+def test_connected_worker_without_bubblewrap_refuses_the_batch(
+    dask_cluster, tmp_path, capsys
+):
     client = with_two_workers(dask_cluster)
     victim = min(client.scheduler_info()["workers"])
     client.run(_break_bwrap, workers=[victim])
     try:
         notebook = tmp_path / "ann.ipynb"
         nbformat.write(compose({}), notebook)
-        code = cli.main(["grade", "week1", str(notebook), "--quiet",
-                         "--out", str(tmp_path / "out"),
-                         "--scheduler", client.scheduler.address])
+        code = cli.main(
+            [
+                "grade",
+                "week1",
+                str(notebook),
+                "--quiet",
+                "--out",
+                str(tmp_path / "out"),
+                "--scheduler",
+                client.scheduler.address,
+            ]
+        )
     finally:
         client.run(_mend_bwrap, workers=[victim])
     err = capsys.readouterr().err
@@ -272,15 +307,24 @@ def _mend_bwrap() -> None:
 
 @needs_bwrap
 @pytest.mark.slow
-def test_late_unfit_worker_grades_nothing_and_a_rerun_grades_it(dask_cluster, tmp_path,
-                                                                 monkeypatch, capsys):
+def test_late_unfit_worker_grades_nothing_and_a_rerun_grades_it(
+    dask_cluster, tmp_path, monkeypatch, capsys
+):
     """A worker that joins after the check and lacks bubblewrap refuses its task: no
     record (a refusal is not a grade), the CLI says so, the next run grades it."""
     client = with_two_workers(dask_cluster)
     batch = write_batch(tmp_path / "batch", {"ann": compose({})})
     out = tmp_path / "out"
-    command = ["grade", "week1", str(batch), "--out", str(out), "--quiet",
-               "--scheduler", client.scheduler.address]
+    command = [
+        "grade",
+        "week1",
+        str(batch),
+        "--out",
+        str(out),
+        "--quiet",
+        "--scheduler",
+        client.scheduler.address,
+    ]
     monkeypatch.setattr(cluster, "check_workers", lambda *args: None)  # joined later
     client.run(_break_bwrap)
     try:
@@ -294,7 +338,7 @@ def test_late_unfit_worker_grades_nothing_and_a_rerun_grades_it(dask_cluster, tm
     assert [r["status"] for r in journal(out)] == ["graded"]
 
 
-SCHEDULER_PROBE = '''
+SCHEDULER_PROBE = """
 import socket
 try:
     socket.create_connection(("127.0.0.1", {port}), timeout=3).close()
@@ -304,7 +348,7 @@ else:  # the cluster is reachable: run code on every worker, outside any sandbox
     from distributed import Client
     with Client("tcp://127.0.0.1:{port}", timeout=20) as client:
         client.run(lambda: open({marker!r}, "w").write("ran on a worker"))
-'''
+"""
 
 
 @needs_bwrap
@@ -316,30 +360,50 @@ def test_cluster_records_equal_local_records(dask_cluster, tmp_path):
     client = with_two_workers(dask_cluster)
     port = int(client.scheduler.address.rsplit(":", 1)[1])
     marker = tmp_path / "escaped"
-    batch = write_batch(tmp_path / "batch", {
-        "first_three": compose(FIRST_THREE),
-        "stubs": compose({}),
-        "half_gradient": compose(HALF_GRADIENT),
-        "prober": compose({"q2": "alice_complete"},
-                          extra=SCHEDULER_PROBE.format(port=port, marker=str(marker))),
-    })
-    (batch / "truncated.ipynb").write_text((EXAMPLES / "bob_untouched.ipynb")
-                                           .read_text()[:400])
+    batch = write_batch(
+        tmp_path / "batch",
+        {
+            "first_three": compose(FIRST_THREE),
+            "stubs": compose({}),
+            "half_gradient": compose(HALF_GRADIENT),
+            "prober": compose(
+                {"q2": "alice_complete"},
+                extra=SCHEDULER_PROBE.format(port=port, marker=str(marker)),
+            ),
+        },
+    )
+    (batch / "truncated.ipynb").write_text(
+        (EXAMPLES / "bob_untouched.ipynb").read_text()[:400]
+    )
     submissions = find_submissions([batch], assignment="week1")
-    local = by_name(grade_batch("week1", submissions, tmp_path / "local",
-                                Settings(jobs=2)))
-    remote = by_name(grade_batch("week1", submissions, tmp_path / "remote",
-                                 Settings(scheduler=client.scheduler.address)))
-    assert set(local) == set(remote) == {"first_three", "stubs", "half_gradient",
-                                         "prober", "truncated"}
+    local = by_name(
+        grade_batch("week1", submissions, tmp_path / "local", Settings(jobs=2))
+    )
+    remote = by_name(
+        grade_batch(
+            "week1",
+            submissions,
+            tmp_path / "remote",
+            Settings(scheduler=client.scheduler.address),
+        )
+    )
+    assert (
+        set(local)
+        == set(remote)
+        == {"first_three", "stubs", "half_gradient", "prober", "truncated"}
+    )
     for name in local:
         assert questions(remote[name]) == questions(local[name]), name
         for key in ("id", "status", "total", "message", "sandbox", "flags"):
             assert remote[name][key] == local[name][key], (name, key)
     totals = {name: record["total"] for name, record in remote.items()}
-    assert totals == {"first_three": POINTS["q1"] + POINTS["q2"] + POINTS["q3"],
-                      "stubs": 0, "half_gradient": POINTS["q1"],
-                      "prober": POINTS["q2"], "truncated": 0}
+    assert totals == {
+        "first_three": POINTS["q1"] + POINTS["q2"] + POINTS["q3"],
+        "stubs": 0,
+        "half_gradient": POINTS["q1"],
+        "prober": POINTS["q2"],
+        "truncated": 0,
+    }
     assert remote["truncated"]["status"] == "invalid_submission"
     workers = set(client.scheduler_info()["workers"])
     assert all(r["worker"].split()[1] in workers for r in remote.values())
@@ -354,10 +418,20 @@ def test_scheduler_probe_does_reach_an_unsandboxed_worker(dask_cluster, tmp_path
     client = with_two_workers(dask_cluster)
     port = int(client.scheduler.address.rsplit(":", 1)[1])
     marker = tmp_path / "escaped"
-    batch = write_batch(tmp_path / "batch", {"prober": compose(
-        {}, extra=SCHEDULER_PROBE.format(port=port, marker=str(marker)))})
-    grade_batch("week1", find_submissions([batch]), tmp_path / "out",
-                Settings(scheduler=client.scheduler.address, unsafe=True))
+    batch = write_batch(
+        tmp_path / "batch",
+        {
+            "prober": compose(
+                {}, extra=SCHEDULER_PROBE.format(port=port, marker=str(marker))
+            )
+        },
+    )
+    grade_batch(
+        "week1",
+        find_submissions([batch]),
+        tmp_path / "out",
+        Settings(scheduler=client.scheduler.address, unsafe=True),
+    )
     assert marker.read_text() == "ran on a worker"
 
 
@@ -366,14 +440,21 @@ def test_scheduler_probe_does_reach_an_unsandboxed_worker(dask_cluster, tmp_path
 def test_worker_killed_mid_batch_loses_and_duplicates_nothing(dask_cluster, tmp_path):
     client = with_two_workers(dask_cluster)
     expected = {"ann": 5, "ben": 0, "cat": 5, "dan": 0}
-    batch = write_batch(tmp_path / "batch", {
-        name: compose(FIRST_THREE if total else {}, extra=SLOW)
-        for name, total in expected.items()})
+    batch = write_batch(
+        tmp_path / "batch",
+        {
+            name: compose(FIRST_THREE if total else {}, extra=SLOW)
+            for name, total in expected.items()
+        },
+    )
     out = tmp_path / "out"
     settings = Settings(scheduler=client.scheduler.address)
     finished: list[list[dict]] = []
-    driver = threading.Thread(target=lambda: finished.append(grade_batch(
-        "week1", find_submissions([batch]), out, settings)))
+    driver = threading.Thread(
+        target=lambda: finished.append(
+            grade_batch("week1", find_submissions([batch]), out, settings)
+        )
+    )
     driver.start()
     victim = _busy_worker(client)
     time.sleep(1)  # its sandbox is starting or sleeping in the notebook's first cell
@@ -394,8 +475,10 @@ def test_worker_killed_mid_batch_loses_and_duplicates_nothing(dask_cluster, tmp_
 
 def _grading(client: Client) -> dict[str, list[str]]:
     """Worker address -> the grading tasks it is running (or about to)."""
-    tasks = {address: [str(k) for k in keys if str(k).startswith("grade-")]
-             for address, keys in client.processing().items()}
+    tasks = {
+        address: [str(k) for k in keys if str(k).startswith("grade-")]
+        for address, keys in client.processing().items()
+    }
     return {address: keys for address, keys in tasks.items() if keys}
 
 
@@ -415,14 +498,29 @@ def _busy_worker(client: Client, timeout_s: float = 120) -> str:
 def test_killed_driver_resumes_on_the_cluster(dask_cluster, tmp_path):
     client = with_two_workers(dask_cluster)
     names = ("ann", "ben", "cat", "dan")
-    batch = write_batch(tmp_path / "batch",
-                        {n: compose(FIRST_THREE, extra=SLOW) for n in names})
+    batch = write_batch(
+        tmp_path / "batch", {n: compose(FIRST_THREE, extra=SLOW) for n in names}
+    )
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "gene46100.cli", "grade", "week1",
-               str(batch), "--out", str(out), "--quiet",
-               "--scheduler", client.scheduler.address]
-    first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "gene46100.cli",
+        "grade",
+        "week1",
+        str(batch),
+        "--out",
+        str(out),
+        "--quiet",
+        "--scheduler",
+        client.scheduler.address,
+    ]
+    first = subprocess.Popen(
+        command,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while not journal(out) and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.1)
@@ -431,8 +529,9 @@ def test_killed_driver_resumes_on_the_cluster(dask_cluster, tmp_path):
     first.wait()
     before = [r["id"] for r in journal(out)]
     assert 1 <= len(before) < len(names) and running
-    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                           check=False)
+    rerun = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False
+    )
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     ids = [r["id"] for r in journal(out)]
     assert len(ids) == len(set(ids)) == len(names)

@@ -38,8 +38,9 @@ def companions(monkeypatch):
 
 
 def notebook_bytes() -> bytes:
-    return nbformat.writes(nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell("x = 1")])).encode()
+    return nbformat.writes(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    ).encode()
 
 
 def student_files(folder: Path) -> Path:
@@ -52,8 +53,9 @@ def student_files(folder: Path) -> Path:
 
 
 def test_a_folder_brings_its_companions_and_lists_the_rest(tmp_path, companions):
-    [sub] = intake.find_submissions([student_files(tmp_path / "class" / "ada")],
-                                    assignment="week3a")
+    [sub] = intake.find_submissions(
+        [student_files(tmp_path / "class" / "ada")], assignment="week3a"
+    )
     assert [name for name, _ in sub.companions] == list(COMPANIONS)
     assert dict(sub.companions)["predict.py"].read_text() == PREDICT
     assert sub.ignored == ("notes.txt",)
@@ -83,8 +85,9 @@ def test_canvas_uploads_bring_companions(tmp_path, companions):
     assert sub.ignored == ()
 
 
-def test_an_oversized_companion_is_an_invalid_submission(tmp_path, companions,
-                                                         monkeypatch):
+def test_an_oversized_companion_is_an_invalid_submission(
+    tmp_path, companions, monkeypatch
+):
     monkeypatch.setattr(intake, "MAX_COMPANION_BYTES", 10)
     folder = student_files(tmp_path / "ada")
     (folder / "model_weights.pt").write_bytes(b"x" * 11)
@@ -100,8 +103,12 @@ def test_without_the_assignment_nothing_is_a_companion(tmp_path):
 def script_plan() -> Plan:
     plan = Plan()
     data = plan.file("heldout.txt", b"acgt")
-    plan.run_script("predict", "predict.py",
-                    ["--data", data, "--out", {"$outfile": "preds.csv"}], timeout_s=30)
+    plan.run_script(
+        "predict",
+        "predict.py",
+        ["--data", data, "--out", {"$outfile": "preds.csv"}],
+        timeout_s=30,
+    )
     plan.run_script("missing", "train.py", [])
     return plan
 
@@ -119,13 +126,26 @@ def test_script_probe_in_process(tmp_path):
 def test_script_probe_in_the_sandbox_sees_companions_and_hidden_files(tmp_path):
     folder = student_files(tmp_path / "ada")
     plan = script_plan()
-    plan.run_script("crash", "predict.py", ["--data", {"$file": "absent.txt"},
-                                            "--out", {"$outfile": "preds.csv"}])
-    job = Job(cells=[{"index": 0, "source": "open('note.txt', 'w').write('cwd')"}],
-              questions=[{"name": "q5", "probes": plan.probes, "seed": 0,
-                          "timeout_s": 30.0, "provide": ""}],
-              arrays={}, files={"q5": plan.files},
-              work_files={n: folder / n for n in COMPANIONS})
+    plan.run_script(
+        "crash",
+        "predict.py",
+        ["--data", {"$file": "absent.txt"}, "--out", {"$outfile": "preds.csv"}],
+    )
+    job = Job(
+        cells=[{"index": 0, "source": "open('note.txt', 'w').write('cwd')"}],
+        questions=[
+            {
+                "name": "q5",
+                "probes": plan.probes,
+                "seed": 0,
+                "timeout_s": 30.0,
+                "provide": "",
+            }
+        ],
+        arrays={},
+        files={"q5": plan.files},
+        work_files={n: folder / n for n in COMPANIONS},
+    )
     report, job_dir = run_sandbox(job, sandbox.Limits(), Timeouts(cell_s=30))
     assert report.questions["q5"]["status"] == "ok", report
     from gene46100.contract.results import QuestionRun

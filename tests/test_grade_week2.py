@@ -13,8 +13,9 @@ from gene46100.grader import sandbox
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(sandbox.bwrap_path() is None,
-                       reason="bubblewrap is not available"),
+    pytest.mark.skipif(
+        sandbox.bwrap_path() is None, reason="bubblewrap is not available"
+    ),
 ]
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples/submissions/week2"
 
@@ -22,8 +23,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples/submissions/week2"
 @pytest.fixture(scope="module")
 def records(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("grades")
-    code = cli.main(["grade", "week2", str(EXAMPLES), "--out", str(out), "--jobs", "1",
-                     "--quiet"])
+    code = cli.main(
+        ["grade", "week2", str(EXAMPLES), "--out", str(out), "--jobs", "1", "--quiet"]
+    )
     assert code == 0
     found = {}
     for line in (out / "records.jsonl").read_text().splitlines():
@@ -51,8 +53,7 @@ def test_training_question_stays_well_inside_its_cpu_budget(records):
 def test_untouched_stub_gets_zero(records):
     record = records["bob_untouched"]
     assert record["status"] == "graded" and record["total"] == 0
-    assert all("not implemented yet" in q["feedback"]
-               for q in graded(record).values())
+    assert all("not implemented yet" in q["feedback"] for q in graded(record).values())
 
 
 def test_flipped_kernel_loses_q1_only_and_is_told_why(records):

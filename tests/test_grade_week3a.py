@@ -15,23 +15,41 @@ import pytest
 from gene46100 import cli
 from gene46100.grader import sandbox
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(sandbox.bwrap_path() is None,
-                                 reason="bubblewrap is not available")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        sandbox.bwrap_path() is None, reason="bubblewrap is not available"
+    ),
+]
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples/submissions/week3a"
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("grades3a")
-    code = cli.main(["grade", "week3a", str(EXAMPLES), "--out", str(out), "--jobs", "2",
-                     "--cell-timeout", "60", "--quiet"])
+    code = cli.main(
+        [
+            "grade",
+            "week3a",
+            str(EXAMPLES),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--cell-timeout",
+            "60",
+            "--quiet",
+        ]
+    )
     assert code == 0
     records = {}
     for line in (out / "records.jsonl").read_text().splitlines():
         record = json.loads(line)
-        name = next(p for p in Path(record["file"]).parts if p.endswith(
-            ("_complete", "_untouched")))
+        name = next(
+            p
+            for p in Path(record["file"]).parts
+            if p.endswith(("_complete", "_untouched"))
+        )
         records[name] = record
     return records
 
@@ -46,8 +64,10 @@ def test_complete_folder_with_predict_script_and_weights_gets_full_marks(graded)
 def test_untouched_release_gets_zero_and_is_told_what_is_missing(graded):
     record = graded["bob_untouched"]
     assert record["status"] == "graded" and record["total"] == 0
-    feedback = {q["name"]: q["feedback"] for q in record["questions"]
-                if q["status"] != "manual"}
-    assert all("not implemented yet" in feedback[q] for q in ("q1", "q2", "q3", "q4",
-                                                               "q6")), feedback
+    feedback = {
+        q["name"]: q["feedback"] for q in record["questions"] if q["status"] != "manual"
+    }
+    assert all(
+        "not implemented yet" in feedback[q] for q in ("q1", "q2", "q3", "q4", "q6")
+    ), feedback
     assert "predict.py" in feedback["q5"], feedback["q5"]

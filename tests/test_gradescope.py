@@ -17,8 +17,10 @@ from gene46100 import cli, course
 from gene46100.build import examples
 from gene46100.grader import sandbox
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap"),
+]
 ZIP = REPO / "autograder/week1/week1-autograder.zip"
 HALF = course.HALF_GRADIENT
 
@@ -42,11 +44,16 @@ def run_on_gradescope(tmp: Path, notebook: Path) -> dict:
     (root / "submission" / notebook.name).write_bytes(notebook.read_bytes())
     script = root / "source" / "run_autograder"
     script.chmod(0o755)
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,
-           # the zip's own copy of the package must be what runs, not this checkout
-           "PYTHONPATH": str(root / "source" / "gene46100")}
-    run = subprocess.run([str(script)], env=env, capture_output=True, text=True,
-                         timeout=600)
+    env = {
+        **os.environ,
+        "AUTOGRADER_ROOT": str(root),
+        "AUTOGRADER_PYTHON": sys.executable,
+        # the zip's own copy of the package must be what runs, not this checkout
+        "PYTHONPATH": str(root / "source" / "gene46100"),
+    }
+    run = subprocess.run(
+        [str(script)], env=env, capture_output=True, text=True, timeout=600
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads((root / "results" / "results.json").read_text())
 
@@ -55,19 +62,38 @@ def test_zip_holds_what_gradescope_needs():
     with zipfile.ZipFile(ZIP) as zf:
         names = set(zf.namelist())
         mode = zf.getinfo("run_autograder").external_attr >> 16
-    assert {"setup.sh", "run_autograder", "gene46100/constraints.txt",
-            "gene46100/autograder/week1/assignment.json",
-            "gene46100/gene46100/checks/week1.py"} <= names
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "gene46100/constraints.txt",
+        "gene46100/autograder/week1/assignment.json",
+        "gene46100/gene46100/checks/week1.py",
+    } <= names
     assert mode & 0o111, "run_autograder must be executable"
 
 
 def test_gradescope_scores_equal_gene46100_grade(tmp_path):
     paths = submissions(tmp_path / "batch")
     out = tmp_path / "out"
-    assert cli.main(["grade", "week1", str(tmp_path / "batch"), "--out", str(out),
-                     "--jobs", "2", "--quiet"]) == 0
-    local = {Path(json.loads(x)["file"]).stem: json.loads(x)
-             for x in (out / "records.jsonl").read_text().splitlines()}
+    assert (
+        cli.main(
+            [
+                "grade",
+                "week1",
+                str(tmp_path / "batch"),
+                "--out",
+                str(out),
+                "--jobs",
+                "2",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    local = {
+        Path(json.loads(x)["file"]).stem: json.loads(x)
+        for x in (out / "records.jsonl").read_text().splitlines()
+    }
     for name, path in paths.items():
         results = run_on_gradescope(tmp_path, path)
         assert results["score"] == local[name]["total"]

@@ -28,11 +28,13 @@ from hostile_corpus import BY_NAME, CASES, GRADED, POINTS, REPO, SPEC, Case, Con
 
 from gene46100 import cli
 from gene46100.grader import records, sandbox
-from gene46100.grader.batch import Settings, load_assignment
+from gene46100.grader.assignment import Settings, load_assignment
 from gene46100.grader.intake import stable_id
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap"),
+]
 
 # Short limits keep the corpus at a few minutes; the honest cases need well under them.
 FLAGS = ["--jobs", "2", "--cell-timeout", "15", "--timeout", "300", "--quiet"]
@@ -74,8 +76,9 @@ def make_canary(root: Path) -> Path:
     canary = root / "canary"
     (canary / "hidden_tests").mkdir(parents=True)
     (canary / "canary.txt").write_text("the grader's machine\n")
-    shutil.copyfile(REPO / "gene46100/checks/week1.py",
-                    canary / "hidden_tests/week1.py")
+    shutil.copyfile(
+        REPO / "gene46100/checks/week1.py", canary / "hidden_tests/week1.py"
+    )
     return canary
 
 
@@ -96,12 +99,15 @@ def grade(tmp: Path, cases: list[Case], flags: list[str]) -> Batch:
     rss = peak_rss_mb()
     with pytest.MonkeyPatch.context() as mp:  # job dirs under ``scratch``, to find ours
         mp.setattr(tempfile, "tempdir", str(scratch))
-        batch.exit_code = cli.main(["grade", "week1", str(batch_dir), "--out",
-                                    str(batch.out), *flags])
+        batch.exit_code = cli.main(
+            ["grade", "week1", str(batch_dir), "--out", str(batch.out), *flags]
+        )
     batch.rss_growth_mb = peak_rss_mb() - rss
     batch.hashes_after = digest_tree(batch_dir, ctx.canary, skip=batch.out)
-    batch.lines = [json.loads(line) for line in
-                   (batch.out / "records.jsonl").read_text().splitlines()]
+    batch.lines = [
+        json.loads(line)
+        for line in (batch.out / "records.jsonl").read_text().splitlines()
+    ]
     by_id = {r["id"]: r for r in batch.lines}
     batch.records = {name: by_id[sid] for name, sid in ids.items() if sid in by_id}
     return batch
@@ -119,13 +125,25 @@ def score(record: dict, question: str) -> float:
 
 def record_text(record: dict) -> str:
     """Everything a TA can read in a record (message, flags, cells, feedback)."""
-    return json.dumps({k: record.get(k) for k in ("message", "flags", "cells",
-                                                  "intake_notes", "questions")})
+    return json.dumps(
+        {
+            k: record.get(k)
+            for k in ("message", "flags", "cells", "intake_notes", "questions")
+        }
+    )
 
 
 def case_params(cases: list[Case]) -> list:
-    return [pytest.param(c.name, id=c.name, marks=[pytest.mark.xfail(
-        strict=True, reason=c.known_hole)] if c.known_hole else []) for c in cases]
+    return [
+        pytest.param(
+            c.name,
+            id=c.name,
+            marks=[pytest.mark.xfail(strict=True, reason=c.known_hole)]
+            if c.known_hole
+            else [],
+        )
+        for c in cases
+    ]
 
 
 @pytest.mark.parametrize("name", case_params(MAIN))
@@ -137,12 +155,17 @@ def check_case(batch: Batch, case: Case) -> None:
     expect = case.expect
     record = batch.records.get(case.name)
     assert record is not None, f"no record for {case.name} ({batch.ids[case.name]})"
-    summary = {q["name"]: (q["score"], q["status"], q["feedback"][:160])
-               for q in record["questions"]}
-    context = (f"{case.behaviour}\nstatus={record['status']} flags={record['flags']} "
-               f"message={record['message']!r}\ncells={record['cells']}\n{summary}")
-    assert [q["name"] for q in record["questions"]] == [q["name"] for q in
-                                                        SPEC["questions"]], context
+    summary = {
+        q["name"]: (q["score"], q["status"], q["feedback"][:160])
+        for q in record["questions"]
+    }
+    context = (
+        f"{case.behaviour}\nstatus={record['status']} flags={record['flags']} "
+        f"message={record['message']!r}\ncells={record['cells']}\n{summary}"
+    )
+    assert [q["name"] for q in record["questions"]] == [
+        q["name"] for q in SPEC["questions"]
+    ], context
     assert record["status"] in expect.status, context
     for q in expect.keep:
         assert score(record, q) == POINTS[q], f"{q} lost points\n{context}"
@@ -174,8 +197,13 @@ def test_batch_finished_with_one_record_per_submission(corpus):
 def test_grades_csv_columns_come_from_the_assignment(corpus):
     rows = list(csv.reader((corpus.out / "grades.csv").open(newline="")))
     names = [q["name"] for q in SPEC["questions"]]
-    assert rows[0] == ["file", *names, "total_points_earned", "percent_correct",
-                       "grading_status"]
+    assert rows[0] == [
+        "file",
+        *names,
+        "total_points_earned",
+        "percent_correct",
+        "grading_status",
+    ]
     assert len(rows) == 2 + len(MAIN)  # header, points possible, one per submission
     assert all(len(row) == len(rows[0]) for row in rows)
 
@@ -190,8 +218,11 @@ def test_no_file_outside_the_scratch_dir_changed(corpus):
     tmp_root = batch.parent
     assert not [p for p in tmp_root.rglob("evil.ipynb")], "a zip member escaped"
     assert not Path(tempfile.gettempdir(), "evil.ipynb").exists()
-    left = [p.name for p in corpus.scratch.iterdir()
-            if p.name.startswith(("g46-", "gene46100-"))]
+    left = [
+        p.name
+        for p in corpus.scratch.iterdir()
+        if p.name.startswith(("g46-", "gene46100-"))
+    ]
     assert not left, f"job or extraction dirs were not cleaned up: {left}"
 
 
@@ -202,10 +233,17 @@ def process_table() -> dict[int, tuple[str, str]]:
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
-                errors="replace")
-            mounts = (entry / "mountinfo").read_text(errors="replace") \
-                if "/job/" in cmdline else ""
+            cmdline = (
+                (entry / "cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+            )
+            mounts = (
+                (entry / "mountinfo").read_text(errors="replace")
+                if "/job/" in cmdline
+                else ""
+            )
         except OSError:
             continue
         table[int(entry.name)] = (cmdline, mounts)
@@ -214,11 +252,17 @@ def process_table() -> dict[int, tuple[str, str]]:
 
 def test_nothing_the_sandboxes_started_is_still_running(corpus):
     marker, scratch = corpus.ctx.marker, corpus.scratch.name
-    ours = {pid: cmd for pid, (cmd, mounts) in process_table().items()
-            if marker in cmd or scratch in cmd or scratch in mounts}
+    ours = {
+        pid: cmd
+        for pid, (cmd, mounts) in process_table().items()
+        if marker in cmd or scratch in cmd or scratch in mounts
+    }
     assert not ours, ours
-    cgroups = [p for root in sandbox.CGROUP_PIDS_ROOTS
-               for p in root.glob(f"gene46100-{os.getpid()}-*")]
+    cgroups = [
+        p
+        for root in sandbox.CGROUP_PIDS_ROOTS
+        for p in root.glob(f"gene46100-{os.getpid()}-*")
+    ]
     assert not cgroups, cgroups
 
 
@@ -230,8 +274,12 @@ def test_grader_memory_stays_bounded(corpus):
 def hidden_numbers(question: str) -> set[str]:
     """How the hidden inputs of ``question`` print (Python's float repr)."""
     plan = load_assignment("week1", Settings()).plans[question]
-    return {repr(float(v)) for array in plan.arrays.values()
-            for v in array.ravel()[:50] if abs(float(v)) > 1e-3}
+    return {
+        repr(float(v))
+        for array in plan.arrays.values()
+        for v in array.ravel()[:50]
+        if abs(float(v)) > 1e-3
+    }
 
 
 def test_feedback_never_echoes_hidden_inputs(corpus):
@@ -239,10 +287,17 @@ def test_feedback_never_echoes_hidden_inputs(corpus):
     for name in ("error_echoes_hidden_inputs", "prints_hidden_inputs"):
         text = record_text(corpus.records[name])
         assert not [n for n in numbers if n in text], name
-    pages = [p for p in corpus.out.rglob("*") if p.is_file() and p.suffix in
-             (".html", ".json", ".csv", ".jsonl", ".txt", ".md")]
-    leaked = [p.name for p in pages if any(n in p.read_text(errors="replace")
-                                           for n in numbers)]
+    pages = [
+        p
+        for p in corpus.out.rglob("*")
+        if p.is_file()
+        and p.suffix in (".html", ".json", ".csv", ".jsonl", ".txt", ".md")
+    ]
+    leaked = [
+        p.name
+        for p in pages
+        if any(n in p.read_text(errors="replace") for n in numbers)
+    ]
     assert not leaked, leaked
 
 
@@ -251,9 +306,20 @@ def test_huge_messages_are_capped(corpus):
 
 
 def test_corpus_covers_every_category():
-    required = {"tamper", "fake-results", "leak", "leak-via-errors", "process-control",
-                "timeouts", "resources", "background", "network", "malformed",
-                "nondeterminism", "false-negative"}
+    required = {
+        "tamper",
+        "fake-results",
+        "leak",
+        "leak-via-errors",
+        "process-control",
+        "timeouts",
+        "resources",
+        "background",
+        "network",
+        "malformed",
+        "nondeterminism",
+        "false-negative",
+    }
     counts = {cat: sum(c.category == cat for c in CASES) for cat in required}
     assert all(counts.values()), counts
     assert len(CASES) >= 35
@@ -277,19 +343,22 @@ def test_per_submission_deadline(deadline, name):
 
 @pytest.fixture(scope="module")
 def regrade(tmp_path_factory) -> Batch:
-    return grade(tmp_path_factory.mktemp("regrade"), [BY_NAME[n] for n in REGRADE],
-                 FLAGS)
+    return grade(
+        tmp_path_factory.mktemp("regrade"), [BY_NAME[n] for n in REGRADE], FLAGS
+    )
 
 
 @pytest.mark.parametrize("name", REGRADE)
 def test_grading_twice_gives_identical_scores(corpus, regrade, name):
     first, second = corpus.records[name], regrade.records[name]
-    assert [(q["name"], q["score"]) for q in first["questions"]] == \
-           [(q["name"], q["score"]) for q in second["questions"]]
+    assert [(q["name"], q["score"]) for q in first["questions"]] == [
+        (q["name"], q["score"]) for q in second["questions"]
+    ]
     check_case(regrade, BY_NAME[name])
 
 
 def test_case_ids_are_safe(corpus):
-    assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", sid)
-               for sid in corpus.ids.values())
+    assert all(
+        re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", sid) for sid in corpus.ids.values()
+    )
     assert set(POINTS) == set(GRADED)

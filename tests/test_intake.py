@@ -34,8 +34,11 @@ SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 def notebook(code: str = "x = 1", kernel: str = "python3") -> bytes:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
-    nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel,
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": kernel,
+        "display_name": kernel,
+        "language": "python",
+    }
     return nbformat.writes(nb).encode()
 
 
@@ -139,11 +142,14 @@ def test_student_folders_one_zero_or_several_notebooks(tmp_path):
     assert len(subs) == 4
     assert subs["alice"].notebook == batch / "alice/work/week1.ipynb"
     assert subs["bob"].problem == "bob holds no notebook (found: report.pdf)"
-    assert subs["carol"].problem == ("carol holds 2 notebooks (scratch.ipynb, "
-                                     "week1.ipynb); submit exactly one")
+    assert subs["carol"].problem == (
+        "carol holds 2 notebooks (scratch.ipynb, week1.ipynb); submit exactly one"
+    )
     assert subs["dave"].problem == "dave holds no notebook (it is empty)"
-    carol = {s.source.split("/")[-1]: s
-             for s in find_submissions([batch], assignment="week1")}["carol"]
+    carol = {
+        s.source.split("/")[-1]: s
+        for s in find_submissions([batch], assignment="week1")
+    }["carol"]
     assert carol.notebook == batch / "carol/week1.ipynb"
     assert carol.ignored == ("scratch.ipynb",) and carol.id == subs["carol"].id
 
@@ -152,8 +158,10 @@ def test_folder_rule_names_the_assignment_when_it_cannot_decide(tmp_path):
     write(tmp_path / "batch/erin/a.ipynb")
     write(tmp_path / "batch/erin/b.ipynb")
     (sub,) = find_submissions([tmp_path / "batch"], assignment="week1")
-    assert sub.problem == ("erin holds 2 notebooks (a.ipynb, b.ipynb); submit exactly "
-                           "one; exactly one should be named week1.ipynb")
+    assert sub.problem == (
+        "erin holds 2 notebooks (a.ipynb, b.ipynb); submit exactly "
+        "one; exactly one should be named week1.ipynb"
+    )
 
 
 # --------------------------------------------------------------------- zips
@@ -171,15 +179,21 @@ class Canary:
 
 def otter_zip(path: Path, marker: Path) -> Path:
     """What ``otter.Notebook.export`` writes: notebook, PDF, its log (a pickle)."""
-    return make_zip(path, {"week1.ipynb": notebook("answer = 42"),
-                           "week1.pdf": b"%PDF-1.4",
-                           ".OTTER_LOG": pickle.dumps(Canary(marker)),
-                           ".OTTER_SUBMISSION_ZIP_NAME": path.name.encode(),
-                           "__MACOSX/._week1.ipynb": b"\x00\x05\x16\x07"})
+    return make_zip(
+        path,
+        {
+            "week1.ipynb": notebook("answer = 42"),
+            "week1.pdf": b"%PDF-1.4",
+            ".OTTER_LOG": pickle.dumps(Canary(marker)),
+            ".OTTER_SUBMISSION_ZIP_NAME": path.name.encode(),
+            "__MACOSX/._week1.ipynb": b"\x00\x05\x16\x07",
+        },
+    )
 
 
 def test_otter_export_zip_grades_the_notebook_and_never_unpickles_the_log(
-        tmp_path, work, monkeypatch):
+    tmp_path, work, monkeypatch
+):
     live = tmp_path / "canary-works"
     pickle.loads(pickle.dumps(Canary(live)))  # the payload is live ...
     assert live.exists()
@@ -213,31 +227,47 @@ def test_nested_zip_is_not_opened_and_the_message_says_so(tmp_path):
     inner = make_zip(tmp_path / "inner.zip", {"week1.ipynb": notebook()}).read_bytes()
     path = make_zip(tmp_path / "outer/hw.zip", {"inner.zip": inner})
     (sub,) = find_submissions([path])
-    assert sub.problem == ("hw.zip holds no notebook (found: inner.zip); zip "
-                           "archives inside a zip are not opened: submit the notebook "
-                           "or Otter's export zip itself")
+    assert sub.problem == (
+        "hw.zip holds no notebook (found: inner.zip); zip "
+        "archives inside a zip are not opened: submit the notebook "
+        "or Otter's export zip itself"
+    )
 
 
 def test_zip_with_two_notebooks_is_invalid_unless_one_is_the_assignment(tmp_path):
-    path = make_zip(tmp_path / "hw.zip", {"a/week1.ipynb": notebook(),
-                                          "a/scratch.ipynb": notebook()})
+    path = make_zip(
+        tmp_path / "hw.zip",
+        {"a/week1.ipynb": notebook(), "a/scratch.ipynb": notebook()},
+    )
     (sub,) = find_submissions([path])
-    assert sub.problem == ("hw.zip holds 2 notebooks (a/scratch.ipynb, a/week1.ipynb); "
-                           "submit exactly one")
+    assert sub.problem == (
+        "hw.zip holds 2 notebooks (a/scratch.ipynb, a/week1.ipynb); submit exactly one"
+    )
     (sub,) = find_submissions([path], assignment="week1")
     assert sub.problem == "" and sub.notebook.name == "week1.ipynb"
     assert sub.ignored == ("a/scratch.ipynb",)
 
 
-@pytest.mark.parametrize("member", ["../evil.ipynb", "/abs.ipynb", "a/../../evil.ipynb",
-                                    "..\\evil.ipynb", "C:/evil.ipynb"])
+@pytest.mark.parametrize(
+    "member",
+    [
+        "../evil.ipynb",
+        "/abs.ipynb",
+        "a/../../evil.ipynb",
+        "..\\evil.ipynb",
+        "C:/evil.ipynb",
+    ],
+)
 def test_zip_traversal_is_refused_and_nothing_is_written(tmp_path, work, member):
-    path = make_zip(tmp_path / "in/hw.zip", {"week1.ipynb": notebook(),
-                                             member: notebook()})
+    path = make_zip(
+        tmp_path / "in/hw.zip", {"week1.ipynb": notebook(), member: notebook()}
+    )
     (sub,) = find_submissions([path])
     assert sub.notebook is None
-    assert sub.problem == (f"hw.zip holds {member!r}, a path outside the archive "
-                           "(absolute or with '..'): refusing to unpack it")
+    assert sub.problem == (
+        f"hw.zip holds {member!r}, a path outside the archive "
+        "(absolute or with '..'): refusing to unpack it"
+    )
     assert files_under(tmp_path) == [path]  # nothing extracted, anywhere
     assert list(work.iterdir()) == []
 
@@ -250,8 +280,9 @@ def test_symlink_member_is_refused(tmp_path):
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(link, "/etc/passwd")
     (sub,) = find_submissions([path])
-    assert sub.problem == ("hw.zip holds a symbolic link (week1.ipynb): refusing to "
-                           "unpack it")
+    assert sub.problem == (
+        "hw.zip holds a symbolic link (week1.ipynb): refusing to unpack it"
+    )
 
 
 def test_encrypted_member_is_refused(tmp_path):
@@ -266,27 +297,36 @@ def test_encrypted_member_is_refused(tmp_path):
 
 def zeros_zip(path: Path, megabytes: int, name: str = "week1.ipynb") -> Path:
     """A member written from a generator of zeros, in chunks (never all in memory)."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, \
-            zf.open(name, "w") as member:
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf,
+        zf.open(name, "w") as member,
+    ):
         for _ in range(megabytes):
             member.write(bytes(1024 * 1024))
     return path
 
 
-def test_zip_bomb_over_the_member_cap_is_refused_before_extracting(tmp_path, work,
-                                                                   monkeypatch):
-    monkeypatch.setattr(intake, "ZIP_CAPS", replace(intake.ZIP_CAPS,
-                                                    member_bytes=1024 * 1024))
+def test_zip_bomb_over_the_member_cap_is_refused_before_extracting(
+    tmp_path, work, monkeypatch
+):
+    monkeypatch.setattr(
+        intake, "ZIP_CAPS", replace(intake.ZIP_CAPS, member_bytes=1024 * 1024)
+    )
     (sub,) = find_submissions([zeros_zip(tmp_path / "bomb.zip", 8)])
-    assert sub.problem == ("bomb.zip: week1.ipynb would expand to 8388608 bytes; the "
-                           "limit is 1048576: refusing to unpack it")
+    assert sub.problem == (
+        "bomb.zip: week1.ipynb would expand to 8388608 bytes; the "
+        "limit is 1048576: refusing to unpack it"
+    )
     assert list(work.iterdir()) == []
 
 
 def test_zip_bomb_compression_ratio_is_refused(tmp_path, work):
     (sub,) = find_submissions([zeros_zip(tmp_path / "bomb.zip", 8)])
-    assert re.fullmatch(r"bomb\.zip: week1\.ipynb is compressed \d+:1 \(the limit is "
-                        r"200:1\), like a zip bomb: refusing to unpack it", sub.problem)
+    assert re.fullmatch(
+        r"bomb\.zip: week1\.ipynb is compressed \d+:1 \(the limit is "
+        r"200:1\), like a zip bomb: refusing to unpack it",
+        sub.problem,
+    )
     assert list(work.iterdir()) == []
 
 
@@ -295,16 +335,18 @@ def forge_sizes(path: Path, size: int) -> None:
     data = bytearray(path.read_bytes())
     for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         at = data.find(signature)
-        data[at + offset:at + offset + 4] = size.to_bytes(4, "little")
+        data[at + offset : at + offset + 4] = size.to_bytes(4, "little")
     path.write_bytes(bytes(data))
 
 
 def test_declared_gigabyte_is_refused_from_the_directory(tmp_path, work):
     path = make_zip(tmp_path / "bomb.zip", {"week1.ipynb": notebook()})
-    forge_sizes(path, 1024 ** 3)
+    forge_sizes(path, 1024**3)
     (sub,) = find_submissions([path])
-    assert sub.problem == ("bomb.zip: week1.ipynb would expand to 1073741824 bytes; "
-                           "the limit is 52428800: refusing to unpack it")
+    assert sub.problem == (
+        "bomb.zip: week1.ipynb would expand to 1073741824 bytes; "
+        "the limit is 52428800: refusing to unpack it"
+    )
     assert list(work.iterdir()) == []
 
 
@@ -313,8 +355,9 @@ def test_understated_size_stops_extraction_at_the_declared_size(tmp_path, work):
     forge_sizes(path, 100)  # claims 100 bytes; 2 MiB of zeros are really inside
     (sub,) = find_submissions([path])
     assert sub.notebook is None
-    assert sub.problem.startswith("liar.zip: week1.ipynb could not be unpacked "
-                                  "(BadZipFile: Bad CRC-32")
+    assert sub.problem.startswith(
+        "liar.zip: week1.ipynb could not be unpacked (BadZipFile: Bad CRC-32"
+    )
     assert files_under(work) == []  # the partial file was removed
 
 
@@ -324,22 +367,27 @@ def test_extraction_stops_at_the_cap_while_reading(tmp_path):
     caps = replace(intake.ZIP_CAPS, member_bytes=1000)
     with zipfile.ZipFile(path) as zf, pytest.raises(InvalidSubmission) as raised:
         intake._extract(zf, zf.getinfo("week1.ipynb"), target, caps, "big.zip")
-    assert str(raised.value) == ("big.zip: week1.ipynb expands past 1000 bytes: "
-                                 "refusing to unpack it")
+    assert str(raised.value) == (
+        "big.zip: week1.ipynb expands past 1000 bytes: refusing to unpack it"
+    )
     assert not target.exists()
 
 
 def test_member_count_and_total_size_caps(tmp_path, monkeypatch):
-    monkeypatch.setattr(intake, "ZIP_CAPS", replace(intake.ZIP_CAPS, members=5,
-                                                    total_bytes=10_000))
+    monkeypatch.setattr(
+        intake, "ZIP_CAPS", replace(intake.ZIP_CAPS, members=5, total_bytes=10_000)
+    )
     many = make_zip(tmp_path / "many.zip", {f"f{i}.txt": b"x" for i in range(10)})
-    big = make_zip(tmp_path / "big.zip", {"week1.ipynb": notebook(),
-                                          "data.bin": os.urandom(20_000)})
+    big = make_zip(
+        tmp_path / "big.zip",
+        {"week1.ipynb": notebook(), "data.bin": os.urandom(20_000)},
+    )
     subs = {s.source.split("/")[-1]: s for s in find_submissions([many, big])}
     assert subs["many.zip"].problem == "many.zip holds 10 files; the limit is 5"
     assert subs["big.zip"].problem.startswith("big.zip would expand to ")
-    assert subs["big.zip"].problem.endswith("bytes; the limit is 10000: refusing to "
-                                            "unpack it")
+    assert subs["big.zip"].problem.endswith(
+        "bytes; the limit is 10000: refusing to unpack it"
+    )
 
 
 def test_not_a_zip_and_a_truncated_zip(tmp_path):
@@ -348,8 +396,9 @@ def test_not_a_zip_and_a_truncated_zip(tmp_path):
     cut = write(tmp_path / "cut.zip", good[: len(good) // 2])
     subs = {s.source.split("/")[-1]: s for s in find_submissions([junk, cut])}
     for name in ("junk.zip", "cut.zip"):
-        assert subs[name].problem == (f"{name} is not a zip archive (no end record): "
-                                      "is it truncated?")
+        assert subs[name].problem == (
+            f"{name} is not a zip archive (no end record): is it truncated?"
+        )
 
 
 # ------------------------------------------------------------------- Canvas
@@ -362,8 +411,13 @@ CANVAS = {
     "leeann_33333_71001_scratch.ipynb": notebook("scratch = 1"),
     "parkmin_55555_73000_report.pdf": b"%PDF",
 }
-CANVAS_IDS = ["canvas-doejane-22222", "canvas-kimbo-44444", "canvas-leeann-33333",
-              "canvas-parkmin-55555", "canvas-smithjohn-12345"]
+CANVAS_IDS = [
+    "canvas-doejane-22222",
+    "canvas-kimbo-44444",
+    "canvas-leeann-33333",
+    "canvas-parkmin-55555",
+    "canvas-smithjohn-12345",
+]
 
 
 def canvas_files(tmp_path: Path) -> dict[str, bytes]:
@@ -381,16 +435,19 @@ def check_canvas(subs: list, assignment: str | None) -> None:
     older = "older versions not graded: smithjohn_12345_67890_week1.ipynb"
     assert smith.notes == (older,)
     assert subs["canvas-doejane-22222"].notes == (
-        "Canvas marks doejane_LATE_22222_70000_week1.ipynb late",)
+        "Canvas marks doejane_LATE_22222_70000_week1.ipynb late",
+    )
     kim = subs["canvas-kimbo-44444"]
     assert kim.problem == "" and kim.notebook.name == "week1.ipynb"
     assert subs["canvas-parkmin-55555"].problem == (
-        "parkmin (Canvas user 55555) holds no notebook (found: report.pdf)")
+        "parkmin (Canvas user 55555) holds no notebook (found: report.pdf)"
+    )
     lee = subs["canvas-leeann-33333"]
     if assignment is None:
         assert lee.notebook is None and lee.problem == (
             "leeann (Canvas user 33333) holds 2 notebooks (scratch.ipynb, "
-            "week1.ipynb); submit exactly one")
+            "week1.ipynb); submit exactly one"
+        )
     else:
         assert read_code_cells(lee.notebook)[0]["source"] == "real = 1"
         assert lee.ignored == ("leeann_33333_71001_scratch.ipynb",)
@@ -423,10 +480,14 @@ def test_canvas_resubmitted_otter_zips_take_the_newest(tmp_path):
     folder = tmp_path / "submissions"
     old = make_zip(tmp_path / "a.zip", {"week1.ipynb": notebook("old = 1")})
     new = make_zip(tmp_path / "b.zip", {"week1.ipynb": notebook("new = 1")})
-    write(folder / "kimbo_44444_100_week1_2024_01_01T00_00_00_000000.zip",
-          old.read_bytes())
-    write(folder / "kimbo_44444_200_week1_2024_01_02T00_00_00_000000.zip",
-          new.read_bytes())
+    write(
+        folder / "kimbo_44444_100_week1_2024_01_01T00_00_00_000000.zip",
+        old.read_bytes(),
+    )
+    write(
+        folder / "kimbo_44444_200_week1_2024_01_02T00_00_00_000000.zip",
+        new.read_bytes(),
+    )
     (sub,) = find_submissions([folder])
     assert sub.id == "canvas-kimbo-44444"
     assert read_code_cells(sub.notebook)[0]["source"] == "new = 1"
@@ -447,7 +508,8 @@ def test_a_bad_member_of_a_canvas_zip_costs_only_that_student(tmp_path):
     assert subs["canvas-smithjohn-12345"].problem == ""
     assert subs["canvas-evilguy-666"].problem == (
         "submissions.zip holds a symbolic link (evilguy_666_1_week1.ipynb): refusing "
-        "to unpack it")
+        "to unpack it"
+    )
     assert "like a zip bomb: refusing to unpack it" in subs["canvas-bomber-777"].problem
 
 
@@ -488,10 +550,12 @@ def check_gradescope(subs: list) -> None:
     assert subs["gradescope-222"].student == "Alan Turing <alan@uni.edu>"
     assert subs["gradescope-222"].problem == (
         "submission_222 holds 2 notebooks (scratch.ipynb, week1.ipynb); submit "
-        "exactly one")
+        "exactly one"
+    )
     assert subs["gradescope-333"].student == ""
     assert subs["gradescope-333"].problem == (
-        "submission_333 holds no notebook (found: notes.txt)")
+        "submission_333 holds no notebook (found: notes.txt)"
+    )
 
 
 def test_gradescope_export_folder(tmp_path):
@@ -503,27 +567,41 @@ def test_gradescope_export_folder(tmp_path):
 
 def test_gradescope_export_zip_has_the_same_ids(tmp_path, work):
     gradescope_tree(tmp_path / "export")
-    members = {f"assignment_9_export/{p.relative_to(tmp_path / 'export').as_posix()}":
-               p.read_bytes() for p in files_under(tmp_path / "export")}
+    members = {
+        f"assignment_9_export/{p.relative_to(tmp_path / 'export').as_posix()}": p.read_bytes()
+        for p in files_under(tmp_path / "export")
+    }
     subs = find_submissions([make_zip(tmp_path / "export.zip", members)])
     check_gradescope(subs)
     assert subs[0].source == f"{tmp_path / 'export.zip'} > submission_111"
     assert work in subs[0].notebook.parents
 
 
-@pytest.mark.parametrize("text, note", [
-    ("!!python/object/apply:os.system ['touch {pwned}']",
-     ("submission_metadata.yml could not be read (ConstructorError); students are "
-      "known by submission id only")),
-    ("submission_111: [unclosed",
-     ("submission_metadata.yml could not be read (ParserError); students are known "
-      "by submission id only")),
-    ("- just\n- a list\n", "submission_metadata.yml is not a mapping; ignored"),
-])
+@pytest.mark.parametrize(
+    "text, note",
+    [
+        (
+            "!!python/object/apply:os.system ['touch {pwned}']",
+            (
+                "submission_metadata.yml could not be read (ConstructorError); students are "
+                "known by submission id only"
+            ),
+        ),
+        (
+            "submission_111: [unclosed",
+            (
+                "submission_metadata.yml could not be read (ParserError); students are known "
+                "by submission id only"
+            ),
+        ),
+        ("- just\n- a list\n", "submission_metadata.yml is not a mapping; ignored"),
+    ],
+)
 def test_hostile_gradescope_metadata_is_only_a_note(tmp_path, text, note):
     pwned = tmp_path / "pwned"
-    write(tmp_path / "export/submission_metadata.yml",
-          text.format(pwned=pwned).encode())
+    write(
+        tmp_path / "export/submission_metadata.yml", text.format(pwned=pwned).encode()
+    )
     write(tmp_path / "export/submission_111/week1.ipynb")
     (sub,) = find_submissions([tmp_path / "export"])
     assert sub.id == "gradescope-111" and sub.problem == "" and sub.student == ""
@@ -532,8 +610,15 @@ def test_hostile_gradescope_metadata_is_only_a_note(tmp_path, text, note):
 
 # --------------------------------------------------------- odd names, parsing
 
-ODD = ["-rf week 1 ✓.ipynb", "new\nline.ipynb", "José Núñez.ipynb",
-       " spaced .ipynb", os.fsdecode(b"bad\xff.ipynb"), "..ipynb", "$(touch x);.ipynb"]
+ODD = [
+    "-rf week 1 ✓.ipynb",
+    "new\nline.ipynb",
+    "José Núñez.ipynb",
+    " spaced .ipynb",
+    os.fsdecode(b"bad\xff.ipynb"),
+    "..ipynb",
+    "$(touch x);.ipynb",
+]
 
 
 def test_odd_file_names_work_and_get_safe_ids(tmp_path):
@@ -552,8 +637,9 @@ def test_odd_file_names_work_and_get_safe_ids(tmp_path):
 
 
 def test_odd_member_names_in_a_zip(tmp_path):
-    path = make_zip(tmp_path / "-odd zip ✓.zip",
-                    {"-rf dir/new\nline ✓.ipynb": notebook()})
+    path = make_zip(
+        tmp_path / "-odd zip ✓.zip", {"-rf dir/new\nline ✓.ipynb": notebook()}
+    )
     (sub,) = find_submissions([path])
     assert sub.problem == "" and sub.notebook.name == "new\nline ✓.ipynb"
     assert SAFE.fullmatch(sub.id) and sub.id.startswith("odd_zip_-")
@@ -564,20 +650,40 @@ def test_bom_is_accepted(tmp_path):
     assert read_code_cells(path) == [{"index": 0, "source": "y = 2"}]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"[1, 2, 3]", ("x.ipynb is not a Jupyter notebook: its JSON is a list, not an "
-                    "object with a cell list")),
-    (b"42", ("x.ipynb is not a Jupyter notebook: its JSON is a number, not an object "
-             "with a cell list")),
-    (b"\"cells\"", ("x.ipynb is not a Jupyter notebook: its JSON is a string, not "
-                    "an object with a cell list")),
-    (b"", "x.ipynb is empty (0 bytes): save the notebook and submit it again"),
-    (b"  \n", "x.ipynb is empty (3 bytes): save the notebook and submit it again"),
-    (b"{\"cells\": [], \"nbformat\": 4, \"n\": " + b"9" * 5000 + b"}",
-     "x.ipynb is not a usable notebook (ValueError: "),
-    (b"[" * 100_000, "x.ipynb is not a usable notebook (RecursionError: "),
-    (b"\xff\xfe{}", "x.ipynb is not UTF-8 text (byte 0)"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            b"[1, 2, 3]",
+            (
+                "x.ipynb is not a Jupyter notebook: its JSON is a list, not an "
+                "object with a cell list"
+            ),
+        ),
+        (
+            b"42",
+            (
+                "x.ipynb is not a Jupyter notebook: its JSON is a number, not an object "
+                "with a cell list"
+            ),
+        ),
+        (
+            b'"cells"',
+            (
+                "x.ipynb is not a Jupyter notebook: its JSON is a string, not "
+                "an object with a cell list"
+            ),
+        ),
+        (b"", "x.ipynb is empty (0 bytes): save the notebook and submit it again"),
+        (b"  \n", "x.ipynb is empty (3 bytes): save the notebook and submit it again"),
+        (
+            b'{"cells": [], "nbformat": 4, "n": ' + b"9" * 5000 + b"}",
+            "x.ipynb is not a usable notebook (ValueError: ",
+        ),
+        (b"[" * 100_000, "x.ipynb is not a usable notebook (RecursionError: "),
+        (b"\xff\xfe{}", "x.ipynb is not UTF-8 text (byte 0)"),
+    ],
+)
 def test_broken_notebooks_have_clear_messages(tmp_path, content, message):
     path = tmp_path / "x.ipynb"
     path.write_bytes(content)

@@ -15,8 +15,12 @@ MASTER_BUDGET_S = 60  # stated in the notebook's introduction (2 CPU cores)
 
 def execute(path: Path, timeout: int = 300) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     return nb
 
 
@@ -35,8 +39,12 @@ def test_master_executes_top_to_bottom_within_its_budget(tmp_path, repo):
     started = time.perf_counter()
     nb = execute(path)
     seconds = time.perf_counter() - started
-    errors = [c for c in nb.cells if c.cell_type == "code"
-              and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    errors = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code"
+        and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+    ]
     assert not errors, outputs_text(errors[0])
     # A generous factor: shared CI machines are noisy; a 60 s notebook must not take 3x.
     assert seconds < 2 * MASTER_BUDGET_S, f"the master took {seconds:.0f} s"
@@ -48,8 +56,11 @@ def test_grader_check_runs_public_tests_inside_the_student_notebook(tmp_path, re
     path = tmp_path / "week1" / "week1.ipynb"
     shutil.copyfile(repo / "examples/submissions/week1/alice_complete.ipynb", path)
     nb = execute(path)
-    checks = [c for c in nb.cells if c.cell_type == "code"
-              and c.source.strip().startswith("grader.check(")]
+    checks = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and c.source.strip().startswith("grader.check(")
+    ]
     assert len(checks) == 10
     for cell in checks:
         assert "passed" in outputs_text(cell), (cell.source, outputs_text(cell))

@@ -23,8 +23,12 @@ CPU_PROBE = "import time as _t\nprint('KERNEL_CPU', _t.process_time())"
 def execute(path: Path, timeout: int = 300) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(CPU_PROBE))
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     return nb
 
 
@@ -37,8 +41,12 @@ def outputs_text(cell) -> str:
 
 
 def errors(nb: nbformat.NotebookNode) -> list:
-    return [c for c in nb.cells if c.cell_type == "code"
-            and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    return [
+        c
+        for c in nb.cells
+        if c.cell_type == "code"
+        and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+    ]
 
 
 def kernel_cpu_seconds(nb: nbformat.NotebookNode) -> float:
@@ -77,8 +85,11 @@ def test_grader_check_runs_public_tests_inside_the_student_notebook(tmp_path, re
     path = tmp_path / "week2" / "week2.ipynb"
     shutil.copyfile(repo / "examples/submissions/week2/alice_complete.ipynb", path)
     nb = execute(path)
-    checks = [c for c in nb.cells if c.cell_type == "code"
-              and c.source.strip().startswith("grader.check(")]
+    checks = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and c.source.strip().startswith("grader.check(")
+    ]
     assert len(checks) == 8
     for cell in checks:
         assert "passed" in outputs_text(cell), (cell.source, outputs_text(cell))

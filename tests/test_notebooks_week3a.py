@@ -12,8 +12,12 @@ MASTER_BUDGET_S = 180  # "a few minutes at most" on a 2-core CPU (measured: see 
 
 
 def errors(nb) -> list:
-    return [c for c in nb.cells if c.cell_type == "code"
-            and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    return [
+        c
+        for c in nb.cells
+        if c.cell_type == "code"
+        and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+    ]
 
 
 @pytest.mark.slow
@@ -36,11 +40,15 @@ def test_grader_check_runs_public_tests_inside_the_completed_notebook(tmp_path, 
     folder = tmp_path / "week3a"
     shutil.copytree(repo / "assignments/week3a", folder)
     for name in ("week3a.ipynb", "predict.py", "model_weights.pt"):
-        shutil.copyfile(repo / "examples/submissions/week3a/alice_complete" / name,
-                        folder / name)
+        shutil.copyfile(
+            repo / "examples/submissions/week3a/alice_complete" / name, folder / name
+        )
     nb = execute(folder / "week3a.ipynb", timeout=600)
-    checks = [c for c in nb.cells if c.cell_type == "code"
-              and c.source.strip().startswith("grader.check(")]
+    checks = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and c.source.strip().startswith("grader.check(")
+    ]
     assert len(checks) == 6
     for cell in checks:
         assert "passed" in outputs_text(cell), (cell.source, outputs_text(cell))

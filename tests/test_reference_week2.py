@@ -28,24 +28,30 @@ def test_conv1d_valid_equals_torch_conv1d(seed):
     rng = np.random.default_rng(seed)
     for L, k in ((30, 5), (12, 1), (9, 9)):
         signal, kernel = rng.normal(size=L), rng.normal(size=k)
-        expected = F.conv1d(torch.tensor(signal)[None, None],
-                            torch.tensor(kernel)[None, None])[0, 0].numpy()
+        expected = F.conv1d(
+            torch.tensor(signal)[None, None], torch.tensor(kernel)[None, None]
+        )[0, 0].numpy()
         got = ref.conv1d_valid(signal, kernel)
         assert got.dtype == np.float64 and got.shape == (L - k + 1,)
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(got, np.correlate(signal, kernel, "valid"), rtol=1e-12)
+        np.testing.assert_allclose(
+            got, np.correlate(signal, kernel, "valid"), rtol=1e-12
+        )
 
 
 def test_conv1d_valid_course_example_and_its_flip():
     signal = np.array([0, 0.2, 0.8, 1.0, 0.9, 0.3, 0.1, 0])
     edge = np.array([-1.0, 0.0, 1.0])
-    np.testing.assert_allclose(ref.conv1d_valid(signal, edge),
-                               [0.8, 0.8, 0.1, -0.7, -0.8, -0.3], atol=1e-12)
+    np.testing.assert_allclose(
+        ref.conv1d_valid(signal, edge), [0.8, 0.8, 0.1, -0.7, -0.8, -0.3], atol=1e-12
+    )
     # True convolution flips the kernel: here that negates the edge detector.
-    np.testing.assert_allclose(np.convolve(signal, edge, "valid"),
-                               -ref.conv1d_valid(signal, edge), atol=1e-12)
-    np.testing.assert_allclose(ref.conv1d_valid(signal, np.ones(3)),
-                               [1.0, 2.0, 2.7, 2.2, 1.3, 0.4], atol=1e-12)
+    np.testing.assert_allclose(
+        np.convolve(signal, edge, "valid"), -ref.conv1d_valid(signal, edge), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        ref.conv1d_valid(signal, np.ones(3)), [1.0, 2.0, 2.7, 2.2, 1.3, 0.4], atol=1e-12
+    )
 
 
 def test_conv1d_valid_rejects_a_kernel_longer_than_the_signal():
@@ -63,9 +69,16 @@ def test_conv_output_length_equals_a_real_conv1d(stride, padding):
         assert type(got) is int and got == expected, (L, k, stride, padding)
 
 
-@pytest.mark.parametrize(("c_in", "c_out", "k", "bias"),
-                         [(1, 8, 10, True), (1, 4, 5, True), (4, 32, 3, True),
-                          (4, 32, 3, False), (7, 3, 11, True)])
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "k", "bias"),
+    [
+        (1, 8, 10, True),
+        (1, 4, 5, True),
+        (4, 32, 3, True),
+        (4, 32, 3, False),
+        (7, 3, 11, True),
+    ],
+)
 def test_conv1d_param_count_equals_a_real_conv1d(c_in, c_out, k, bias):
     layer = nn.Conv1d(c_in, c_out, k, bias=bias)
     expected = sum(p.numel() for p in layer.parameters())
@@ -75,7 +88,11 @@ def test_conv1d_param_count_equals_a_real_conv1d(c_in, c_out, k, bias):
 def test_course_exercise_shape_and_count():
     """Conv1d(1 -> 8, k 10) on a length-50 signal: (1, 8, 41) and 88 parameters."""
     layer = nn.Conv1d(1, 8, 10)
-    assert tuple(layer(torch.zeros(1, 1, 50)).shape) == (1, 8, ref.conv_output_length(50, 10))
+    assert tuple(layer(torch.zeros(1, 1, 50)).shape) == (
+        1,
+        8,
+        ref.conv_output_length(50, 10),
+    )
     assert (1, 8, ref.conv_output_length(50, 10)) == (1, 8, 41)
     assert ref.conv1d_param_count(1, 8, 10) == 88
 
@@ -107,9 +124,15 @@ def test_one_hot_edge_cases():
     np.testing.assert_array_equal(ref.one_hot_encode("ACGT"), np.eye(4))
 
 
-@pytest.mark.parametrize(("seq", "chars", "positions"),
-                         [("ACXT", {"X"}, {2}), ("A-CG*T", {"-", "*"}, {1, 4}),
-                          ("ACGU", {"U"}, {3}), ("acgr", {"r"}, {3})])
+@pytest.mark.parametrize(
+    ("seq", "chars", "positions"),
+    [
+        ("ACXT", {"X"}, {2}),
+        ("A-CG*T", {"-", "*"}, {1, 4}),
+        ("ACGU", {"U"}, {3}),
+        ("acgr", {"r"}, {3}),
+    ],
+)
 def test_one_hot_error_names_characters_and_zero_based_positions(seq, chars, positions):
     with pytest.raises(ValueError) as info:
         ref.one_hot_encode(seq)
@@ -147,7 +170,9 @@ def test_score_counts_each_motif_at_most_once():
     once, twice = ref.score_seqs_motif(["TATCCC", "TATTAT"])
     assert once == pytest.approx((11 + 20 + 11 + 3 * 17) / 6 + 10)
     assert twice == pytest.approx((4 * 11 + 2 * 20) / 6 + 10)
-    assert ref.score_seqs_motif(["GCGCG"])[0] == pytest.approx((3 * 14 + 2 * 17) / 5 - 10)
+    assert ref.score_seqs_motif(["GCGCG"])[0] == pytest.approx(
+        (3 * 14 + 2 * 17) / 5 - 10
+    )
 
 
 # ========================================================== q5
@@ -164,8 +189,14 @@ def test_pwm_scan_equals_a_conv1d_with_the_pwm_as_its_filter(seed):
     got = ref.pwm_scan(seq, pwm)
     assert got.dtype == np.float64 and got.shape == (54,)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
-    by_hand = [sum(pwm[j, "ACGT".index(seq[i + j].upper())] for j in range(7)
-                   if seq[i + j] not in "Nn") for i in range(54)]
+    by_hand = [
+        sum(
+            pwm[j, "ACGT".index(seq[i + j].upper())]
+            for j in range(7)
+            if seq[i + j] not in "Nn"
+        )
+        for i in range(54)
+    ]
     np.testing.assert_allclose(got, by_hand, rtol=1e-12, atol=1e-12)
 
 
@@ -179,7 +210,12 @@ def test_dna_cnn_has_the_course_shapes_and_609_parameters():
     with seeded_torch(0):
         model = ref.DNA_CNN(8)
     assert sum(p.numel() for p in model.parameters()) == 609
-    assert set(model.state_dict()) == {"conv.weight", "conv.bias", "fc.weight", "fc.bias"}
+    assert set(model.state_dict()) == {
+        "conv.weight",
+        "conv.bias",
+        "fc.weight",
+        "fc.bias",
+    }
     assert model(torch.zeros(5, 8, 4)).shape == (5, 1)
     assert model(torch.zeros(1, 8, 4)).shape == (1, 1)
     count = ref.conv1d_param_count(4, 32, 3) + 32 * ref.conv_output_length(8, 3) + 1
@@ -202,8 +238,10 @@ def loaders(seed: int, n: int = 203, n_val: int = 61):
     seqs = [ref.kmers(8)[i] for i in idx]
     x = torch.from_numpy(np.stack([ref.one_hot_encode(s) for s in seqs]))
     y = torch.from_numpy(ref.score_seqs_motif(seqs).astype(np.float32))[:, None]
-    return (DataLoader(TensorDataset(x[:n], y[:n]), batch_size=32),
-            DataLoader(TensorDataset(x[n:], y[n:]), batch_size=25))
+    return (
+        DataLoader(TensorDataset(x[:n], y[:n]), batch_size=32),
+        DataLoader(TensorDataset(x[n:], y[n:]), batch_size=25),
+    )
 
 
 def test_train_model_with_lr_zero_reports_the_exact_weighted_mse():
@@ -211,9 +249,13 @@ def test_train_model_with_lr_zero_reports_the_exact_weighted_mse():
     with seeded_torch(3):
         model = ref.DNA_CNN(8, num_filters=4)
     with torch.no_grad():
-        expected = [float(F.mse_loss(model(dl.dataset.tensors[0]), dl.dataset.tensors[1]))
-                    for dl in (train_dl, val_dl)]
-    train, val = ref.train_model(model, train_dl, val_dl, lr=0.0, epochs=2, device="cpu")
+        expected = [
+            float(F.mse_loss(model(dl.dataset.tensors[0]), dl.dataset.tensors[1]))
+            for dl in (train_dl, val_dl)
+        ]
+    train, val = ref.train_model(
+        model, train_dl, val_dl, lr=0.0, epochs=2, device="cpu"
+    )
     assert all(type(v) is float for v in train + val)
     np.testing.assert_allclose(train, [expected[0]] * 2, rtol=1e-6)
     np.testing.assert_allclose(val, [expected[1]] * 2, rtol=1e-6)
@@ -224,7 +266,9 @@ def test_train_model_trains_in_place_and_validates_after_each_epoch():
     with seeded_torch(4):
         model = ref.DNA_CNN(8, num_filters=8)
     before = [p.detach().clone() for p in model.parameters()]
-    train, val = ref.train_model(model, train_dl, val_dl, lr=0.005, epochs=4, device="cpu")
+    train, val = ref.train_model(
+        model, train_dl, val_dl, lr=0.005, epochs=4, device="cpu"
+    )
     assert len(train) == len(val) == 4
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert not model.training  # the last thing it did was the validation pass
@@ -258,8 +302,9 @@ def test_filter_activations_equal_brute_force(thresh):
         layer = nn.Conv1d(4, 6, 4)
     got = ref.get_filter_activations(seqs, layer, thresh)
     assert got.shape == (6, 4, 4) and got.dtype == np.float64
-    np.testing.assert_allclose(got, activations_by_brute_force(seqs, layer, thresh),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        got, activations_by_brute_force(seqs, layer, thresh), atol=1e-9
+    )
 
 
 def test_a_tat_filter_finds_exactly_the_tat_windows():
@@ -296,7 +341,9 @@ def test_dna_cnn_and_train_model_on_cuda_match_cpu():
     x = train_dl.dataset.tensors[0]
     with torch.no_grad():
         torch.testing.assert_close(gpu(x.cuda()).cpu(), cpu(x), **GPU_FORWARD_TOL)
-    cpu_curves = ref.train_model(cpu, train_dl, val_dl, lr=0.005, epochs=4, device="cpu")
+    cpu_curves = ref.train_model(
+        cpu, train_dl, val_dl, lr=0.005, epochs=4, device="cpu"
+    )
     gpu_curves = ref.train_model(gpu, train_dl, val_dl, lr=0.005, epochs=4)  # default
     assert next(gpu.parameters()).device.type == "cuda"
     for got, expected in zip(gpu_curves, cpu_curves, strict=True):

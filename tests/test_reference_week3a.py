@@ -58,8 +58,11 @@ def test_pwm_scan_equals_conv1d_with_that_filter():
 
 def test_auroc_is_the_pairwise_win_rate_with_half_ties():
     scores, labels = np.array([0.1, 0.4, 0.35, 0.8, 0.4]), np.array([0, 0, 1, 1, 1])
-    wins = [(p > n) + 0.5 * (p == n) for p in scores[labels == 1]
-            for n in scores[labels == 0]]
+    wins = [
+        (p > n) + 0.5 * (p == n)
+        for p in scores[labels == 1]
+        for n in scores[labels == 0]
+    ]
     assert ref.auroc(scores, labels) == pytest.approx(np.mean(wins))
     assert ref.auroc(np.arange(4.0), np.array([0, 0, 1, 1])) == 1.0
 
@@ -79,7 +82,9 @@ def test_load_tf_data_reads_the_generated_files(tf_files):
     seq_df, scores_df = ref.load_tf_data(*tf_files)
     assert seq_df.shape == (60, 2) and scores_df.shape == (300, 60)
     assert list(scores_df.columns) == list(seq_df["window_name"])
-    assert (scores_df.to_numpy() >= 0).all() and (scores_df.to_numpy() > 0).any(axis=0).all()
+    assert (scores_df.to_numpy() >= 0).all() and (scores_df.to_numpy() > 0).any(
+        axis=0
+    ).all()
 
 
 @pytest.mark.parametrize("mistake", ["missing_column", "wrong_length", "no_scores"])
@@ -108,8 +113,9 @@ def test_dataset_items_are_aligned_by_name_whatever_the_column_order():
         x, y = ds[i]
         assert x.dtype == torch.float32 and x.shape == (300, 4)
         np.testing.assert_array_equal(x.numpy(), ref.one_hot_encode(row.sequence))
-        np.testing.assert_array_equal(y.numpy(),
-                                      scores_df[row.window_name].to_numpy(np.float32))
+        np.testing.assert_array_equal(
+            y.numpy(), scores_df[row.window_name].to_numpy(np.float32)
+        )
     xb, yb = next(iter(DataLoader(ds, batch_size=2)))
     assert xb.shape == (2, 300, 4) and yb.shape == (2, 300)
 
@@ -192,11 +198,16 @@ def test_pearson_per_row_never_warns_on_constant_rows():
 def test_reference_predict_script_writes_the_required_csv(tmp_path):
     shutil.copy(REPO / "solutions/week3a/model_weights.pt", tmp_path)
     (tmp_path / "predict.py").write_text(
-        strip_assign_markup((REPO / "solutions/week3a/predict.py").read_text()))
+        strip_assign_markup((REPO / "solutions/week3a/predict.py").read_text())
+    )
     seq_path, score_path = tfdata.write_tf_files(tmp_path / "data", 40, seed=5)
     out = tmp_path / "preds.csv"
-    subprocess.run([sys.executable, "predict.py", "--data", str(seq_path), "--out",
-                    str(out)], cwd=tmp_path, check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "predict.py", "--data", str(seq_path), "--out", str(out)],
+        cwd=tmp_path,
+        check=True,
+        timeout=300,
+    )
     table = pd.read_csv(out, index_col=0)
     names = list(pd.read_csv(seq_path, sep="\t")["window_name"])
     assert table.index.name == "window_name" and list(table.index) == names
@@ -220,7 +231,8 @@ def test_student_template_keeps_the_io_and_drops_the_solution():
     assert 'raise NotImplementedError("q5: build your model' in template
     assert "def main()" in template and "--data" in template
     assert template == student_script(
-        (REPO / "solutions/week3a/predict.py").read_text())
+        (REPO / "solutions/week3a/predict.py").read_text()
+    )
 
 
 @pytest.mark.slow
@@ -242,7 +254,8 @@ def test_committed_weights_are_reproduced_by_their_script():
         torch.testing.assert_close(value, again[key], rtol=0, atol=0)
     committed = ref.TFBindingFCN()
     committed.load_state_dict(
-        torch.load(REPO / "solutions/week3a/model_weights.pt", weights_only=True))
+        torch.load(REPO / "solutions/week3a/model_weights.pt", weights_only=True)
+    )
     for seed in (7, 8):
         fresh_r = make_model_weights.heldout_r(fresh, seed=seed)
         committed_r = make_model_weights.heldout_r(committed, seed=seed)
@@ -261,7 +274,9 @@ def test_score_peaks_is_seeded_and_beats_the_pwm_scan_on_janggus_test_file():
     np.testing.assert_array_equal(one, two)
     assert one.dtype == np.float64 and one.shape == (200,)
     pwm = tfdata.log_odds(tfdata.jaspar_pwm("MA1115.2"))
-    scan = [max(ref.pwm_scan(s, pwm).max(), ref.pwm_scan(s, pwm[::-1, ::-1]).max())
-            for s in test_seqs]
+    scan = [
+        max(ref.pwm_scan(s, pwm).max(), ref.pwm_scan(s, pwm[::-1, ::-1]).max())
+        for s in test_seqs
+    ]
     assert ref.auroc(one, test_labels) > 0.95
     assert ref.auroc(np.array(scan), test_labels) < 0.75

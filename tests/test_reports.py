@@ -18,55 +18,98 @@ import pytest
 
 from gene46100 import course
 from gene46100.grader import reports
-from gene46100.grader.batch import Settings, grade_batch
+from gene46100.grader.assignment import Settings
+from gene46100.grader.batch import grade_batch
 from gene46100.grader.intake import Submission
 
 HOSTILE = "<script>alert(1)</script>"
 CHROMIUM = Path("/usr/bin/chromium")
-SPEC = {"assignment": "week1", "questions": [
-    {"name": "m1", "points": 1, "manual": True},
-    {"name": "q1", "points": 2, "manual": False},
-    {"name": "q3", "points": 2, "manual": False},
-    {"name": "q9", "points": 3, "manual": False},
-]}
-HALF = ("mse_gradient on a hidden {m}x{p} problem is wrong (largest absolute "
-        "difference {d}): exactly half the right answer: that is the gradient of (1/2) "
-        "MSE")
+SPEC = {
+    "assignment": "week1",
+    "questions": [
+        {"name": "m1", "points": 1, "manual": True},
+        {"name": "q1", "points": 2, "manual": False},
+        {"name": "q3", "points": 2, "manual": False},
+        {"name": "q9", "points": 3, "manual": False},
+    ],
+}
+HALF = (
+    "mse_gradient on a hidden {m}x{p} problem is wrong (largest absolute "
+    "difference {d}): exactly half the right answer: that is the gradient of (1/2) "
+    "MSE"
+)
 
 
-def question(name: str, points: float, score: float | None, message: str = "",
-             status: str | None = None) -> dict:
+def question(
+    name: str,
+    points: float,
+    score: float | None,
+    message: str = "",
+    status: str | None = None,
+) -> dict:
     """One question as ``grade`` writes it (``score=None``: manual)."""
     if score is None:
-        return {"name": name, "score": 0, "possible": points, "status": "manual",
-                "checks": [], "feedback": "Graded by a person."}
+        return {
+            "name": name,
+            "score": 0,
+            "possible": points,
+            "status": "manual",
+            "checks": [],
+            "feedback": "Graded by a person.",
+        }
     passed = score >= points
-    checks = [{"name": "matches the reference", "passed": passed, "weight": 1.0,
-               "message": message}]
-    return {"name": name, "score": score, "possible": points,
-            "status": status or ("passed" if passed else "failed"),
-            "checks": [] if status else checks,
-            "feedback": "All hidden tests passed." if passed else message}
+    checks = [
+        {
+            "name": "matches the reference",
+            "passed": passed,
+            "weight": 1.0,
+            "message": message,
+        }
+    ]
+    return {
+        "name": name,
+        "score": score,
+        "possible": points,
+        "status": status or ("passed" if passed else "failed"),
+        "checks": [] if status else checks,
+        "feedback": "All hidden tests passed." if passed else message,
+    }
 
 
-def make_record(rid: str, scores: dict[str, float],
-                messages: dict[str, str] | None = None, **extra) -> dict:
+def make_record(
+    rid: str, scores: dict[str, float], messages: dict[str, str] | None = None, **extra
+) -> dict:
     """A record shaped like ``grade._finish``'s; ``extra`` overrides any field."""
     messages = messages or {}
-    questions = [question(q["name"], q["points"],
-                          None if q["manual"] else scores.get(q["name"], q["points"]),
-                          messages.get(q["name"], ""))
-                 for q in SPEC["questions"]]
+    questions = [
+        question(
+            q["name"],
+            q["points"],
+            None if q["manual"] else scores.get(q["name"], q["points"]),
+            messages.get(q["name"], ""),
+        )
+        for q in SPEC["questions"]
+    ]
     auto = [q for q in questions if q["status"] != "manual"]
     total = round(sum(q["score"] for q in auto), 4)
     possible = sum(q["possible"] for q in auto)
-    record = {"id": rid, "file": f"subs/{rid}.ipynb", "assignment": "week1",
-              "status": "graded", "message": "", "questions": questions,
-              "total": total, "possible": possible,
-              "percent": round(100 * total / possible, 2),
-              "cells": {"0": {"status": "ok", "seconds": 0.1}}, "restarts": 0,
-              "run_seconds": 5.0, "seconds": 6.5, "sandbox": "bubblewrap",
-              "flags": []}
+    record = {
+        "id": rid,
+        "file": f"subs/{rid}.ipynb",
+        "assignment": "week1",
+        "status": "graded",
+        "message": "",
+        "questions": questions,
+        "total": total,
+        "possible": possible,
+        "percent": round(100 * total / possible, 2),
+        "cells": {"0": {"status": "ok", "seconds": 0.1}},
+        "restarts": 0,
+        "run_seconds": 5.0,
+        "seconds": 6.5,
+        "sandbox": "bubblewrap",
+        "flags": [],
+    }
     record.update(extra)
     return record
 
@@ -74,31 +117,60 @@ def make_record(rid: str, scores: dict[str, float],
 def batch() -> list[dict]:
     """Full marks, a shared q3 mistake (two sets of numbers), timeouts, hostiles."""
     mallory = make_record(
-        "mallory-00000001", {"q1": 0}, {"q1": f"line one {HOSTILE}\nline two"},
-        file=f"subs/{HOSTILE}.ipynb", status="tampered",
+        "mallory-00000001",
+        {"q1": 0},
+        {"q1": f"line one {HOSTILE}\nline two"},
+        file=f"subs/{HOSTILE}.ipynb",
+        status="tampered",
         flags=[f"reaches for the grader: {HOSTILE}"],
-        cells={"3": {"status": "error", "seconds": 0.2,
-                     "error": {"type": "ValueError", "message": HOSTILE}}})
-    dave = make_record("dave-00000004", {}, seconds=40.0,
-                       cells={"13": {"status": "timeout", "seconds": 20.0}})
-    dave["questions"][3] = question("q9", 3, 0, "q9 took longer than its 30 s budget.",
-                                    status="timeout")
+        cells={
+            "3": {
+                "status": "error",
+                "seconds": 0.2,
+                "error": {"type": "ValueError", "message": HOSTILE},
+            }
+        },
+    )
+    dave = make_record(
+        "dave-00000004",
+        {},
+        seconds=40.0,
+        cells={"13": {"status": "timeout", "seconds": 20.0}},
+    )
+    dave["questions"][3] = question(
+        "q9", 3, 0, "q9 took longer than its 30 s budget.", status="timeout"
+    )
     dave.update(total=4.0, percent=57.14)
-    invalid = make_record("frank-00000006", {}, status="invalid_submission",
-                          message=f"frank.ipynb is not valid JSON {HOSTILE}", cells={},
-                          total=0.0, percent=0.0)
-    invalid["questions"] = [q if q["status"] == "manual" else
-                            question(q["name"], q["possible"], 0, "not graded",
-                                     status="not_run") for q in invalid["questions"]]
-    return [make_record("alice-00000000", {}),
-            make_record("carol-00000002", {"q3": 0}, {"q3": HALF.format(m=37, p=3,
-                                                                       d=4.08)}),
-            make_record("erin-00000003", {"q3": 0}, {"q3": HALF.format(m=51, p=4,
-                                                                      d=12.5)}),
-            dave, mallory,
-            make_record("unsafe-00000005", {}, sandbox="none (UNSAFE: student code "
-                        "could read hidden tests)"),
-            invalid]
+    invalid = make_record(
+        "frank-00000006",
+        {},
+        status="invalid_submission",
+        message=f"frank.ipynb is not valid JSON {HOSTILE}",
+        cells={},
+        total=0.0,
+        percent=0.0,
+    )
+    invalid["questions"] = [
+        q
+        if q["status"] == "manual"
+        else question(q["name"], q["possible"], 0, "not graded", status="not_run")
+        for q in invalid["questions"]
+    ]
+    return [
+        make_record("alice-00000000", {}),
+        make_record(
+            "carol-00000002", {"q3": 0}, {"q3": HALF.format(m=37, p=3, d=4.08)}
+        ),
+        make_record("erin-00000003", {"q3": 0}, {"q3": HALF.format(m=51, p=4, d=12.5)}),
+        dave,
+        mallory,
+        make_record(
+            "unsafe-00000005",
+            {},
+            sandbox="none (UNSAFE: student code could read hidden tests)",
+        ),
+        invalid,
+    ]
 
 
 @pytest.fixture
@@ -128,20 +200,35 @@ def test_gradescope_results_schema_and_total(written) -> None:
         path = out / "gradescope" / record["id"] / "results.json"
         results = json.loads(path.read_text())
         assert results == reports.gradescope_results(record)
-        assert set(results) == {"score", "execution_time", "output",
-                                "stdout_visibility", "tests"}
+        assert set(results) == {
+            "score",
+            "execution_time",
+            "output",
+            "stdout_visibility",
+            "tests",
+        }
         assert results["score"] == record["total"]
         tests_total = sum(t["score"] for t in results["tests"])
         assert tests_total == pytest.approx(record["total"])
-        assert [t["name"] for t in results["tests"]] == [q["name"] for q in
-                                                         SPEC["questions"]]
+        assert [t["name"] for t in results["tests"]] == [
+            q["name"] for q in SPEC["questions"]
+        ]
         for test, spec_q in zip(results["tests"], SPEC["questions"]):
-            assert set(test) == {"name", "score", "max_score", "status", "output",
-                                 "visibility"}
+            assert set(test) == {
+                "name",
+                "score",
+                "max_score",
+                "status",
+                "output",
+                "visibility",
+            }
             assert test["max_score"] == spec_q["points"]
             assert test["visibility"] == "visible"
-            assert test["status"] == ("passed" if test["score"] >= test["max_score"]
-                                      and not spec_q["manual"] else "failed")
+            assert test["status"] == (
+                "passed"
+                if test["score"] >= test["max_score"] and not spec_q["manual"]
+                else "failed"
+            )
 
 
 def test_gradescope_manual_and_lost_questions(written) -> None:
@@ -192,7 +279,8 @@ def test_review_topics_fall_back_to_generic() -> None:
     record = make_record("x-1", {"q3": 0, "q9": 1})
     assert reports.review_topics("week1", record) == [
         ("q3", course.WEEK1.review_topics["q3"]),
-        ("q9", course.WEEK1.review_topics["q9"])]
+        ("q9", course.WEEK1.review_topics["q9"]),
+    ]
     assert reports.review_topics("week7", record)[0] == ("q3", course.GENERIC_TOPIC)
     assert set(course.WEEK1.review_topics) == {f"q{i}" for i in range(1, 11)}
 
@@ -203,8 +291,12 @@ def test_class_report_histogram_and_pass_rates(written) -> None:
     page = section((out / "report.html").read_text(), "Pass rate")
     assert '<img alt="pass rate per question" src="data:image/png;base64,' in page
     for q in (q for q in SPEC["questions"] if not q["manual"]):
-        full = sum(1 for r in records for x in r["questions"]
-                   if x["name"] == q["name"] and x["score"] >= x["possible"])
+        full = sum(
+            1
+            for r in records
+            for x in r["questions"]
+            if x["name"] == q["name"] and x["score"] >= x["possible"]
+        )
         row = row_of(page, q["name"])
         assert f"{full} / {len(records)}" in row
         assert f"{100 * full / len(records):.0f} %" in row
@@ -246,11 +338,16 @@ def test_empty_batch_writes_a_report(tmp_path: Path) -> None:
 
 def test_grade_batch_writes_reports(tmp_path: Path) -> None:
     """Records already in the journal are not re-graded, but the reports are written."""
-    spec = json.loads((Path(__file__).parents[1] / "autograder/week1/assignment.json")
-                      .read_text())
-    record = {**make_record("alice-00000000", {}), "questions": [
-        question(q["name"], q["points"], None if q["manual"] else q["points"])
-        for q in spec["questions"]]}
+    spec = json.loads(
+        (Path(__file__).parents[1] / "autograder/week1/assignment.json").read_text()
+    )
+    record = {
+        **make_record("alice-00000000", {}),
+        "questions": [
+            question(q["name"], q["points"], None if q["manual"] else q["points"])
+            for q in spec["questions"]
+        ],
+    }
     (tmp_path / "records.jsonl").write_text(json.dumps(record) + "\n")
     submissions = [Submission("alice-00000000", "subs/alice.ipynb", None)]
     grade_batch("week1", submissions, tmp_path, Settings())
@@ -262,18 +359,33 @@ def test_grade_batch_writes_reports(tmp_path: Path) -> None:
 # ====================================================================== rendering
 def screenshot(page: Path, png: Path, profile: Path) -> None:
     """Render ``page`` in headless Chromium (fresh profile, nothing fetched)."""
-    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", f"--user-data-dir={profile}",
-                    f"--screenshot={png}", "--window-size=1200,1600",
-                    page.resolve().as_uri()],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--screenshot={png}",
+            "--window-size=1200,1600",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium "
-                    "(scripts/ensure-chromium.sh installs it)")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs /usr/bin/chromium (scripts/ensure-chromium.sh installs it)",
+)
 def test_pages_render_in_chromium(written, tmp_path_factory) -> None:
     import matplotlib.image
 

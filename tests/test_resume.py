@@ -15,21 +15,37 @@ from helpers import minimal_complete
 
 from gene46100.grader import sandbox
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap"),
+]
 
 
 def grade_command(batch, out) -> list[str]:
-    return [sys.executable, "-m", "gene46100.cli", "grade", "week1", str(batch),
-            "--out", str(out), "--jobs", "1", "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "gene46100.cli",
+        "grade",
+        "week1",
+        str(batch),
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
+        "--quiet",
+    ]
 
 
 def journal_ids(out) -> list[str]:
     path = out / "records.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line)["id"] for line in path.read_text().splitlines()
-            if line.strip().endswith("}")]
+    return [
+        json.loads(line)["id"]
+        for line in path.read_text().splitlines()
+        if line.strip().endswith("}")
+    ]
 
 
 def test_killed_batch_resumes_without_losses_or_duplicates(tmp_path):
@@ -37,8 +53,12 @@ def test_killed_batch_resumes_without_losses_or_duplicates(tmp_path):
     batch.mkdir()
     for name in ("ann", "ben", "cat", "dan"):
         nbformat.write(minimal_complete(), batch / f"{name}.ipynb")
-    first = subprocess.Popen(grade_command(batch, out), start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        grade_command(batch, out),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while len(journal_ids(out)) < 1 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -46,8 +66,9 @@ def test_killed_batch_resumes_without_losses_or_duplicates(tmp_path):
     first.wait()
     done_before = journal_ids(out)
     assert 1 <= len(done_before) < 4
-    rerun = subprocess.run(grade_command(batch, out), capture_output=True, text=True,
-                           timeout=600)
+    rerun = subprocess.run(
+        grade_command(batch, out), capture_output=True, text=True, timeout=600
+    )
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     ids = journal_ids(out)
     assert len(ids) == len(set(ids)) == 4

@@ -85,16 +85,15 @@ def test_wrong_gradient_fails_q3_only_with_a_message(release, repo):
     assert all("PASSED" in lines[name] for name in independent), run.stdout[-3000:]
 
 
-def test_cells_tagged_otter_ignore_are_skipped_as_the_grader_skips_them(
-    release, repo
-):
+def test_cells_tagged_otter_ignore_are_skipped_as_the_grader_skips_them(release, repo):
     """A demo cell that would break q2 (and one that would hang) is not run."""
     import nbformat
 
     nb = nbformat.read(repo / "examples/submissions/week1/alice_complete.ipynb", 4)
     for source in ("mse_loss = None  # would fail q2", "while True:\n    pass"):
-        nb.cells.append(nbformat.v4.new_code_cell(
-            source, metadata={"tags": ["otter_ignore"]}))
+        nb.cells.append(
+            nbformat.v4.new_code_cell(source, metadata={"tags": ["otter_ignore"]})
+        )
     path = release / "tagged.ipynb"
     nbformat.write(nb, path)
     run = self_check(release, path)

@@ -28,13 +28,20 @@ def release(tmp_path, repo) -> Path:
     return tmp_path
 
 
-def self_check(release: Path, notebook: Path | None = None) -> subprocess.CompletedProcess:
+def self_check(
+    release: Path, notebook: Path | None = None
+) -> subprocess.CompletedProcess:
     if notebook is not None:
         shutil.copyfile(notebook, release / "assignments/week2/week2.ipynb")
     env = {**os.environ, "PYTHONPATH": str(release / "poison")}
-    return subprocess.run([sys.executable, "-m", "pytest", "assignments/week2"],
-                          cwd=release, env=env, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "assignments/week2"],
+        cwd=release,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def question_lines(output: str) -> dict[str, str]:
@@ -50,8 +57,9 @@ def test_untouched_notebook_says_not_implemented_for_every_question(release):
     run = self_check(release)
     lines = question_lines(run.stdout)
     assert len(lines) == 8, run.stdout[-3000:]
-    assert all("SKIPPED" in line and "not implemented yet" in line
-               for line in lines.values()), run.stdout[-3000:]
+    assert all(
+        "SKIPPED" in line and "not implemented yet" in line for line in lines.values()
+    ), run.stdout[-3000:]
     assert "Traceback" not in run.stdout
     assert "PUBLIC tests only" in run.stdout
 
@@ -61,7 +69,8 @@ def test_complete_notebook_passes_every_public_test(release, repo):
     run = self_check(release, repo / EXAMPLES / "alice_complete.ipynb")
     lines = question_lines(run.stdout)
     assert len(lines) == 8 and all("PASSED" in line for line in lines.values()), (
-        run.stdout[-3000:])
+        run.stdout[-3000:]
+    )
     assert run.returncode == 0
 
 

@@ -76,9 +76,12 @@ def test_window_names_are_distinct_300_bp_chr22_windows(files):
 def test_sequences_are_uppercase_acgt_with_human_like_composition():
     seq_df, scores_df = tfdata.simulate_tf_windows(400, seed=5)
     assert all(set(s) <= set("ACGT") and len(s) == 300 for s in seq_df["sequence"])
-    background = np.concatenate([
-        np.frombuffer(s.encode(), dtype=np.uint8)[scores_df[n].to_numpy() == 0]
-        for s, n in zip(seq_df["sequence"], seq_df["window_name"], strict=True)])
+    background = np.concatenate(
+        [
+            np.frombuffer(s.encode(), dtype=np.uint8)[scores_df[n].to_numpy() == 0]
+            for s, n in zip(seq_df["sequence"], seq_df["window_name"], strict=True)
+        ]
+    )
     gc = np.isin(background, np.frombuffer(b"GC", dtype=np.uint8)).mean()
     assert 0.39 < gc < 0.43, gc  # the background alone: GC 0.41
     text = "".join(seq_df["sequence"])
@@ -99,7 +102,10 @@ def test_every_window_has_one_to_three_ctcf_sites_scored_by_their_log_odds():
         for start, stop, value in blocks:
             assert stop - start == 15  # the matrix is 15 bp wide
             site = seq[start:stop]
-            scores = (log_odds_of(site, ctcf), log_odds_of(reverse_complement(site), ctcf))
+            scores = (
+                log_odds_of(site, ctcf),
+                log_odds_of(reverse_complement(site), ctcf),
+            )
             assert min(abs(s - value) for s in scores) < 1e-3  # either strand
             assert value >= threshold
 
@@ -120,11 +126,15 @@ def test_a_motif_scan_finds_the_planted_sites():
     weights = tfdata.log_odds(tfdata.jaspar_pwm("MA0139.2"))
     hits = 0
     for seq, name in zip(seq_df["sequence"], seq_df["window_name"], strict=True):
-        onehot = (np.frombuffer(seq.encode(), np.uint8)[:, None]
-                  == np.frombuffer(b"ACGT", np.uint8)).astype(float)
+        onehot = (
+            np.frombuffer(seq.encode(), np.uint8)[:, None]
+            == np.frombuffer(b"ACGT", np.uint8)
+        ).astype(float)
         windows = np.lib.stride_tricks.sliding_window_view(onehot, (15, 4))[:, 0]
-        both = np.maximum(np.einsum("ikb,kb->i", windows, weights),
-                          np.einsum("ikb,kb->i", windows, weights[::-1, ::-1]))
+        both = np.maximum(
+            np.einsum("ikb,kb->i", windows, weights),
+            np.einsum("ikb,kb->i", windows, weights[::-1, ::-1]),
+        )
         hits += scores_df[name].to_numpy()[int(np.argmax(both))] > 0
     assert hits >= 97
 
@@ -158,13 +168,18 @@ def test_bad_arguments_are_refused(args):
 
 
 # ------------------------------------------------------------------ JASPAR
-@pytest.mark.parametrize(("matrix_id", "name", "consensus"), [
-    ("MA0139.2", "CTCF", "GCCACCAGGGGGCGC"),
-    ("MA0496.4", "MAFK", "CTGACTCAGC"),  # the MARE half site TGCTGA(C) on - strand
-    ("MA1115.2", "POU5F1", "ATGCAAA"),  # the octamer ATGCAAAT
-    ("MA0035.5", "GATA1", "CTAATCT"),  # AGATTAG on the other strand
-])
-def test_jaspar_matrices_are_probabilities_of_the_named_factor(matrix_id, name, consensus):
+@pytest.mark.parametrize(
+    ("matrix_id", "name", "consensus"),
+    [
+        ("MA0139.2", "CTCF", "GCCACCAGGGGGCGC"),
+        ("MA0496.4", "MAFK", "CTGACTCAGC"),  # the MARE half site TGCTGA(C) on - strand
+        ("MA1115.2", "POU5F1", "ATGCAAA"),  # the octamer ATGCAAAT
+        ("MA0035.5", "GATA1", "CTAATCT"),  # AGATTAG on the other strand
+    ],
+)
+def test_jaspar_matrices_are_probabilities_of_the_named_factor(
+    matrix_id, name, consensus
+):
     pwm = tfdata.jaspar_pwm(matrix_id)
     assert pwm.dtype == np.float64 and pwm.ndim == 2 and pwm.shape[1] == 4
     assert np.allclose(pwm.sum(axis=1), 1.0) and (pwm > 0).all()
@@ -174,6 +189,7 @@ def test_jaspar_matrices_are_probabilities_of_the_named_factor(matrix_id, name, 
 
 def test_jaspar_reads_offline(monkeypatch):
     """No network at run time: the database ships inside the pyjaspar package."""
+
     def no_network(*args, **kwargs):
         raise OSError("network disabled in this test")
 
@@ -189,17 +205,23 @@ def test_unknown_matrix_is_a_key_error():
 
 
 # ------------------------------------------------------------------ janggu
-@pytest.mark.parametrize(("factor", "split", "n_pos", "n_neg"), [
-    ("oct4", "train", 3897, 3900), ("mafk", "train", 3900, 3897),
-    ("Oct4", "test", 100, 100), ("MAFK", "test", 100, 100),
-])
+@pytest.mark.parametrize(
+    ("factor", "split", "n_pos", "n_neg"),
+    [
+        ("oct4", "train", 3897, 3900),
+        ("mafk", "train", 3900, 3897),
+        ("Oct4", "test", 100, 100),
+        ("MAFK", "test", 100, 100),
+    ],
+)
 def test_janggu_peaks_are_read_from_the_installed_package(factor, split, n_pos, n_neg):
     seqs, labels = tfdata.load_janggu_peaks(factor, split)
     assert labels.dtype == np.int64 and labels.tolist() == [1] * n_pos + [0] * n_neg
     assert len(seqs) == n_pos + n_neg
     assert all(len(s) == 200 and set(s) <= set("ACGTN") for s in seqs)
     assert str(tfdata.janggu_resources()).startswith(
-        str(importlib.util.find_spec("janggu").submodule_search_locations[0]))
+        str(importlib.util.find_spec("janggu").submodule_search_locations[0])
+    )
 
 
 def test_janggu_oct4_and_mafk_are_the_same_peaks_with_labels_swapped():
@@ -215,11 +237,17 @@ def test_oct4_peaks_carry_more_octamer_matches_than_mafk_peaks():
     weights = tfdata.log_odds(tfdata.jaspar_pwm("MA1115.2"))
     best = []
     for seq in seqs[::10]:
-        onehot = (np.frombuffer(seq.encode(), np.uint8)[:, None]
-                  == np.frombuffer(b"ACGT", np.uint8)).astype(float)
+        onehot = (
+            np.frombuffer(seq.encode(), np.uint8)[:, None]
+            == np.frombuffer(b"ACGT", np.uint8)
+        ).astype(float)
         windows = np.lib.stride_tricks.sliding_window_view(onehot, (7, 4))[:, 0]
-        best.append(max(np.einsum("ikb,kb->i", windows, weights).max(),
-                        np.einsum("ikb,kb->i", windows, weights[::-1, ::-1]).max()))
+        best.append(
+            max(
+                np.einsum("ikb,kb->i", windows, weights).max(),
+                np.einsum("ikb,kb->i", windows, weights[::-1, ::-1]).max(),
+            )
+        )
     best, sub = np.array(best), labels[::10]
     assert best[sub == 1].mean() > best[sub == 0].mean() + 0.3
 
@@ -233,8 +261,11 @@ def test_bad_factor_or_split_is_refused():
 
 def test_missing_janggu_says_how_to_install_it(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "janggu" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "janggu" else real(name, *a),
+    )
     with pytest.raises(ImportError, match="--no-deps janggu"):
         tfdata.load_janggu_peaks("oct4", "test")
 

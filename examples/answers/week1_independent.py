@@ -3,6 +3,7 @@
 Each top-level definition replaces the student-notebook answer cell that defines the
 same name (see examples/make_examples.py). Different code, same contract.
 """
+
 import math
 
 import numpy as np
@@ -24,8 +25,11 @@ def mse_loss(y_hat, y):
     if y_hat.shape != y.shape:
         raise ValueError(f"shapes differ: {y_hat.shape} vs {y.shape}")
     residual = y_hat - y
-    return float(residual @ residual / residual.size) if residual.ndim == 1 else float(
-        np.mean(residual**2))
+    return (
+        float(residual @ residual / residual.size)
+        if residual.ndim == 1
+        else float(np.mean(residual**2))
+    )
 
 
 def mse_gradient(X, y, beta):
@@ -60,7 +64,7 @@ def sgd(X, y, lr, n_epochs, batch_size, seed):
     for _ in range(n_epochs):
         idx = rng.permutation(m)
         for b in range(math.ceil(m / batch_size)):
-            sel = idx[b * batch_size:(b + 1) * batch_size]
+            sel = idx[b * batch_size : (b + 1) * batch_size]
             beta = beta - lr * mse_gradient(X[sel], y[sel], beta)
             rows.append(beta)
     return np.array(rows)

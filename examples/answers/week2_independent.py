@@ -3,6 +3,7 @@
 Each top-level definition replaces the student-notebook answer cell that defines the
 same name (see gene46100_ref/examples.py). Different code, same contract.
 """
+
 import math
 
 import numpy as np
@@ -78,8 +79,9 @@ class DNA_CNN(nn.Module):
     def __init__(self, seq_len, num_filters=32, kernel_size=3):
         super().__init__()
         n_windows = seq_len - kernel_size + 1
-        self.conv = nn.Conv1d(in_channels=4, out_channels=num_filters,
-                              kernel_size=kernel_size)
+        self.conv = nn.Conv1d(
+            in_channels=4, out_channels=num_filters, kernel_size=kernel_size
+        )
         self.fc = nn.Linear(in_features=num_filters * n_windows, out_features=1)
 
     def forward(self, x):

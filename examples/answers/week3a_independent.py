@@ -25,8 +25,9 @@ def load_tf_data(seq_path, score_path):
     n_positions = scores.shape[0]
     for name, seq in zip(seqs["window_name"], seqs["sequence"]):
         if len(seq) != n_positions:
-            raise ValueError(f"window {name}: {len(seq)} bases, but {n_positions} "
-                             "score rows")
+            raise ValueError(
+                f"window {name}: {len(seq)} bases, but {n_positions} score rows"
+            )
     known = set(scores.columns)
     for name in seqs["window_name"]:
         if name not in known:
@@ -40,8 +41,14 @@ class SeqDatasetOHE(Dataset):
         values = scores_df.to_numpy(dtype=np.float32)  # (L, n_all)
         picks = [column[name] for name in seq_df["window_name"]]
         self.targets = torch.tensor(values[:, picks].T)  # (N, L)
-        self.inputs = torch.tensor(np.array([one_hot_encode(s)  # noqa: F821
-                                             for s in seq_df["sequence"]]))
+        self.inputs = torch.tensor(
+            np.array(
+                [
+                    one_hot_encode(s)  # noqa: F821
+                    for s in seq_df["sequence"]
+                ]
+            )
+        )
 
     def __len__(self):
         return self.targets.shape[0]
@@ -54,9 +61,12 @@ class TFBindingCNN(nn.Module):
     def __init__(self, seq_len=300, num_filters=32, kernel_size=8, num_outputs=300):
         super().__init__()
         positions = seq_len - kernel_size + 1
-        self.conv = nn.Conv1d(in_channels=4, out_channels=num_filters,
-                              kernel_size=kernel_size)
-        self.fc = nn.Linear(in_features=num_filters * positions, out_features=num_outputs)
+        self.conv = nn.Conv1d(
+            in_channels=4, out_channels=num_filters, kernel_size=kernel_size
+        )
+        self.fc = nn.Linear(
+            in_features=num_filters * positions, out_features=num_outputs
+        )
 
     def forward(self, x):
         h = nn.functional.relu(self.conv(x.transpose(1, 2)))

@@ -52,7 +52,9 @@ def question_configs(master: nbformat.NotebookNode) -> list[dict]:
     """The ``# BEGIN QUESTION`` configs of a master, in order."""
     configs = []
     for cell in master.cells:
-        if cell.cell_type == "raw" and cell.source.lstrip().startswith("# BEGIN QUESTION"):
+        if cell.cell_type == "raw" and cell.source.lstrip().startswith(
+            "# BEGIN QUESTION"
+        ):
             config = yaml.safe_load(cell.source.split("\n", 1)[1]) or {}
             if "name" not in config:
                 raise BuildError(f"a BEGIN QUESTION cell has no name: {cell.source!r}")
@@ -66,10 +68,18 @@ def assignment_spec(week: str, master: nbformat.NotebookNode) -> dict:
     for config in question_configs(master):
         points = config.get("points", 1)
         total = sum(p for p in points if p) if isinstance(points, list) else points
-        questions.append({"name": config["name"], "points": total,
-                          "manual": bool(config.get("manual", False))})
-    return {"assignment": week, "questions": questions,
-            "source": f"solutions/{week}/{week}.ipynb"}
+        questions.append(
+            {
+                "name": config["name"],
+                "points": total,
+                "manual": bool(config.get("manual", False)),
+            }
+        )
+    return {
+        "assignment": week,
+        "questions": questions,
+        "source": f"solutions/{week}/{week}.ipynb",
+    }
 
 
 # ---------------------------------------------------------------- ignored cells
@@ -92,14 +102,18 @@ def _defined_names(tree: ast.AST) -> set[str]:
 
 
 def _used_names(tree: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Load)}
+    return {
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
 
 
 def _cell_tree(source: str) -> ast.AST:
     # IPython magics and shell escapes are not Python; drop those lines.
-    lines = [line for line in source.splitlines()
-             if not line.lstrip().startswith(("%", "!"))]
+    lines = [
+        line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+    ]
     return ast.parse(strip_assign_markup("\n".join(lines)))
 
 
@@ -118,9 +132,11 @@ def check_ignored_cells(week: str, master: nbformat.NotebookNode) -> None:
         # not count: the approximation errs towards letting the build pass.
         missing = sorted((_used_names(tree) - _defined_names(tree)) & set(from_ignored))
         if missing:
-            raise BuildError(f"{week}: code cell {index} uses {', '.join(missing)}, "
-                             f"defined in a cell tagged {IGNORE_TAG} (which the "
-                             "grader skips); define it in an untagged cell")
+            raise BuildError(
+                f"{week}: code cell {index} uses {', '.join(missing)}, "
+                f"defined in a cell tagged {IGNORE_TAG} (which the "
+                "grader skips); define it in an untagged cell"
+            )
         for name in _defined_names(tree):
             from_ignored.pop(name, None)
 
@@ -133,8 +149,9 @@ def reused_definitions(week: Week, out: Path) -> reference.Definitions:
         path = reference.reference_path(out, earlier)
         if not path.exists():  # building later weeks alone: the committed module
             path = reference.reference_path(REPO, earlier)
-        for name, entry in reference.definitions(path.read_text(),
-                                                 f"gene46100_ref.{earlier}").items():
+        for name, entry in reference.definitions(
+            path.read_text(), f"gene46100_ref.{earlier}"
+        ).items():
             if name in week.reuses:
                 found.setdefault(name, entry)
     return found
@@ -144,8 +161,7 @@ def export_reference(week: str, master: nbformat.NotebookNode, out: Path) -> str
     """The reference module of ``week`` (earlier weeks' modules must be in ``out``)."""
     spec = course.week(week)
     try:
-        return reference.export_reference(week, master,
-                                          reused_definitions(spec, out))
+        return reference.export_reference(week, master, reused_definitions(spec, out))
     except reference.ReferenceError as exc:
         raise BuildError(str(exc)) from exc
 
@@ -153,8 +169,13 @@ def export_reference(week: str, master: nbformat.NotebookNode, out: Path) -> str
 # ---------------------------------------------------------------- otter assign
 def run_otter_assign(master: Path, out: Path) -> None:
     otter = Path(sys.executable).with_name("otter")
-    command = [str(otter) if otter.exists() else "otter", "assign", str(master),
-               str(out), "--no-pdfs"]
+    command = [
+        str(otter) if otter.exists() else "otter",
+        "assign",
+        str(master),
+        str(out),
+        "--no-pdfs",
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildError(f"otter assign failed for {master}:\n{result.stderr[-3000:]}")
@@ -196,7 +217,9 @@ def build_week(week: str, repo: Path = REPO, out: Path | None = None) -> None:
         run_otter_assign(master_file, dist)  # its autograder/ is Otter's, not ours
         student_dir = out / "assignments" / week
         student_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(dist / "student" / f"{week}.ipynb", student_dir / f"{week}.ipynb")
+        shutil.copyfile(
+            dist / "student" / f"{week}.ipynb", student_dir / f"{week}.ipynb"
+        )
         normalise_notebook(student_dir / f"{week}.ipynb", week)
         copy_tree(dist / "student" / "tests", student_dir / "tests")
         write_release_data(week, student_dir)
@@ -259,8 +282,12 @@ cd "$root/source/gene46100"
 exec "$python" -m gene46100.grader.gradescope {week}
 """
 # Repository files the zip carries besides the two packages' sources.
-PACKAGE_EXTRAS = ("pyproject.toml", "constraints.txt", "scripts/install.sh",
-                  "gene46100/selfcheck/pytest.ini")
+PACKAGE_EXTRAS = (
+    "pyproject.toml",
+    "constraints.txt",
+    "scripts/install.sh",
+    "gene46100/selfcheck/pytest.ini",
+)
 
 
 def package_files(week: str, repo: Path, out: Path) -> dict[str, bytes]:
@@ -277,7 +304,10 @@ def package_files(week: str, repo: Path, out: Path) -> dict[str, bytes]:
             files[f"gene46100/{rel.as_posix()}"] = path.read_bytes()
     for rel in PACKAGE_EXTRAS:
         files[f"gene46100/{rel}"] = (repo / rel).read_bytes()
-    for rel in (f"autograder/{week}/assignment.json", f"assignments/{week}/{week}.ipynb"):
+    for rel in (
+        f"autograder/{week}/assignment.json",
+        f"assignments/{week}/{week}.ipynb",
+    ):
         files[f"gene46100/{rel}"] = (out / rel).read_bytes()
     return files
 
@@ -308,8 +338,9 @@ def write_selfcheck_support(out: Path) -> None:
         (support / name).write_text(f"# {banner}\n{text}")
 
 
-def build(weeks: tuple[str, ...] = course.WEEKS, repo: Path = REPO,
-          out: Path | None = None) -> None:
+def build(
+    weeks: tuple[str, ...] = course.WEEKS, repo: Path = REPO, out: Path | None = None
+) -> None:
     """Build ``weeks`` and the self-check support into ``out`` (default: the repo).
 
     Raises:

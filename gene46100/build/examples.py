@@ -17,18 +17,25 @@ import nbformat
 from gene46100.course import Example, Week
 
 ANSWER_TAG = "otter_answer_cell"
+
+
 def top_level_definitions(source: str) -> dict[str, str]:
     """Map each top-level function/class name to its source text."""
     tree = ast.parse(source)
-    return {node.name: ast.get_source_segment(source, node, padded=False)
-            for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    return {
+        node.name: ast.get_source_segment(source, node, padded=False)
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    }
 
 
 def answer_imports(source: str) -> str:
     tree = ast.parse(source)
-    return "\n".join(ast.get_source_segment(source, n) for n in tree.body
-                     if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return "\n".join(
+        ast.get_source_segment(source, n)
+        for n in tree.body
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+    )
 
 
 def defined_names(cell_source: str) -> list[str]:
@@ -55,7 +62,9 @@ def complete(student: nbformat.NotebookNode, answers: str) -> nbformat.NotebookN
     return nb
 
 
-def with_replaced(nb: nbformat.NotebookNode, name: str, source: str) -> nbformat.NotebookNode:
+def with_replaced(
+    nb: nbformat.NotebookNode, name: str, source: str
+) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "code" and name in defined_names(cell.source):
@@ -67,8 +76,9 @@ def with_replaced(nb: nbformat.NotebookNode, name: str, source: str) -> nbformat
 def with_extra_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
     """Insert an ungraded code cell right after the first answer cell."""
     nb = copy.deepcopy(nb)
-    first = next(i for i, c in enumerate(nb.cells)
-                 if ANSWER_TAG in c.metadata.get("tags", []))
+    first = next(
+        i for i, c in enumerate(nb.cells) if ANSWER_TAG in c.metadata.get("tags", [])
+    )
     cell = nbformat.v4.new_code_cell(source)
     cell["id"] = "extra-cell"
     nb.cells.insert(first + 1, cell)
@@ -81,7 +91,9 @@ def write_examples(week: Week, repo: Path, out: Path) -> None:
     release = out / "assignments" / week.name
     student = nbformat.read(release / f"{week.name}.ipynb", as_version=4)
     answers_file = repo / "examples" / "answers" / f"{week.name}_independent.py"
-    full = complete(student, answers_file.read_text()) if answers_file.exists() else None
+    full = (
+        complete(student, answers_file.read_text()) if answers_file.exists() else None
+    )
     folder = out / "examples" / "submissions" / week.name
     if folder.exists():
         shutil.rmtree(folder)
@@ -98,14 +110,20 @@ def write_examples(week: Week, repo: Path, out: Path) -> None:
             (target / name).write_bytes(companion_bytes(source, week.name, repo, out))
 
 
-def variant(example: Example, student: nbformat.NotebookNode,
-            full: nbformat.NotebookNode | None, week: str) -> nbformat.NotebookNode:
+def variant(
+    example: Example,
+    student: nbformat.NotebookNode,
+    full: nbformat.NotebookNode | None,
+    week: str,
+) -> nbformat.NotebookNode:
     """The notebook of one example: untouched, complete, or complete with a slip."""
     if not example.answers:
         return student
     if full is None:
-        raise FileNotFoundError(f"examples/answers/{week}_independent.py is missing "
-                                f"(example {example.name} needs it)")
+        raise FileNotFoundError(
+            f"examples/answers/{week}_independent.py is missing "
+            f"(example {example.name} needs it)"
+        )
     nb = full
     if example.replace:
         nb = with_replaced(nb, *example.replace)
@@ -127,5 +145,6 @@ def companion_bytes(source: str, week: str, repo: Path, out: Path) -> bytes:
         return (out / "assignments" / week / name).read_bytes()
     if kind == "copy":
         return (repo / name).read_bytes()
-    raise ValueError(f"example file source {source!r}: expected solution:, release: "
-                     "or copy:")
+    raise ValueError(
+        f"example file source {source!r}: expected solution:, release: or copy:"
+    )

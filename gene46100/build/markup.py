@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-PROMPT_BLOCK = re.compile(r'^\s*""" # BEGIN PROMPT\n.*?^\s*""";? # END PROMPT\n?',
-                          re.S | re.M)
+PROMPT_BLOCK = re.compile(
+    r'^\s*""" # BEGIN PROMPT\n.*?^\s*""";? # END PROMPT\n?', re.S | re.M
+)
 MARKER_LINE = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$\n?", re.M)
 TOP_LEVEL_GAP = re.compile(r"\n+(?=(?:def |class |@)\w)")
 SOLUTION_SUFFIX = re.compile(r"\s*# SOLUTION( NO PROMPT)?\s*$", re.M)
@@ -18,13 +19,12 @@ def strip_assign_markup(source: str) -> str:
     return SOLUTION_SUFFIX.sub("", source).rstrip() + "\n"
 
 
-SCRIPT_SOLUTION = re.compile(r"^[ \t]*# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION\n",
-                             re.S | re.M)
+SCRIPT_SOLUTION = re.compile(
+    r"^[ \t]*# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION\n", re.S | re.M
+)
 SCRIPT_PROMPT_MARKER = re.compile(r'^[ \t]*""" # (BEGIN|END) PROMPT\n', re.M)
 
 
 def student_script(source: str) -> str:
     """A script's student template: solutions out, prompts in."""
     return SCRIPT_PROMPT_MARKER.sub("", SCRIPT_SOLUTION.sub("", source))
-
-

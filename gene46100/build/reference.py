@@ -28,8 +28,11 @@ class ReferenceError(ValueError):
 
 def export_cells(master: nbformat.NotebookNode) -> list[str]:
     """The solution code of the cells tagged ``export``, in notebook order."""
-    return [strip_assign_markup(c.source) for c in master.cells
-            if c.cell_type == "code" and "export" in c.metadata.get("tags", [])]
+    return [
+        strip_assign_markup(c.source)
+        for c in master.cells
+        if c.cell_type == "code" and "export" in c.metadata.get("tags", [])
+    ]
 
 
 def top_level(source: str) -> list[ast.stmt]:
@@ -38,12 +41,16 @@ def top_level(source: str) -> list[ast.stmt]:
 
 def definitions(source: str, module: str) -> Definitions:
     """The functions and classes a module's source defines, for later weeks."""
-    return {node.name: (module, ast.dump(node)) for node in top_level(source)
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    return {
+        node.name: (module, ast.dump(node))
+        for node in top_level(source)
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    }
 
 
-def reuse_earlier(week: str, source: str, earlier: Definitions
-                  ) -> tuple[str, dict[str, list[str]]]:
+def reuse_earlier(
+    week: str, source: str, earlier: Definitions
+) -> tuple[str, dict[str, list[str]]]:
     """``source`` without the definitions it reuses from earlier weeks, and the
     imports (module -> names) that replace them. ``earlier`` holds only the names
     this week reuses (``course.Week.reuses``); a reused name it does not define, or
@@ -59,27 +66,33 @@ def reuse_earlier(week: str, source: str, earlier: Definitions
         if ast.dump(node) != dumped:
             raise ReferenceError(
                 f"{week}: {node.name} differs from {module}.{node.name}; a later week "
-                "reuses the earlier code: make its copy in the master the same")
+                "reuses the earlier code: make its copy in the master the same"
+            )
         start = (node.decorator_list[0] if node.decorator_list else node).lineno - 1
-        del lines[start:node.end_lineno]
+        del lines[start : node.end_lineno]
         imports.setdefault(module, []).insert(0, node.name)
     missing = sorted(set(earlier) - {n for names in imports.values() for n in names})
     if missing:
-        raise ReferenceError(f"{week} reuses {', '.join(missing)} (course.py) but its "
-                             "export cells do not define them")
+        raise ReferenceError(
+            f"{week} reuses {', '.join(missing)} (course.py) but its "
+            "export cells do not define them"
+        )
     return "".join(lines), imports
 
 
-def export_reference(week: str, master: nbformat.NotebookNode,
-                     earlier: Definitions | None = None) -> str:
+def export_reference(
+    week: str, master: nbformat.NotebookNode, earlier: Definitions | None = None
+) -> str:
     """The reference module of ``week``: its export cells, with definitions that an
     earlier week exports imported from there (``earlier``: see ``definitions``)."""
     cells = export_cells(master)
     if not cells:
         raise ReferenceError(f"{week}: no code cell is tagged 'export'")
     body, imports = reuse_earlier(week, "\n".join(cells), earlier or {})
-    reused = "".join(f"from {module} import {', '.join(sorted(names))}\n"
-                     for module, names in sorted(imports.items()))
+    reused = "".join(
+        f"from {module} import {', '.join(sorted(names))}\n"
+        for module, names in sorted(imports.items())
+    )
     body = insert_after_imports(body, reused)
     banner = BANNER.format(source=f"solutions/{week}/{week}.ipynb")
     header = f'"""{week} reference implementation.\n\n{banner}\n"""\n\n'

@@ -100,9 +100,11 @@ def outcome_value(run: QuestionRun, probe_id: str, what: str) -> Value:
     if outcome is None:
         raise Mismatch(f"{what}: no result came back")
     if not outcome.ok:
-        raise Mismatch(f"{what} raised {outcome.error_type}: {outcome.error_message}"
-                       if outcome.error_type != "NotImplementedError"
-                       else f"{what}: not implemented yet")
+        raise Mismatch(
+            f"{what} raised {outcome.error_type}: {outcome.error_message}"
+            if outcome.error_type != "NotImplementedError"
+            else f"{what}: not implemented yet"
+        )
     return outcome.value
 
 
@@ -113,23 +115,30 @@ def script_output(run: QuestionRun, probe_id: str, name: str, what: str) -> byte
     if outcome is None:
         raise Mismatch(f"{what}: no result came back")
     if not outcome.ok:
-        raise Mismatch(f"{what}: {outcome.error_message}"
-                       if outcome.error_type in ("MissingName", "ScriptMissing")
-                       else f"{what} could not be run ({outcome.error_type}: "
-                            f"{outcome.error_message})")
+        raise Mismatch(
+            f"{what}: {outcome.error_message}"
+            if outcome.error_type in ("MissingName", "ScriptMissing")
+            else f"{what} could not be run ({outcome.error_type}: "
+            f"{outcome.error_message})"
+        )
     value = outcome.value
     items = value.data if value.kind == "dict" else {}
     code = items.get("returncode")
     if code is None or code.data != 0:
         stderr = items.get("stderr")
         tail = stderr.data if stderr is not None and stderr.kind == "py" else ""
-        raise Mismatch(f"{what} exited with status {code.data if code else '?'}"
-                       + (f"; the end of its error output: {tail}" if tail else ""))
+        raise Mismatch(
+            f"{what} exited with status {code.data if code else '?'}"
+            + (f"; the end of its error output: {tail}" if tail else "")
+        )
     outputs = items.get("outputs")
-    data = outputs.data.get(name) if outputs is not None and outputs.kind == "dict" else None
+    data = (
+        outputs.data.get(name)
+        if outputs is not None and outputs.kind == "dict"
+        else None
+    )
     if data is None or data.kind != "ndarray" or data.dtype != "uint8":
-        raise Mismatch(f"{what} did not write {name} (or it was larger than the "
-                       "limit)")
+        raise Mismatch(f"{what} did not write {name} (or it was larger than the limit)")
     return np.asarray(data.data, dtype=np.uint8).tobytes()
 
 
@@ -142,8 +151,9 @@ def outcome_then(run: QuestionRun, probe_id: str, what: str) -> Value:
     return then
 
 
-def expect_raises(run: QuestionRun, probe_id: str, what: str,
-                  accepted: tuple[str, ...], returned: str) -> str:
+def expect_raises(
+    run: QuestionRun, probe_id: str, what: str, accepted: tuple[str, ...], returned: str
+) -> str:
     """Require that a probe raised one of ``accepted`` (exception class names).
 
     ``returned`` is the message when the probe returned a value instead. A stub
@@ -159,20 +169,29 @@ def expect_raises(run: QuestionRun, probe_id: str, what: str,
     if outcome.error_type == "MissingName":
         raise Mismatch(f"{what}: {outcome.error_message}")
     if outcome.error_type not in accepted:
-        raise Mismatch(f"{what} raised {outcome.error_type}; it should raise "
-                       f"{' or '.join(accepted)}")
+        raise Mismatch(
+            f"{what} raised {outcome.error_type}; it should raise "
+            f"{' or '.join(accepted)}"
+        )
     return outcome.error_type
 
 
-def expect_array(value: Value, what: str, shape: tuple[int, ...] | None = None,
-                 kinds: str = "fiu", types: tuple[str, ...] = ("numpy.ndarray",)) -> np.ndarray:
+def expect_array(
+    value: Value,
+    what: str,
+    shape: tuple[int, ...] | None = None,
+    kinds: str = "fiu",
+    types: tuple[str, ...] = ("numpy.ndarray",),
+) -> np.ndarray:
     """Check exact type, then dtype kind, then shape; return the data as float64."""
     if value.type not in types:
         raise Mismatch(f"{what} should be a {' or '.join(types)}; got {value.type}")
     if value.dtype is None or np.dtype(value.data.dtype).kind not in kinds:
         raise Mismatch(f"{what} has dtype {value.dtype}; expected a numeric dtype")
     if shape is not None and tuple(value.shape) != tuple(shape):
-        raise Mismatch(f"{what} should have shape {tuple(shape)}; got {tuple(value.shape)}")
+        raise Mismatch(
+            f"{what} should have shape {tuple(shape)}; got {tuple(value.shape)}"
+        )
     return np.asarray(value.data, dtype=np.float64)
 
 
@@ -181,7 +200,9 @@ def expect_number(value: Value, what: str, integer: bool = False) -> float:
     allowed = ("int",) if integer else ("float", "int")
     if value.kind == "py" and value.type in allowed:
         return float(value.data)
-    if value.kind == "npscalar" or (value.kind in ("ndarray", "tensor") and value.shape == ()):
+    if value.kind == "npscalar" or (
+        value.kind in ("ndarray", "tensor") and value.shape == ()
+    ):
         kind = np.dtype(value.data.dtype).kind
         if kind in ("iu" if integer else "fiu"):
             return float(value.data)
@@ -190,8 +211,10 @@ def expect_number(value: Value, what: str, integer: bool = False) -> float:
 
 
 def close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
-    return bool(np.all(np.isfinite(got) == np.isfinite(expected))
-                and np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+    return bool(
+        np.all(np.isfinite(got) == np.isfinite(expected))
+        and np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+    )
 
 
 def diff_summary(got: np.ndarray, expected: np.ndarray) -> str:
@@ -223,12 +246,16 @@ def questions(assignment: str) -> dict[str, Question]:
     module = importlib.import_module(f"gene46100.checks.{week.name}")
     graded = {q.name: q for q in (cls() for cls in module.QUESTIONS)}
     if set(graded) != set(week.budgets):
-        raise KeyError(f"{week.name}: course.py budgets {sorted(week.budgets)} differ "
-                       f"from the hidden checks' questions {sorted(graded)}")
+        raise KeyError(
+            f"{week.name}: course.py budgets {sorted(week.budgets)} differ "
+            f"from the hidden checks' questions {sorted(graded)}"
+        )
     return graded
 
 
-def question_rng(assignment: str, question: str, seed: int = GRADING_SEED) -> np.random.Generator:
+def question_rng(
+    assignment: str, question: str, seed: int = GRADING_SEED
+) -> np.random.Generator:
     """The hidden-input RNG of a question: fixed per (seed, assignment, question)."""
     key = [seed, *map(ord, f"{assignment}/{question}")]
     return np.random.default_rng(key)
@@ -241,16 +268,25 @@ def provided_source(assignment: str, question: Question) -> str:
     module = importlib.import_module(f"gene46100_ref.{assignment}")
     # Lazy annotations: a provided function may name notebook types (DataLoader...)
     # that the namespace it is defined in does not import.
-    parts = ["from __future__ import annotations", "import numpy as np", "import torch",
-             "from torch import nn"]
+    parts = [
+        "from __future__ import annotations",
+        "import numpy as np",
+        "import torch",
+        "from torch import nn",
+    ]
     parts += [inspect.getsource(getattr(module, name)) for name in question.provides]
     if question.adapters:
         parts.append(inspect.cleandoc(question.adapters))
     return "\n\n".join(parts)
 
 
-def run_inprocess(assignment: str, question: str, namespace: dict,
-                  seed: int = GRADING_SEED, workdir: str | None = None) -> list[Check]:
+def run_inprocess(
+    assignment: str,
+    question: str,
+    namespace: dict,
+    seed: int = GRADING_SEED,
+    workdir: str | None = None,
+) -> list[Check]:
     """Plan, execute the probes against ``namespace`` here, and score.
 
     ``workdir`` is where script probes run (the submission's files); default: cwd.

@@ -21,7 +21,6 @@ from gene46100.contract.results import Value
 Candidate = tuple[str, Callable[[], Any]]
 
 
-
 def first_match(
     got: Any, candidates: Sequence[Candidate], rtol: float = 1e-6, atol: float = 1e-9
 ) -> str:
@@ -38,7 +37,6 @@ def first_match(
     return ""
 
 
-
 def wrong(
     what: str, got: Any, expected: Any, hint: str, fallback: str = ""
 ) -> Mismatch:
@@ -50,13 +48,11 @@ def wrong(
     )
 
 
-
 def times(got: float, expected: float) -> str:
     """``got`` relative to ``expected`` (reveals no hidden value by itself)."""
     if expected == 0 or not math.isfinite(got):
         return f"got {got:.3g}"
     return f"got {got / expected:.4g} times the expected value"
-
 
 
 def expect_float64_array(value: Value, what: str) -> np.ndarray:
@@ -79,7 +75,6 @@ def expect_float64_array(value: Value, what: str) -> np.ndarray:
     return data
 
 
-
 def expect_float(value: Value, what: str) -> float:
     """A Python float (``numpy.float64`` is a float subclass and counts)."""
     if (value.kind == "py" and value.type == "float") or value.type == "numpy.float64":
@@ -92,7 +87,6 @@ def expect_float(value: Value, what: str) -> float:
     raise Mismatch(
         f"{what} should be a float; got {value.type}{hints.get(value.kind, '')}"
     )
-
 
 
 def expect_tensor(
@@ -111,7 +105,6 @@ def expect_tensor(
     return data
 
 
-
 def curve_values(value: Value, what: str) -> np.ndarray:
     """The numbers of a learning curve, whatever scalar type each entry has."""
     if value.kind not in ("list", "tuple"):
@@ -125,7 +118,6 @@ def curve_values(value: Value, what: str) -> np.ndarray:
         else:
             raise Mismatch(f"each entry of {what} should be a float; got {item.type}")
     return np.array(numbers, dtype=np.float64)
-
 
 
 def register_state(plan: Plan, prefix: str, state: dict[str, np.ndarray]) -> dict:

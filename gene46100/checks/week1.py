@@ -97,11 +97,13 @@ def _grader_mlp(sizes: list[int], state: dict, frozen: list[str]) -> nn.Module:
 MLP_ADAPTERS = adapter_source(_GraderMLP, _grader_mlp)
 
 
-def grader_mlp(sizes: Sequence[int], state: dict | None = None,
-               frozen: Sequence[str] = ()) -> dict:
+def grader_mlp(
+    sizes: Sequence[int], state: dict | None = None, frozen: Sequence[str] = ()
+) -> dict:
     """The argument form of a grader-built MLP (``state``: ``register_state``'s)."""
-    return adapter_call("_grader_mlp", [int(s) for s in sizes], state or {},
-                        list(frozen))
+    return adapter_call(
+        "_grader_mlp", [int(s) for s in sizes], state or {}, list(frozen)
+    )
 
 
 def float32_state(
@@ -1359,9 +1361,7 @@ class Q8ParameterCounts(Question):
                 else sorted(str(s) for s in rng.choice(names, size=2, replace=False))
             )
             models[f"count{i}"] = (sizes, frozen)
-            plan.call(
-                f"count{i}", "count_parameters", grader_mlp(sizes, frozen=frozen)
-            )
+            plan.call(f"count{i}", "count_parameters", grader_mlp(sizes, frozen=frozen))
         layer_lists = {"formula_small": [2, 3, 1], "formula_wide": [1, 1024, 1]}
         for i in range(3):
             length = int(rng.integers(2, 6))

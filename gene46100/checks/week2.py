@@ -86,7 +86,9 @@ def conv_oracle(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 def scan_oracle(seq: str, pwm: np.ndarray) -> np.ndarray:
     """A 4-channel ``F.conv1d`` whose one filter is ``pwm.T`` (the q5 oracle)."""
-    x = torch.from_numpy(ref.one_hot_encode(seq).T.astype(np.float64))[None]  # (1, 4, L)
+    x = torch.from_numpy(ref.one_hot_encode(seq).T.astype(np.float64))[
+        None
+    ]  # (1, 4, L)
     w = torch.from_numpy(np.asarray(pwm, np.float64).T.copy())[None]  # (1, 4, k)
     return F.conv1d(x, w)[0, 0].numpy()
 
@@ -165,14 +167,19 @@ ADAPTERS = (
 )
 
 
-def loader_arg(plan: Plan, prefix: str, x: np.ndarray, y: np.ndarray, batch: int) -> dict:
+def loader_arg(
+    plan: Plan, prefix: str, x: np.ndarray, y: np.ndarray, batch: int
+) -> dict:
     """A ``DataLoader(TensorDataset(x, y), batch_size)`` built in the sandbox."""
     dataset = {
         "$new": "_grader_TensorDataset",
         "args": [plan.tensor(f"{prefix}_x", x), plan.tensor(f"{prefix}_y", y)],
     }
-    return {"$new": "_grader_DataLoader", "args": [dataset],
-            "kwargs": {"batch_size": batch}}
+    return {
+        "$new": "_grader_DataLoader",
+        "args": [dataset],
+        "kwargs": {"batch_size": batch},
+    }
 
 
 def make_loader(x: np.ndarray, y: np.ndarray, batch: int) -> DataLoader:
@@ -291,8 +298,14 @@ class Q2ConvFormulas(Question):
                 i != 2,  # one layer without a bias
             )
         for case, (L, k, stride, padding) in lengths.items():
-            plan.call(f"len_{case}", "conv_output_length", L, k, stride=stride,
-                      padding=padding)
+            plan.call(
+                f"len_{case}",
+                "conv_output_length",
+                L,
+                k,
+                stride=stride,
+                padding=padding,
+            )
         for case, (c_in, c_out, k, bias) in counts.items():
             plan.call(f"par_{case}", "conv1d_param_count", c_in, c_out, k, bias=bias)
         plan.context.update(lengths=lengths, counts=counts)
@@ -323,8 +336,10 @@ class Q2ConvFormulas(Question):
             expected = torch_conv_length(L, k, stride, padding)
             if got != expected:
                 hint = first_match(got, length_candidates(L, k, stride, padding), 0, 0)
-                shown = f"should be {expected}; got {got}" if public else (
-                    f"is wrong ({times(got, expected)})"
+                shown = (
+                    f"should be {expected}; got {got}"
+                    if public
+                    else (f"is wrong ({times(got, expected)})")
                 )
                 raise Mismatch(
                     f"{what} {shown}: "
@@ -340,17 +355,23 @@ class Q2ConvFormulas(Question):
                 else f"conv1d_param_count on hidden sizes (bias={bias})"
             )
             got = int_answer(run, f"par_{case}", what, "parameters are whole numbers")
-            expected = sum(p.numel() for p in nn.Conv1d(c_in, c_out, k, bias=bias)
-                           .parameters())
+            expected = sum(
+                p.numel() for p in nn.Conv1d(c_in, c_out, k, bias=bias).parameters()
+            )
             if got != expected:
                 hint = first_match(got, count_candidates(c_in, c_out, k, bias), 0, 0)
-                shown = f"should be {expected}; got {got}" if public else (
-                    f"is wrong ({times(got, expected)})"
+                shown = (
+                    f"should be {expected}; got {got}"
+                    if public
+                    else (f"is wrong ({times(got, expected)})")
                 )
                 raise Mismatch(
                     f"{what} {shown}: "
-                    + (hint or "a Conv1d holds out_ch * in_ch * k weights plus "
-                       "out_ch biases")
+                    + (
+                        hint
+                        or "a Conv1d holds out_ch * in_ch * k weights plus "
+                        "out_ch biases"
+                    )
                 )
 
 
@@ -363,36 +384,52 @@ def int_answer(run: QuestionRun, probe: str, what: str, advice: str) -> int:
 
 def torch_conv_length(L: int, k: int, stride: int, padding: int) -> int:
     """The length PyTorch really produces (the q2 oracle)."""
-    out = F.conv1d(torch.zeros(1, 1, L), torch.zeros(1, 1, k), stride=stride,
-                   padding=padding)
+    out = F.conv1d(
+        torch.zeros(1, 1, L), torch.zeros(1, 1, k), stride=stride, padding=padding
+    )
     return int(out.shape[-1])
 
 
 def length_candidates(L: int, k: int, s: int, p: int) -> list[Candidate]:
     return [
-        ("off by one: the +1 is missing (a kernel that fits exactly still gives one "
-         "output)", lambda: (L + 2 * p - k) // s),
+        (
+            "off by one: the +1 is missing (a kernel that fits exactly still gives one "
+            "output)",
+            lambda: (L + 2 * p - k) // s,
+        ),
         ("the padding goes on both ends: 2 * padding", lambda: (L + p - k) // s + 1),
         ("the padding is missing: add 2 * padding to L", lambda: (L - k) // s + 1),
         ("the stride is ignored: divide by the stride", lambda: L + 2 * p - k + 1),
-        ("rounded up; PyTorch rounds down (floor, //)",
-         lambda: -(-(L + 2 * p - k) // s) + 1),
-        ("the +1 belongs outside the division: (L + 2p - k) // s + 1",
-         lambda: (L + 2 * p - k + 1) // s),
+        (
+            "rounded up; PyTorch rounds down (floor, //)",
+            lambda: -(-(L + 2 * p - k) // s) + 1,
+        ),
+        (
+            "the +1 belongs outside the division: (L + 2p - k) // s + 1",
+            lambda: (L + 2 * p - k + 1) // s,
+        ),
     ]
 
 
 def count_candidates(c_in: int, c_out: int, k: int, bias: bool) -> list[Candidate]:
     weights = c_out * c_in * k
     return [
-        ("the biases are missing: one bias per output channel (filter)",
-         lambda: weights if bias else -1),
-        ("bias=False was ignored: without a bias there are only the weights",
-         lambda: weights + c_out if not bias else -1),
-        ("one bias per input channel; the bias belongs to each of the out_ch filters",
-         lambda: weights + c_in if bias else -1),
-        ("in_ch is missing: each filter has in_ch * k weights",
-         lambda: c_out * k + (c_out if bias else 0)),
+        (
+            "the biases are missing: one bias per output channel (filter)",
+            lambda: weights if bias else -1,
+        ),
+        (
+            "bias=False was ignored: without a bias there are only the weights",
+            lambda: weights + c_out if not bias else -1,
+        ),
+        (
+            "one bias per input channel; the bias belongs to each of the out_ch filters",
+            lambda: weights + c_in if bias else -1,
+        ),
+        (
+            "in_ch is missing: each filter has in_ch * k weights",
+            lambda: c_out * k + (c_out if bias else 0),
+        ),
     ]
 
 
@@ -420,8 +457,9 @@ class Q3OneHot(Question):
         bad = {}
         for case, n_bad in (("bad1", 1), ("bad2", 3)):
             seq = list(random_dna(rng, int(rng.integers(20, 40))))
-            positions = sorted(int(p) for p in rng.choice(
-                np.arange(1, len(seq)), n_bad, replace=False))
+            positions = sorted(
+                int(p) for p in rng.choice(np.arange(1, len(seq)), n_bad, replace=False)
+            )
             chars = rng.choice(list(BAD_CHARS), 2, replace=False)
             for j, pos in enumerate(positions):
                 seq[pos] = str(chars[min(j, 1)])
@@ -435,8 +473,10 @@ class Q3OneHot(Question):
     def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
         seqs, bad = plan.context["seqs"], plan.context["bad"]
         return [
-            guarded("a float32 array of shape (L, 4)",
-                    lambda: self._encoded(run, "upper", seqs["upper"])),
+            guarded(
+                "a float32 array of shape (L, 4)",
+                lambda: self._encoded(run, "upper", seqs["upper"]),
+            ),
             guarded(
                 "matches the reference (columns A, C, G, T)",
                 lambda: self._check_values(run, seqs, ("upper",)),
@@ -446,8 +486,10 @@ class Q3OneHot(Question):
                 "N is a zero row; lowercase is accepted",
                 lambda: self._check_values(run, seqs, ("mixed", "lower")),
             ),
-            guarded("the empty string gives shape (0, 4)",
-                    lambda: self._encoded(run, "empty", "")),
+            guarded(
+                "the empty string gives shape (0, 4)",
+                lambda: self._encoded(run, "empty", ""),
+            ),
             guarded(
                 "bad characters raise ValueError naming them and their positions",
                 lambda: self._check_bad(run, bad),
@@ -456,7 +498,11 @@ class Q3OneHot(Question):
 
     @staticmethod
     def _what(case: str, seq: str) -> str:
-        kinds = {"upper": "an uppercase", "mixed": "a mixed-case", "lower": "a lowercase"}
+        kinds = {
+            "upper": "an uppercase",
+            "mixed": "a mixed-case",
+            "lower": "a lowercase",
+        }
         if case == "empty":
             return 'one_hot_encode("")'
         return f"one_hot_encode on {kinds[case]} hidden sequence of length {len(seq)}"
@@ -464,11 +510,19 @@ class Q3OneHot(Question):
     def _encoded(self, run: QuestionRun, case: str, seq: str) -> np.ndarray:
         what = self._what(case, seq)
         outcome = run.outcomes.get(case)
-        if outcome is not None and outcome.error_type == "ValueError" and case != "empty":
+        if (
+            outcome is not None
+            and outcome.error_type == "ValueError"
+            and case != "empty"
+        ):
             raise Mismatch(
                 f"{what} raised ValueError: {outcome.error_message} "
-                + ("(accept lowercase a, c, g, t: compare seq[i].upper(), and N/n "
-                   "give a zero row)" if case != "upper" else "")
+                + (
+                    "(accept lowercase a, c, g, t: compare seq[i].upper(), and N/n "
+                    "give a zero row)"
+                    if case != "upper"
+                    else ""
+                )
             )
         value = outcome_value(run, case, what)
         if value.type in ("list", "tuple"):
@@ -573,12 +627,16 @@ def q3_candidates(seq: str) -> list[Candidate]:
             "(column 1 = C, column 3 = T)",
             lambda: expected[:, ATGC_COLUMNS],
         ),
-        ("the columns are in reverse order; use A, C, G, T",
-         lambda: expected[:, ::-1]),
-        ("N rows are 0.25 each; an unknown base is an all-zero row here",
-         lambda: n_rows(0.25)),
-        ("lowercase bases became zero rows; a, c, g, t are bases too (soft-masked "
-         "DNA): compare seq[i].upper()", lower_zero),
+        ("the columns are in reverse order; use A, C, G, T", lambda: expected[:, ::-1]),
+        (
+            "N rows are 0.25 each; an unknown base is an all-zero row here",
+            lambda: n_rows(0.25),
+        ),
+        (
+            "lowercase bases became zero rows; a, c, g, t are bases too (soft-masked "
+            "DNA): compare seq[i].upper()",
+            lower_zero,
+        ),
     ]
 
 
@@ -642,8 +700,9 @@ class Q4ScoringTask(Question):
             if not all(item.kind == "py" and item.type == "str" for item in items):
                 raise Mismatch(f"{what} should hold strings such as 'ACG'")
             if len(items) != 4**k:
-                raise Mismatch(f"{what} should hold 4**{k} = {4**k} strings; got "
-                               f"{len(items)}")
+                raise Mismatch(
+                    f"{what} should hold 4**{k} = {4**k} strings; got {len(items)}"
+                )
             lists.append([item.data for item in items])
         return lists
 
@@ -653,12 +712,11 @@ class Q4ScoringTask(Question):
             if got == expected:
                 continue
             if sorted(got) != sorted(expected) or len(set(got)) != len(got):
-                raise Mismatch(
-                    f"kmers({k}) should hold every DNA {k}-mer exactly once"
-                )
+                raise Mismatch(f"kmers({k}) should hold every DNA {k}-mer exactly once")
             hint = next((h for h, make in kmer_orders(k) if make() == got), "")
-            i = next(i for i, (a, b) in enumerate(zip(got, expected, strict=True))
-                     if a != b)
+            i = next(
+                i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b
+            )
             raise Mismatch(
                 f"kmers({k}) has the right strings in the wrong order (item {i} "
                 f"should be {expected[i]!r}, got {got[i]!r})"
@@ -667,9 +725,8 @@ class Q4ScoringTask(Question):
 
     def _scores(self, run: QuestionRun, seqs: dict) -> None:
         for case, batch in seqs.items():
-            what = (
-                f"score_seqs_motif on {len(batch)} hidden "
-                + ("8-mers" if case == "eightmers" else "sequences of lengths 3-25")
+            what = f"score_seqs_motif on {len(batch)} hidden " + (
+                "8-mers" if case == "eightmers" else "sequences of lengths 3-25"
             )
             got = expect_float64_array(outcome_value(run, case, what), what)
             if got.shape != (len(batch),):
@@ -695,9 +752,11 @@ def kmer_orders(k: int) -> list[tuple[str, Callable[[], list[str]]]]:
 
     return [
         ("that is the A, T, G, C alphabet order; use 'ACGT'", lambda: product("ATGC")),
-        ("the first letter changes fastest; in itertools.product the last one does "
-         "(AA, AC, AG, AT, CA, ...)",
-         lambda: [s[::-1] for s in product("ACGT")]),
+        (
+            "the first letter changes fastest; in itertools.product the last one does "
+            "(AA, AC, AG, AT, CA, ...)",
+            lambda: [s[::-1] for s in product("ACGT")],
+        ),
         ("the order is reversed (TT...T first)", lambda: product("ACGT")[::-1]),
     ]
 
@@ -726,18 +785,26 @@ def overlapping(seq: str, motif: str) -> float:
 def q4_candidates(seqs: Sequence[str]) -> list[Candidate]:
     per_copy = "a motif adds or subtracts 10 at most once, however many copies occur"
     return [
-        (f"the bonus is counted per copy (str.count); {per_copy}",
-         lambda: motif_score(seqs, bonus=lambda s, m: float(s.count(m)))),
-        (f"the bonus is counted per (overlapping) occurrence; {per_copy}",
-         lambda: motif_score(seqs, bonus=overlapping)),
+        (
+            f"the bonus is counted per copy (str.count); {per_copy}",
+            lambda: motif_score(seqs, bonus=lambda s, m: float(s.count(m))),
+        ),
+        (
+            f"the bonus is counted per (overlapping) occurrence; {per_copy}",
+            lambda: motif_score(seqs, bonus=overlapping),
+        ),
         ("GCG adds 10; it should subtract 10", lambda: motif_score(seqs, gcg=10.0)),
         ("the GCG penalty is missing", lambda: motif_score(seqs, gcg=0.0)),
         ("the TAT bonus is missing", lambda: motif_score(seqs, tat=0.0)),
-        ("the base values follow the order A, T, G, C; they are A 20, C 17, G 14, "
-         "T 11", lambda: motif_score(seqs, {"A": 20.0, "T": 17.0, "G": 14.0,
-                                            "C": 11.0})),
-        ("the base values are summed; the score uses their mean",
-         lambda: motif_score(seqs, mean=False)),
+        (
+            "the base values follow the order A, T, G, C; they are A 20, C 17, G 14, "
+            "T 11",
+            lambda: motif_score(seqs, {"A": 20.0, "T": 17.0, "G": 14.0, "C": 11.0}),
+        ),
+        (
+            "the base values are summed; the score uses their mean",
+            lambda: motif_score(seqs, mean=False),
+        ),
     ]
 
 
@@ -770,8 +837,10 @@ class Q5PWMScan(Question):
     def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
         cases = plan.context["cases"]
         return [
-            guarded("one float64 score per window (L - k + 1)",
-                    lambda: self._shapes(run, cases)),
+            guarded(
+                "one float64 score per window (L - k + 1)",
+                lambda: self._shapes(run, cases),
+            ),
             guarded(
                 "matches F.conv1d with the PWM as a fixed filter",
                 lambda: self._values(run, cases),
@@ -781,10 +850,15 @@ class Q5PWMScan(Question):
 
     @staticmethod
     def _what(case: str, seq: str, pwm: np.ndarray) -> str:
-        extra = {"with_n": " containing N", "random": " in mixed case",
-                 "motif": " with a planted motif"}[case]
-        return (f"pwm_scan on a hidden sequence of length {len(seq)}{extra} and a "
-                f"({len(pwm)}, 4) PWM")
+        extra = {
+            "with_n": " containing N",
+            "random": " in mixed case",
+            "motif": " with a planted motif",
+        }[case]
+        return (
+            f"pwm_scan on a hidden sequence of length {len(seq)}{extra} and a "
+            f"({len(pwm)}, 4) PWM"
+        )
 
     def _scores(self, run: QuestionRun, case: str, seq: str, pwm: np.ndarray):
         what = self._what(case, seq, pwm)
@@ -794,8 +868,9 @@ class Q5PWMScan(Question):
             hint = length_hint(got.shape[0], L, k) if got.ndim == 1 else ""
             if got.ndim == 0:
                 hint = ": a single number; return the score of every window"
-            raise Mismatch(f"{what} should have shape ({L - k + 1},); got "
-                           f"{got.shape}{hint}")
+            raise Mismatch(
+                f"{what} should have shape ({L - k + 1},); got {got.shape}{hint}"
+            )
         return what, got
 
     def _shapes(self, run: QuestionRun, cases: dict) -> None:
@@ -819,8 +894,12 @@ class Q5PWMScan(Question):
 
 def q5_candidates(seq: str, pwm: np.ndarray) -> list[Candidate]:
     x = ref.one_hot_encode(seq).astype(np.float64)
-    mean_n = np.array([[0.25] * 4 if ch in "Nn" else row for ch, row in zip(
-        seq, x.tolist(), strict=True)])
+    mean_n = np.array(
+        [
+            [0.25] * 4 if ch in "Nn" else row
+            for ch, row in zip(seq, x.tolist(), strict=True)
+        ]
+    )
 
     def scan(onehot: np.ndarray, matrix: np.ndarray) -> np.ndarray:
         return sum(conv_oracle(onehot[:, c], matrix[:, c]) for c in range(4))
@@ -831,10 +910,15 @@ def q5_candidates(seq: str, pwm: np.ndarray) -> list[Candidate]:
             "scanning slides the matrix as it is (cross-correlation)",
             lambda: scan(x, pwm[::-1]),
         ),
-        ("the PWM's columns were read in A, T, G, C order; they are A, C, G, T",
-         lambda: scan(x, pwm[:, ATGC_COLUMNS])),
-        ("N scores the average of its PWM row; an N has an all-zero one-hot row and "
-         "adds 0", lambda: scan(mean_n, pwm)),
+        (
+            "the PWM's columns were read in A, T, G, C order; they are A, C, G, T",
+            lambda: scan(x, pwm[:, ATGC_COLUMNS]),
+        ),
+        (
+            "N scores the average of its PWM row; an N has an all-zero one-hot row and "
+            "adds 0",
+            lambda: scan(mean_n, pwm),
+        ),
     ]
 
 
@@ -854,10 +938,16 @@ class Q6DNACNN(Question):
         cases = {}
         for case, (L, nf, k, n) in configs.items():
             state = cnn_state(rng, L, nf, k)
-            x = rng.normal(size=(n or int(rng.integers(10, 40)), L, 4)).astype(np.float32)
+            x = rng.normal(size=(n or int(rng.integers(10, 40)), L, 4)).astype(
+                np.float32
+            )
             kwargs = {} if case == "default" else {"num_filters": nf, "kernel_size": k}
-            obj = {"$new": "DNA_CNN", "args": [L], "kwargs": kwargs,
-                   "state": register_state(plan, case, state)}
+            obj = {
+                "$new": "DNA_CNN",
+                "args": [L],
+                "kwargs": kwargs,
+                "state": register_state(plan, case, state),
+            }
             cases[case] = {"config": (L, nf, k), "state": state, "x": x, "obj": obj}
             plan.call_method(case, obj, "forward", plan.tensor(f"{case}_x", x))
         plan.call_method("build", cases["default"]["obj"], "eval")
@@ -867,15 +957,20 @@ class Q6DNACNN(Question):
     def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
         cases = plan.context["cases"]
         return [
-            guarded("loads the reference state_dict (conv, fc; 609 parameters for "
-                    "seq_len 8)", lambda: self._check_build(run)),
+            guarded(
+                "loads the reference state_dict (conv, fc; 609 parameters for "
+                "seq_len 8)",
+                lambda: self._check_build(run),
+            ),
             guarded(
                 "forward matches the reference (float32, rtol 1e-5)",
                 lambda: self._check_values(run, cases),
                 weight=2.0,
             ),
-            guarded("output shape (N, 1), also for a batch of one",
-                    lambda: self._check_shapes(run, cases)),
+            guarded(
+                "output shape (N, 1), also for a batch of one",
+                lambda: self._check_shapes(run, cases),
+            ),
         ]
 
     @staticmethod
@@ -886,8 +981,10 @@ class Q6DNACNN(Question):
     def _check_build(self, run: QuestionRun) -> None:
         outcome = run.outcomes.get("build")
         if outcome is not None and "state_dict" in outcome.error_message:
-            raise Mismatch("loading the reference weights into DNA_CNN(8) failed: "
-                           + load_hint(outcome.error_message))
+            raise Mismatch(
+                "loading the reference weights into DNA_CNN(8) failed: "
+                + load_hint(outcome.error_message)
+            )
         outcome_value(run, "build", "building DNA_CNN(8)")
 
     def _output(self, run: QuestionRun, case: str, c: dict) -> tuple[str, np.ndarray]:
@@ -895,8 +992,9 @@ class Q6DNACNN(Question):
         outcome = run.outcomes.get(case)
         message = outcome.error_message if outcome is not None else ""
         if "state_dict" in message:
-            raise Mismatch(f"{what} could not load the reference weights: "
-                           + load_hint(message))
+            raise Mismatch(
+                f"{what} could not load the reference weights: " + load_hint(message)
+            )
         if "channels" in message and "expected input" in message:
             raise Mismatch(
                 f"{what} raised: Conv1d got (N, L, 4) with L as its channels. Permute "
@@ -910,12 +1008,16 @@ class Q6DNACNN(Question):
             what, got = self._output(run, case, c)
             expected = cnn_forward(c["state"], c["x"])
             if got.size != expected.size:
-                raise Mismatch(f"{what} gave {got.size} numbers; expected "
-                               f"{expected.size} (one per sequence)")
+                raise Mismatch(
+                    f"{what} gave {got.size} numbers; expected "
+                    f"{expected.size} (one per sequence)"
+                )
             got = got.reshape(expected.shape)
             if not close(got, expected, rtol=1e-5, atol=1e-6):
                 raise wrong(
-                    what, got, expected,
+                    what,
+                    got,
+                    expected,
                     first_match(got, q6_candidates(c), rtol=1e-4, atol=1e-5),
                     "forward is fc(relu(conv(x.permute(0, 2, 1))).flatten(1))",
                 )
@@ -930,19 +1032,26 @@ class Q6DNACNN(Question):
                     "the targets y",
                     (): ": .squeeze() removed the batch dimension too; return (N, 1)",
                 }.get(got.shape, "")
-                raise Mismatch(f"{what} should return shape ({n}, 1); got "
-                               f"{got.shape}{hint}")
+                raise Mismatch(
+                    f"{what} should return shape ({n}, 1); got {got.shape}{hint}"
+                )
 
 
 def load_hint(message: str) -> str:
     if "size mismatch" in message and "fc." in message:
-        return ("fc has the wrong number of inputs; it reads every filter at every "
-                "window: nn.Linear(num_filters * (seq_len - kernel_size + 1), 1)")
+        return (
+            "fc has the wrong number of inputs; it reads every filter at every "
+            "window: nn.Linear(num_filters * (seq_len - kernel_size + 1), 1)"
+        )
     if "size mismatch" in message:
-        return ("conv has the wrong shape; use nn.Conv1d(4, num_filters, kernel_size) "
-                "(4 input channels, one per base)")
-    return ("the parameter names differ; name the layers self.conv and self.fc (keys "
-            "conv.weight, conv.bias, fc.weight, fc.bias) and add no other parameters")
+        return (
+            "conv has the wrong shape; use nn.Conv1d(4, num_filters, kernel_size) "
+            "(4 input channels, one per base)"
+        )
+    return (
+        "the parameter names differ; name the layers self.conv and self.fc (keys "
+        "conv.weight, conv.bias, fc.weight, fc.bias) and add no other parameters"
+    )
 
 
 def cnn_forward(
@@ -956,8 +1065,13 @@ def cnn_forward(
     """A DNA CNN forward pass with switchable steps (the reference and its variants)."""
     weights = {k: torch.from_numpy(v.copy()) for k, v in state.items()}
     with torch.no_grad():
-        h = act(F.conv1d(arrange(torch.from_numpy(x)), weights["conv.weight"],
-                         weights["conv.bias"]))
+        h = act(
+            F.conv1d(
+                arrange(torch.from_numpy(x)),
+                weights["conv.weight"],
+                weights["conv.bias"],
+            )
+        )
         z = F.linear(flatten(h), weights["fc.weight"], weights["fc.bias"])
         return out(z).numpy().astype(np.float64)
 
@@ -971,17 +1085,24 @@ def q6_candidates(c: dict) -> list[Candidate]:
             "positions; permute it: x.permute(0, 2, 1)",
             lambda: cnn_forward(state, x, arrange=lambda t: t.reshape(len(t), 4, L)),
         ),
-        ("the ReLU between conv and fc is missing",
-         lambda: cnn_forward(state, x, act=lambda h: h)),
-        ("there is a ReLU after fc too; the output is a score that can be any number",
-         lambda: cnn_forward(state, x, out=torch.relu)),
-        ("that is a sigmoid after conv; use ReLU",
-         lambda: cnn_forward(state, x, act=torch.sigmoid)),
+        (
+            "the ReLU between conv and fc is missing",
+            lambda: cnn_forward(state, x, act=lambda h: h),
+        ),
+        (
+            "there is a ReLU after fc too; the output is a score that can be any number",
+            lambda: cnn_forward(state, x, out=torch.relu),
+        ),
+        (
+            "that is a sigmoid after conv; use ReLU",
+            lambda: cnn_forward(state, x, act=torch.sigmoid),
+        ),
         (
             "the conv output was flattened position by position; flatten (N, F, W) "
             "as it is: h.flatten(1)",
-            lambda: cnn_forward(state, x, flatten=lambda h: h.permute(0, 2, 1)
-                                .flatten(1)),
+            lambda: cnn_forward(
+                state, x, flatten=lambda h: h.permute(0, 2, 1).flatten(1)
+            ),
         ),
     ]
 
@@ -999,8 +1120,15 @@ CURVE_RTOL = 1e-4
 # differs can land on a worse epoch: 0.75 leaves a margin of 0.08 below the worst
 # seed and stays far above anything linear. tests/test_checks_week2.py re-measures it.
 R2_THRESHOLD = 0.75
-BEHAVIOUR = {"n_train": 16_000, "n_val": 2_000, "n_test": 4_000, "batch": 32,
-             "val_batch": 500, "lr": 0.01, "epochs": 10}
+BEHAVIOUR = {
+    "n_train": 16_000,
+    "n_val": 2_000,
+    "n_test": 4_000,
+    "batch": 32,
+    "val_batch": 500,
+    "lr": 0.01,
+    "epochs": 10,
+}
 
 
 class Q7TrainModel(Question):
@@ -1015,23 +1143,40 @@ class Q7TrainModel(Question):
         plan = Plan()
         spy = spy_case(rng)
         plan.call(
-            "spy", "train_model", {"$new": "_grader_SpyCNN", "args": [8, 8, 3],
-                                   "state": register_state(plan, "spy", spy["state"])},
+            "spy",
+            "train_model",
+            {
+                "$new": "_grader_SpyCNN",
+                "args": [8, 8, 3],
+                "state": register_state(plan, "spy", spy["state"]),
+            },
             loader_arg(plan, "spy_train", spy["x"], spy["y"], spy["batch"]),
             loader_arg(plan, "spy_val", spy["xv"], spy["yv"], spy["val_batch"]),
-            lr=spy["lr"], epochs=spy["epochs"], device="cpu",
+            lr=spy["lr"],
+            epochs=spy["epochs"],
+            device="cpu",
             then={"arg": 0, "method": "records", "args": []},
         )
         fit = behaviour_case(rng)
         b = BEHAVIOUR
         plan.call(
-            "fit", "train_model", {"$new": "DNA_CNN", "args": [8],
-                                   "state": register_state(plan, "fit", fit["state"])},
+            "fit",
+            "train_model",
+            {
+                "$new": "DNA_CNN",
+                "args": [8],
+                "state": register_state(plan, "fit", fit["state"]),
+            },
             loader_arg(plan, "fit_train", fit["x"], fit["y"], b["batch"]),
             loader_arg(plan, "fit_val", fit["xv"], fit["yv"], b["val_batch"]),
-            lr=b["lr"], epochs=b["epochs"], device="cpu",
-            then={"arg": 0, "method": "forward",
-                  "args": [plan.tensor("fit_test", fit["xt"])]},
+            lr=b["lr"],
+            epochs=b["epochs"],
+            device="cpu",
+            then={
+                "arg": 0,
+                "method": "forward",
+                "args": [plan.tensor("fit_test", fit["xt"])],
+            },
         )
         plan.context.update(spy=spy, fit=fit)
         return plan
@@ -1039,48 +1184,62 @@ class Q7TrainModel(Question):
     def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
         spy, fit = plan.context["spy"], plan.context["fit"]
         return [
-            guarded("returns (train_losses, val_losses), two lists of epochs floats",
-                    lambda: self._curves(run, spy)),
+            guarded(
+                "returns (train_losses, val_losses), two lists of epochs floats",
+                lambda: self._curves(run, spy),
+            ),
             guarded(
                 "both curves match the reference from the same weights",
                 lambda: self._check_curves(run, spy),
                 weight=2.0,
             ),
-            guarded("validation in eval mode without gradients; training in train mode",
-                    lambda: self._check_modes(run, spy)),
+            guarded(
+                "validation in eval mode without gradients; training in train mode",
+                lambda: self._check_modes(run, spy),
+            ),
             guarded(
                 f"a DNA_CNN it trains reaches R^2 >= {R2_THRESHOLD} on held-out 8-mers",
                 lambda: self._check_r2(run, fit),
                 weight=2.0,
             ),
-            guarded("the trained CNN beats the best linear model",
-                    lambda: self._check_linear(run, fit)),
+            guarded(
+                "the trained CNN beats the best linear model",
+                lambda: self._check_linear(run, fit),
+            ),
         ]
 
     @staticmethod
     def _what(spy: dict) -> str:
-        return (f"train_model(model, train_dl, val_dl, lr={spy['lr']:.4g}, "
-                f"epochs={spy['epochs']})")
+        return (
+            f"train_model(model, train_dl, val_dl, lr={spy['lr']:.4g}, "
+            f"epochs={spy['epochs']})"
+        )
 
     def _curves(self, run: QuestionRun, spy: dict) -> tuple[np.ndarray, np.ndarray]:
         what = self._what(spy)
         value = outcome_value(run, "spy", what)
         if value.kind not in ("tuple", "list") or len(value.data) != 2:
-            raise Mismatch(f"{what} should return a tuple (train_losses, val_losses); "
-                           f"got {value.type}")
+            raise Mismatch(
+                f"{what} should return a tuple (train_losses, val_losses); "
+                f"got {value.type}"
+            )
         curves = []
         for name, item in zip(("train_losses", "val_losses"), value.data, strict=True):
             if item.kind != "list":
                 raise Mismatch(f"{name} from {what} should be a list; got {item.type}")
             for entry in item.data:
                 if entry.kind == "tensor":
-                    raise Mismatch(f"{name} holds tensors: append loss.item(), a Python "
-                                   "float (a kept tensor also keeps its graph)")
+                    raise Mismatch(
+                        f"{name} holds tensors: append loss.item(), a Python "
+                        "float (a kept tensor also keeps its graph)"
+                    )
                 expect_float(entry, f"each entry of {name}")
             curve = curve_values(item, f"{name} from {what}")
             if curve.size != spy["epochs"]:
-                raise Mismatch(f"{name} from {what} should hold {spy['epochs']} losses "
-                               f"(one per epoch); got {curve.size}")
+                raise Mismatch(
+                    f"{name} from {what} should hold {spy['epochs']} losses "
+                    f"(one per epoch); got {curve.size}"
+                )
             curves.append(curve)
         return curves[0], curves[1]
 
@@ -1091,8 +1250,10 @@ class Q7TrainModel(Question):
             return
         hint = first_match(got, q7_candidates(spy), rtol=CURVE_RTOL, atol=1e-6)
         if not hint and np.ptp(got[: spy["epochs"]]) == 0:
-            hint = ("the training loss never changes: give the optimizer "
-                    "model.parameters() and call opt.step() after every backward()")
+            hint = (
+                "the training loss never changes: give the optimizer "
+                "model.parameters() and call opt.step() after every backward()"
+            )
         raise wrong(
             f"the curves of {self._what(spy)}",
             got,
@@ -1103,7 +1264,9 @@ class Q7TrainModel(Question):
         )
 
     def _check_modes(self, run: QuestionRun, spy: dict) -> None:
-        records = outcome_then(run, "spy", f"{self._what(spy)}, then the model's record")
+        records = outcome_then(
+            run, "spy", f"{self._what(spy)}, then the model's record"
+        )
         calls = [[item.data for item in call.data] for call in records.data]
         val_sizes = {spy["val_batch"], len(spy["yv"]) % spy["val_batch"]}
         train_sizes = {spy["batch"], len(spy["y"]) % spy["batch"]}
@@ -1112,23 +1275,33 @@ class Q7TrainModel(Question):
         # evaluation pass over the training set is judged by the curves instead).
         updates = [c for c in calls if c[2] in train_sizes and c[1]]
         if not val:
-            raise Mismatch("the model never saw a validation batch: compute the "
-                           "validation loss with model(x) on every batch of val_dl")
+            raise Mismatch(
+                "the model never saw a validation batch: compute the "
+                "validation loss with model(x) on every batch of val_dl"
+            )
         if any(c[0] for c in val):
-            raise Mismatch("the validation pass ran in training mode: call "
-                           "model.eval() before it (dropout and batch norm behave "
-                           "differently in evaluation)")
+            raise Mismatch(
+                "the validation pass ran in training mode: call "
+                "model.eval() before it (dropout and batch norm behave "
+                "differently in evaluation)"
+            )
         if any(c[1] for c in val):
-            raise Mismatch("the validation pass ran with gradients enabled: wrap it in "
-                           "torch.no_grad() (no graph is built: faster, less memory, "
-                           "and no accidental updates)")
+            raise Mismatch(
+                "the validation pass ran with gradients enabled: wrap it in "
+                "torch.no_grad() (no graph is built: faster, less memory, "
+                "and no accidental updates)"
+            )
         if not updates:
-            raise Mismatch("training batches ran without gradients (torch.no_grad() "
-                           "around the updates?)")
+            raise Mismatch(
+                "training batches ran without gradients (torch.no_grad() "
+                "around the updates?)"
+            )
         if any(not c[0] for c in updates):
-            raise Mismatch("training batches ran in eval mode: call model.train() at the "
-                           "start of every epoch (model.eval() from the validation pass "
-                           "stays on until you do)")
+            raise Mismatch(
+                "training batches ran in eval mode: call model.train() at the "
+                "start of every epoch (model.eval() from the validation pass "
+                "stays on until you do)"
+            )
 
     def _check_r2(self, run: QuestionRun, fit: dict) -> None:
         r2 = self._r2(run, fit)
@@ -1136,13 +1309,17 @@ class Q7TrainModel(Question):
             return
         initial = r2_score(fit["yt"], cnn_forward(fit["state"], fit["xt"]).ravel())
         if math.isclose(r2, initial, rel_tol=1e-6, abs_tol=1e-9):
-            hint = ("the model did not change: train the model passed in, in place "
-                    "(no copy, no new model)")
+            hint = (
+                "the model did not change: train the model passed in, in place "
+                "(no copy, no new model)"
+            )
         elif not math.isfinite(r2):
             hint = "the predictions are not finite: training diverged"
         else:
-            hint = ("check the loop against the reference curves (SGD with lr, every "
-                    "batch, every epoch)")
+            hint = (
+                "check the loop against the reference curves (SGD with lr, every "
+                "batch, every epoch)"
+            )
         b = BEHAVIOUR
         raise Mismatch(
             f"after train_model(DNA_CNN(8), ...) on {b['n_train']:,} fresh 8-mers "
@@ -1209,17 +1386,33 @@ def spy_case(rng: np.random.Generator) -> dict:
         if not sizes & {batch, n % batch}:
             break
     (x, y), (xv, yv) = eightmer_data(rng, [n, n_val])
-    return {"x": x, "y": y, "xv": xv, "yv": yv, "batch": batch, "val_batch": val_batch,
-            "lr": float(rng.uniform(0.003, 0.008)), "epochs": 3,
-            "state": cnn_state(rng, 8, 8, 3)}
+    return {
+        "x": x,
+        "y": y,
+        "xv": xv,
+        "yv": yv,
+        "batch": batch,
+        "val_batch": val_batch,
+        "lr": float(rng.uniform(0.003, 0.008)),
+        "epochs": 3,
+        "state": cnn_state(rng, 8, 8, 3),
+    }
 
 
 def behaviour_case(rng: np.random.Generator) -> dict:
     b = BEHAVIOUR
     (x, y), (xv, yv), (xt, yt) = eightmer_data(
-        rng, [b["n_train"], b["n_val"], b["n_test"]])
-    return {"x": x, "y": y, "xv": xv, "yv": yv, "xt": xt,
-            "yt": yt[:, 0].astype(np.float64), "state": cnn_state(rng, 8, 32, 3)}
+        rng, [b["n_train"], b["n_val"], b["n_test"]]
+    )
+    return {
+        "x": x,
+        "y": y,
+        "xv": xv,
+        "yv": yv,
+        "xt": xt,
+        "yt": yt[:, 0].astype(np.float64),
+        "state": cnn_state(rng, 8, 32, 3),
+    }
 
 
 def spy_model(spy: dict) -> nn.Module:
@@ -1229,19 +1422,24 @@ def spy_model(spy: dict) -> nn.Module:
 
 def reference_curves(spy: dict) -> tuple[list[float], list[float]]:
     return ref.train_model(
-        spy_model(spy), make_loader(spy["x"], spy["y"], spy["batch"]),
+        spy_model(spy),
+        make_loader(spy["x"], spy["y"], spy["batch"]),
         make_loader(spy["xv"], spy["yv"], spy["val_batch"]),
-        lr=spy["lr"], epochs=spy["epochs"], device="cpu",
+        lr=spy["lr"],
+        epochs=spy["epochs"],
+        device="cpu",
     )
 
 
 def linear_r2(fit: dict) -> float:
     """Held-out R^2 of least squares on the flattened one-hot (the best linear model)."""
-    design = np.column_stack([fit["x"].reshape(len(fit["x"]), -1),
-                              np.ones(len(fit["x"]))]).astype(np.float64)
+    design = np.column_stack(
+        [fit["x"].reshape(len(fit["x"]), -1), np.ones(len(fit["x"]))]
+    ).astype(np.float64)
     coef, *_ = np.linalg.lstsq(design, fit["y"][:, 0].astype(np.float64), rcond=None)
-    test = np.column_stack([fit["xt"].reshape(len(fit["xt"]), -1),
-                            np.ones(len(fit["xt"]))])
+    test = np.column_stack(
+        [fit["xt"].reshape(len(fit["xt"]), -1), np.ones(len(fit["xt"]))]
+    )
     return r2_score(fit["yt"], test @ coef)
 
 
@@ -1293,29 +1491,52 @@ def train_variant(
 
 
 def q7_candidates(spy: dict) -> list[Candidate]:
-    unweighted = ("batch-size-weighted mean: add loss.item() * len(x) and divide by the "
-                  "number of samples (the short last batch must not count as much as a "
-                  "full one)")
+    unweighted = (
+        "batch-size-weighted mean: add loss.item() * len(x) and divide by the "
+        "number of samples (the short last batch must not count as much as a "
+        "full one)"
+    )
     return [
-        ("gradients accumulate across batches: call opt.zero_grad() before every "
-         "backward()", lambda: train_variant(spy, zero_grad=False)),
-        (f"the epoch losses are plain means of the batch means; use the {unweighted}",
-         lambda: train_variant(spy, weighted=(False, False))),
-        (f"the validation loss is a plain mean of batch means; use the {unweighted}",
-         lambda: train_variant(spy, weighted=(True, False))),
-        (f"the training loss is a plain mean of batch means; use the {unweighted}",
-         lambda: train_variant(spy, weighted=(False, True))),
-        ("the validation loss is measured before the epoch's updates (off by one): "
-         "validate after training on the epoch",
-         lambda: train_variant(spy, val_first=True)),
-        ("the training loss comes from a second pass after the epoch; record it "
-         "during the epoch's updates", lambda: train_variant(spy, remeasure=True)),
-        ("the loss is a sum over the batch; use nn.MSELoss() (the mean)",
-         lambda: train_variant(spy, reduction="sum")),
-        ("the learning rate argument was ignored (0.01 was used): pass lr to the "
-         "optimizer", lambda: train_variant(spy, lr=0.01)),
-        ("that is Adam; the contract asks for torch.optim.SGD",
-         lambda: train_variant(spy, optimizer=torch.optim.Adam)),
+        (
+            "gradients accumulate across batches: call opt.zero_grad() before every "
+            "backward()",
+            lambda: train_variant(spy, zero_grad=False),
+        ),
+        (
+            f"the epoch losses are plain means of the batch means; use the {unweighted}",
+            lambda: train_variant(spy, weighted=(False, False)),
+        ),
+        (
+            f"the validation loss is a plain mean of batch means; use the {unweighted}",
+            lambda: train_variant(spy, weighted=(True, False)),
+        ),
+        (
+            f"the training loss is a plain mean of batch means; use the {unweighted}",
+            lambda: train_variant(spy, weighted=(False, True)),
+        ),
+        (
+            "the validation loss is measured before the epoch's updates (off by one): "
+            "validate after training on the epoch",
+            lambda: train_variant(spy, val_first=True),
+        ),
+        (
+            "the training loss comes from a second pass after the epoch; record it "
+            "during the epoch's updates",
+            lambda: train_variant(spy, remeasure=True),
+        ),
+        (
+            "the loss is a sum over the batch; use nn.MSELoss() (the mean)",
+            lambda: train_variant(spy, reduction="sum"),
+        ),
+        (
+            "the learning rate argument was ignored (0.01 was used): pass lr to the "
+            "optimizer",
+            lambda: train_variant(spy, lr=0.01),
+        ),
+        (
+            "that is Adam; the contract asks for torch.optim.SGD",
+            lambda: train_variant(spy, optimizer=torch.optim.Adam),
+        ),
     ]
 
 
@@ -1344,8 +1565,11 @@ class Q8FilterActivations(Question):
         cases["tat"] = (seqs, motif_layer(), 2.0)
         for case, (seqs, state, thresh) in cases.items():
             nf, _, k = state["weight"].shape
-            layer = {"$new": "_grader_Conv1d", "args": [4, int(nf), int(k)],
-                     "state": register_state(plan, case, state)}
+            layer = {
+                "$new": "_grader_Conv1d",
+                "args": [4, int(nf), int(k)],
+                "state": register_state(plan, case, state),
+            }
             kwargs = {} if thresh is None else {"act_thresh": thresh}
             plan.call(case, "get_filter_activations", seqs, layer, **kwargs)
         plan.context["cases"] = cases
@@ -1354,15 +1578,19 @@ class Q8FilterActivations(Question):
     def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
         cases = plan.context["cases"]
         return [
-            guarded("an array of shape (num_filters, 4, k)",
-                    lambda: self._shapes(run, cases)),
+            guarded(
+                "an array of shape (num_filters, 4, k)",
+                lambda: self._shapes(run, cases),
+            ),
             guarded(
                 "matches the reference on random layers and thresholds",
                 lambda: self._values(run, cases, ("default", "positive", "negative")),
                 weight=2.0,
             ),
-            guarded("a filter built for TAT counts exactly the TAT windows",
-                    lambda: self._values(run, cases, ("tat",))),
+            guarded(
+                "a filter built for TAT counts exactly the TAT windows",
+                lambda: self._values(run, cases, ("tat",)),
+            ),
         ]
 
     @staticmethod
@@ -1370,21 +1598,30 @@ class Q8FilterActivations(Question):
         seqs, state, thresh = c
         nf, _, k = state["weight"].shape
         if case == "tat":
-            return (f"get_filter_activations on {len(seqs)} hidden 8-mers with a TAT "
-                    f"filter and act_thresh={thresh}")
+            return (
+                f"get_filter_activations on {len(seqs)} hidden 8-mers with a TAT "
+                f"filter and act_thresh={thresh}"
+            )
         shown = "the default act_thresh" if thresh is None else f"act_thresh={thresh}"
-        return (f"get_filter_activations on {len(seqs)} hidden sequences, {nf} random "
-                f"filters of width {k} and {shown}")
+        return (
+            f"get_filter_activations on {len(seqs)} hidden sequences, {nf} random "
+            f"filters of width {k} and {shown}"
+        )
 
     def _counts(self, run: QuestionRun, case: str, c: tuple) -> tuple[str, np.ndarray]:
         what = self._what(case, c)
         got = expect_array(outcome_value(run, case, what), what)
         nf, _, k = c[1]["weight"].shape
         if got.shape != (nf, 4, k):
-            hint = (": that is (num_filters, k, 4); rows must be A, C, G, T and columns "
-                    "the window positions" if got.shape == (nf, k, 4) else "")
-            raise Mismatch(f"{what} should have shape ({nf}, 4, {k}); got "
-                           f"{got.shape}{hint}")
+            hint = (
+                ": that is (num_filters, k, 4); rows must be A, C, G, T and columns "
+                "the window positions"
+                if got.shape == (nf, k, 4)
+                else ""
+            )
+            raise Mismatch(
+                f"{what} should have shape ({nf}, 4, {k}); got {got.shape}{hint}"
+            )
         return what, got
 
     def _shapes(self, run: QuestionRun, cases: dict) -> None:
@@ -1398,7 +1635,9 @@ class Q8FilterActivations(Question):
             expected = activation_counts(seqs, state, 0.0 if thresh is None else thresh)
             if not close(got, expected, rtol=0.0, atol=1e-6):
                 raise wrong(
-                    what, got, expected,
+                    what,
+                    got,
+                    expected,
                     first_match(got, q8_candidates(seqs, state, thresh), 0.0, 1e-6),
                     "for each filter add the one-hot (4, k) window wherever "
                     "conv_layer(x) > act_thresh (bias included, before ReLU)",
@@ -1409,8 +1648,9 @@ def random_layer(
     rng: np.random.Generator, seqs: Sequence[str], nf: int, k: int, thresh: float
 ) -> dict[str, np.ndarray]:
     """Random filters whose activations stay clear of the threshold (no ties)."""
-    state = uniform_state(rng, {"weight": (nf, 4, k), "bias": (nf,)},
-                          {"weight": 1, "bias": 1})
+    state = uniform_state(
+        rng, {"weight": (nf, 4, k), "bias": (nf,)}, {"weight": 1, "bias": 1}
+    )
     while True:
         acts = layer_activations(seqs, state)
         if min(np.min(np.abs(a - thresh)) for a in acts) > 1e-3:
@@ -1425,16 +1665,22 @@ def motif_layer() -> dict[str, np.ndarray]:
     three GCG matches.
     """
     weight = np.stack([ref.one_hot_encode(m).T for m in ("TAT", "GCG")])  # (2, 4, 3)
-    return {"weight": weight.astype(np.float32),
-            "bias": np.array([0.0, 1.0], np.float32)}
+    return {
+        "weight": weight.astype(np.float32),
+        "bias": np.array([0.0, 1.0], np.float32),
+    }
 
 
 def layer_activations(seqs: Sequence[str], state: dict) -> list[np.ndarray]:
     """Pre-ReLU activations ``(num_filters, W)`` of each sequence, as a Conv1d gives."""
     w, b = torch.from_numpy(state["weight"]), torch.from_numpy(state["bias"])
     with torch.no_grad():
-        return [F.conv1d(torch.from_numpy(ref.one_hot_encode(s).T.copy())[None], w, b)[0]
-                .numpy() for s in seqs]
+        return [
+            F.conv1d(torch.from_numpy(ref.one_hot_encode(s).T.copy())[None], w, b)[
+                0
+            ].numpy()
+            for s in seqs
+        ]
 
 
 def activation_counts(
@@ -1460,19 +1706,31 @@ def activation_counts(
 def q8_candidates(seqs: Sequence[str], state: dict, thresh: float | None) -> list:
     t = 0.0 if thresh is None else thresh
     return [
-        ("the activations were taken after the ReLU; use the conv layer's output "
-         "(bias included, before ReLU): with a negative threshold every window counts "
-         "after a ReLU", lambda: activation_counts(
-             seqs, state, t, fires=lambda a, u: np.maximum(a, 0) > u)),
-        ("a window counts when its activation is strictly greater than act_thresh "
-         "(>, not >=)", lambda: activation_counts(
-             seqs, state, t, fires=lambda a, u: a >= u)),
-        ("the bias was left out; the activation is the conv output, bias included",
-         lambda: activation_counts(seqs, state, t, bias=False)),
-        ("the rows are in A, T, G, C order; they are A, C, G, T",
-         lambda: activation_counts(seqs, state, t, rows=ATGC_COLUMNS)),
-        ("windows below the threshold were counted instead of above it",
-         lambda: activation_counts(seqs, state, t, fires=lambda a, u: a < u)),
+        (
+            "the activations were taken after the ReLU; use the conv layer's output "
+            "(bias included, before ReLU): with a negative threshold every window counts "
+            "after a ReLU",
+            lambda: activation_counts(
+                seqs, state, t, fires=lambda a, u: np.maximum(a, 0) > u
+            ),
+        ),
+        (
+            "a window counts when its activation is strictly greater than act_thresh "
+            "(>, not >=)",
+            lambda: activation_counts(seqs, state, t, fires=lambda a, u: a >= u),
+        ),
+        (
+            "the bias was left out; the activation is the conv output, bias included",
+            lambda: activation_counts(seqs, state, t, bias=False),
+        ),
+        (
+            "the rows are in A, T, G, C order; they are A, C, G, T",
+            lambda: activation_counts(seqs, state, t, rows=ATGC_COLUMNS),
+        ),
+        (
+            "windows below the threshold were counted instead of above it",
+            lambda: activation_counts(seqs, state, t, fires=lambda a, u: a < u),
+        ),
     ]
 
 

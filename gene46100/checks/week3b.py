@@ -179,8 +179,10 @@ class _GraderRecordingLogger:
         self.calls.append({"method": "watch"})
 
     def log(self, metrics, *args, **kwargs) -> None:
-        call = {"method": "log",
-                "metrics": dict(metrics) if isinstance(metrics, dict) else metrics}
+        call = {
+            "method": "log",
+            "metrics": dict(metrics) if isinstance(metrics, dict) else metrics,
+        }
         if self.model is not None:
             call["training"] = bool(getattr(self.model, "training", False))
             call["fingerprint"] = _grader_fingerprint(self.model)
@@ -196,8 +198,12 @@ class _GraderRecordingLogger:
         state = self.state
         if state is None and self.model is not None:
             state = _grader_state_arrays(self.model)
-        return {"config": self.config, "calls": self.calls, "state": state,
-                "finished": self.state is not None}
+        return {
+            "config": self.config,
+            "calls": self.calls,
+            "state": state,
+            "finished": self.state is not None,
+        }
 
 
 class _GraderLoggerFactory:

@@ -41,24 +41,35 @@ class Plan:
         """Register a hidden input file (e.g. held-out sequences); return the argument
         that becomes its path in the sandbox. Inputs only: never labels or answers."""
         if not FILE_NAME.fullmatch(name):
-            raise ValueError(f"hidden input file name {name!r} must match "
-                             f"{FILE_NAME.pattern}")
+            raise ValueError(
+                f"hidden input file name {name!r} must match {FILE_NAME.pattern}"
+            )
         self.files[name] = bytes(data)
         return {"$file": name}
 
-    def run_script(self, probe_id: str, script: str, args: list,
-                   timeout_s: float = 60.0) -> str:
+    def run_script(
+        self, probe_id: str, script: str, args: list, timeout_s: float = 60.0
+    ) -> str:
         """Probe: run the submission's ``script`` (e.g. ``predict.py``) with ``python``
         in the submission's directory. ``args`` may hold ``{"$file": name}`` (a hidden
         input) and ``{"$outfile": name}`` (a file the script writes). The outcome's
         value is ``{"returncode": int, "stderr": str (tail), "outputs": {name:
         uint8 array of the file's bytes, or None when missing or too large}}``."""
         for arg in args:
-            if isinstance(arg, dict) and "$outfile" in arg and \
-                    not FILE_NAME.fullmatch(arg["$outfile"]):
+            if (
+                isinstance(arg, dict)
+                and "$outfile" in arg
+                and not FILE_NAME.fullmatch(arg["$outfile"])
+            ):
                 raise ValueError(f"output file name {arg['$outfile']!r} is not plain")
-        self.probes.append({"id": probe_id, "script": script, "args": list(args),
-                            "timeout_s": float(timeout_s)})
+        self.probes.append(
+            {
+                "id": probe_id,
+                "script": script,
+                "args": list(args),
+                "timeout_s": float(timeout_s),
+            }
+        )
         return probe_id
 
     def array(self, key: str, value: np.ndarray) -> dict:
@@ -68,16 +79,29 @@ class Plan:
 
     def call_method(self, probe_id: str, obj: dict, method: str, *args: Any) -> str:
         """Probe a method of an object built in the sandbox (e.g. ``{"$new": "MLP"}``)."""
-        self.probes.append({"id": probe_id, "object": obj, "method": method,
-                            "args": list(args), "kwargs": {}})
+        self.probes.append(
+            {
+                "id": probe_id,
+                "object": obj,
+                "method": method,
+                "args": list(args),
+                "kwargs": {},
+            }
+        )
         return probe_id
 
     def tensor(self, key: str, value: np.ndarray) -> dict:
         self.arrays[key] = np.ascontiguousarray(value)
         return {"$tensor": key}
 
-    def call(self, probe_id: str, name: str, *args: Any, then: dict | None = None,
-             **kwargs: Any) -> str:
+    def call(
+        self,
+        probe_id: str,
+        name: str,
+        *args: Any,
+        then: dict | None = None,
+        **kwargs: Any,
+    ) -> str:
         probe = {"id": probe_id, "call": name, "args": list(args), "kwargs": kwargs}
         if then is not None:
             probe["then"] = then

@@ -97,12 +97,17 @@ def decode_value(raw: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> Val
     if kind in ("list", "tuple"):
         items = raw.get("items")
         _require(isinstance(items, list), "bad list value")
-        return Value(kind, type_name, [decode_value(v, arrays, depth + 1) for v in items])
+        return Value(
+            kind, type_name, [decode_value(v, arrays, depth + 1) for v in items]
+        )
     if kind == "dict":
         items = raw.get("items")
         _require(isinstance(items, dict), "bad dict value")
-        return Value(kind, type_name, {str(k): decode_value(v, arrays, depth + 1)
-                                       for k, v in items.items()})
+        return Value(
+            kind,
+            type_name,
+            {str(k): decode_value(v, arrays, depth + 1) for k, v in items.items()},
+        )
     if kind == "other":
         return Value(kind, type_name)
     return _decode_array(raw, arrays)
@@ -114,9 +119,15 @@ def _decode_array(raw: dict, arrays: dict[str, np.ndarray]) -> Value:
     array = arrays[key]
     _require(array.dtype.kind in "biufc", "array of a non-numeric dtype")
     device = raw.get("device")
-    return Value(raw["kind"], raw["type"], array, dtype=str(raw.get("dtype")),
-                 shape=tuple(array.shape), device=device if isinstance(device, str) else None,
-                 requires_grad=bool(raw.get("requires_grad", False)))
+    return Value(
+        raw["kind"],
+        raw["type"],
+        array,
+        dtype=str(raw.get("dtype")),
+        shape=tuple(array.shape),
+        device=device if isinstance(device, str) else None,
+        requires_grad=bool(raw.get("requires_grad", False)),
+    )
 
 
 def decode_outcome(raw: Any, arrays: dict[str, np.ndarray]) -> Outcome:
@@ -125,18 +136,28 @@ def decode_outcome(raw: Any, arrays: dict[str, np.ndarray]) -> Outcome:
     seconds = float(seconds) if type(seconds) in (int, float) else 0.0
     if raw.get("ok") is True:
         then = raw.get("then")
-        return Outcome(raw["id"], True, decode_value(raw.get("value"), arrays),
-                       decode_value(then, arrays) if then is not None else None,
-                       seconds=seconds)
+        return Outcome(
+            raw["id"],
+            True,
+            decode_value(raw.get("value"), arrays),
+            decode_value(then, arrays) if then is not None else None,
+            seconds=seconds,
+        )
     error = raw.get("error") if isinstance(raw.get("error"), dict) else {}
-    return Outcome(raw["id"], False, error_type=str(error.get("type", "Error"))[:80],
-                   error_message=redact_floats(str(error.get("message", ""))[:300]),
-                   seconds=seconds)
+    return Outcome(
+        raw["id"],
+        False,
+        error_type=str(error.get("type", "Error"))[:80],
+        error_message=redact_floats(str(error.get("message", ""))[:300]),
+        seconds=seconds,
+    )
 
 
 # Digits on both sides of the point ("position 5." stays), or an exponent.
-FLOAT = re.compile(r"[-+]?(?:\d+\.\d+|(?<![\w.])\.\d+)(?:[eE][-+]?\d+)?"
-                   r"|[-+]?\b\d+[eE][-+]?\d+\b")
+FLOAT = re.compile(
+    r"[-+]?(?:\d+\.\d+|(?<![\w.])\.\d+)(?:[eE][-+]?\d+)?"
+    r"|[-+]?\b\d+[eE][-+]?\d+\b"
+)
 FLOAT_RUN = re.compile(r"<number>(?:[\s,;]+<number>)+")
 
 
@@ -163,11 +184,14 @@ def read_regular_file(path: Path, cap: int) -> bytes:
     except FileNotFoundError:
         raise
     except OSError as exc:  # ELOOP: a symbolic link
-        raise ResultFormatError(f"{path.name} could not be opened "
-                                f"({type(exc).__name__})") from exc
+        raise ResultFormatError(
+            f"{path.name} could not be opened ({type(exc).__name__})"
+        ) from exc
     with os.fdopen(fd, "rb") as f:
-        _require(stat.S_ISREG(os.fstat(f.fileno()).st_mode),
-                 f"{path.name} is not a regular file")
+        _require(
+            stat.S_ISREG(os.fstat(f.fileno()).st_mode),
+            f"{path.name} is not a regular file",
+        )
         data = f.read(cap + 1)
     _require(len(data) <= cap, f"{path.name} is too large")
     return data
@@ -183,15 +207,20 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             infos = npz.zip.infolist()
-            _require(len(infos) <= MAX_NPZ_MEMBERS, f"{path.name} holds too many arrays")
-            _require(sum(i.file_size for i in infos) <= MAX_NPZ_BYTES,
-                     f"{path.name} would expand past {MAX_NPZ_BYTES} bytes")
+            _require(
+                len(infos) <= MAX_NPZ_MEMBERS, f"{path.name} holds too many arrays"
+            )
+            _require(
+                sum(i.file_size for i in infos) <= MAX_NPZ_BYTES,
+                f"{path.name} would expand past {MAX_NPZ_BYTES} bytes",
+            )
             return {k: npz[k] for k in npz.files}
     except ResultFormatError:
         raise
     except Exception as exc:  # any failure to parse what the sandbox wrote
-        raise ResultFormatError(f"{path.name} is not a valid npz: "
-                                f"{type(exc).__name__}") from exc
+        raise ResultFormatError(
+            f"{path.name} is not a valid npz: {type(exc).__name__}"
+        ) from exc
 
 
 def read_question_results(out_dir: Path, name: str) -> dict[str, Outcome]:
@@ -201,8 +230,9 @@ def read_question_results(out_dir: Path, name: str) -> dict[str, Outcome]:
     try:
         raw = json.loads(text.decode())
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ResultFormatError(f"{path.name} is not valid JSON "
-                                f"({type(exc).__name__})") from exc
+        raise ResultFormatError(
+            f"{path.name} is not valid JSON ({type(exc).__name__})"
+        ) from exc
     _require(isinstance(raw, dict) and raw.get("question") == name, "wrong question")
     outcomes = raw.get("outcomes")
     _require(isinstance(outcomes, list), "outcomes missing")

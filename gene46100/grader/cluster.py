@@ -45,12 +45,12 @@ from typing import TYPE_CHECKING
 import gene46100
 import gene46100_ref
 from gene46100.grader import sandbox
+from gene46100.grader.assignment import Assignment, Settings, release_files
 from gene46100.grader.intake import MAX_NOTEBOOK_BYTES, Submission
+from gene46100.grader.pipeline import empty_record, grade_submission
 
 if TYPE_CHECKING:  # dask is imported only when a cluster is used
     from distributed import Client
-
-    from gene46100.grader.batch import Assignment, Settings
 
 LOCAL_PREFIX = "local:"  # local:N = a LocalCluster of N worker processes on loopback
 WAIT_FOR_WORKERS_S = 300.0  # Slurm may take a while to start the workers' jobs
@@ -80,8 +80,9 @@ class Shipped:
 # --- on the driver -------------------------------------------------------------------
 
 
-def ship(submission: Submission,
-         release: tuple[tuple[str, bytes], ...] = ()) -> Shipped | None:
+def ship(
+    submission: Submission, release: tuple[tuple[str, bytes], ...] = ()
+) -> Shipped | None:
     """The submission ready to send, or None when intake or size already settle it.
 
     ``release`` is the release's files (data the notebook reads, see
@@ -104,14 +105,17 @@ def ship(submission: Submission,
         return None
     if len(data) > MAX_NOTEBOOK_BYTES:
         return None
-    return Shipped(dataclasses.replace(submission, workdir=None), path.name, data,
-                   companions, release)
+    return Shipped(
+        dataclasses.replace(submission, workdir=None),
+        path.name,
+        data,
+        companions,
+        release,
+    )
 
 
 def read_release(settings: Settings, assignment: str) -> tuple[tuple[str, bytes], ...]:
     """The release's files beside the notebook, by relative path (read once a batch)."""
-    from gene46100.grader.batch import release_files
-
     files = release_files(settings.release_dir, assignment)
     return tuple((name, path.read_bytes()) for name, path in sorted(files.items()))
 
@@ -126,13 +130,21 @@ def connect(address: str) -> Iterator[Client]:
     from distributed import Client, LocalCluster
 
     if address.startswith(LOCAL_PREFIX):
-        count = address[len(LOCAL_PREFIX):]
+        count = address[len(LOCAL_PREFIX) :]
         if not count.isdigit() or int(count) < 1:
             raise ClusterRefused(f"{address}: write local:N with N >= 1 workers")
         # One thread per worker process: each runs one sandbox at a time.
-        with LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                          silence_logs=logging.ERROR) as local, Client(local) as client:
+        with (
+            LocalCluster(
+                n_workers=int(count),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+                silence_logs=logging.ERROR,
+            ) as local,
+            Client(local) as client,
+        ):
             yield client
         return
     try:
@@ -143,22 +155,31 @@ def connect(address: str) -> Iterator[Client]:
         else:
             client = Client(address)
     except (OSError, ValueError) as exc:  # unreachable, not a scheduler, a bad address
-        raise ClusterRefused(f"cannot reach a Dask scheduler at {address}: "
-                             f"{exc}") from exc
+        raise ClusterRefused(
+            f"cannot reach a Dask scheduler at {address}: {exc}"
+        ) from exc
     with client:
         yield client
 
 
-def grade_on_cluster(assignment: Assignment, submissions: list[Submission],
-                     settings: Settings) -> Iterator[dict]:
+class DaskRunner:
+    """The runner for ``--scheduler``: each submission graded on a Dask worker."""
+
+    def grade_each(
+        self, assignment: Assignment, submissions: list[Submission], settings: Settings
+    ) -> Iterator[dict]:
+        yield from grade_on_cluster(assignment, submissions, settings)
+
+
+def grade_on_cluster(
+    assignment: Assignment, submissions: list[Submission], settings: Settings
+) -> Iterator[dict]:
     """Grade each submission on the cluster at ``settings.scheduler``; yield records as
     they complete (the caller journals them).
 
     Raises:
         ClusterRefused: no worker came, or a connected worker is unfit to grade.
     """
-    from gene46100.grader.batch import grade_submission
-
     if not submissions:
         return  # nothing to do: do not even connect
     release = read_release(settings, assignment.name)
@@ -172,9 +193,19 @@ def grade_on_cluster(assignment: Assignment, submissions: list[Submission],
     with connect(settings.scheduler) as client:
         expected = fingerprint(assignment.name)
         check_workers(client, settings.unsafe, assignment.name, expected)
-        futures = {client.submit(grade_shipped, assignment, shipped[s.id], settings,
-                                 expected, key=f"grade-{s.id}-{uuid.uuid4().hex[:8]}",
-                                 pure=False, retries=TASK_RETRIES): s for s in remote}
+        futures = {
+            client.submit(
+                grade_shipped,
+                assignment,
+                shipped[s.id],
+                settings,
+                expected,
+                key=f"grade-{s.id}-{uuid.uuid4().hex[:8]}",
+                pure=False,
+                retries=TASK_RETRIES,
+            ): s
+            for s in remote
+        }
         yield from _collect(client, futures, assignment)
 
 
@@ -190,8 +221,10 @@ def _collect(client: Client, futures: dict, assignment: Assignment) -> Iterator[
             yield _lost_worker_record(assignment, submission, exc)
             continue
         except CancelledError as exc:  # the scheduler or our connection is gone
-            raise ClusterRefused(f"lost the Dask cluster ({exc}); what finished is "
-                                 "journaled: run again to resume") from exc
+            raise ClusterRefused(
+                f"lost the Dask cluster ({exc}); what finished is "
+                "journaled: run again to resume"
+            ) from exc
         except Exception as exc:  # noqa: BLE001 - an unfit or broken worker, retried
             # No record: the submission was not graded; a re-run grades it.
             _not_graded(submission, f"{type(exc).__name__}: {str(exc)[:500]}")
@@ -199,8 +232,9 @@ def _collect(client: Client, futures: dict, assignment: Assignment) -> Iterator[
         finally:
             future.release()  # drop the result from the cluster's memory
         if record.get("id") != submission.id:
-            _not_graded(submission,
-                        f"the worker returned a record for {record.get('id')!r}")
+            _not_graded(
+                submission, f"the worker returned a record for {record.get('id')!r}"
+            )
             continue
         yield record
 
@@ -210,13 +244,16 @@ def _not_graded(submission: Submission, why: str) -> None:
     print(f"warning: {submission.source} not graded: {why}", file=sys.stderr)
 
 
-def _lost_worker_record(assignment: Assignment, submission: Submission,
-                        exc: Exception) -> dict:
-    from gene46100.grader.batch import _empty_record
-
-    record = _empty_record(assignment, submission, "internal_error",
-                           "internal error: every worker that graded it died "
-                           f"(Dask gave up after repeated losses: {str(exc)[:300]})")
+def _lost_worker_record(
+    assignment: Assignment, submission: Submission, exc: Exception
+) -> dict:
+    record = empty_record(
+        assignment,
+        submission,
+        "internal_error",
+        "internal error: every worker that graded it died "
+        f"(Dask gave up after repeated losses: {str(exc)[:300]})",
+    )
     record["seconds"] = 0.0
     return record
 
@@ -226,15 +263,21 @@ def check_workers(client: Client, unsafe: bool, assignment: str, expected: str) 
     try:
         client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
     except TimeoutError as exc:
-        raise ClusterRefused(f"no Dask worker joined the scheduler within "
-                             f"{WAIT_FOR_WORKERS_S:.0f} s") from exc
-    answers = client.run(worker_problem, unsafe, assignment, expected,
-                         on_error="return")
-    problems = [f"{address}: {_problem_text(answer)}"
-                for address, answer in sorted(answers.items()) if answer]
+        raise ClusterRefused(
+            f"no Dask worker joined the scheduler within {WAIT_FOR_WORKERS_S:.0f} s"
+        ) from exc
+    answers = client.run(
+        worker_problem, unsafe, assignment, expected, on_error="return"
+    )
+    problems = [
+        f"{address}: {_problem_text(answer)}"
+        for address, answer in sorted(answers.items())
+        if answer
+    ]
     if problems:
-        raise ClusterRefused("these Dask workers cannot grade:\n  "
-                             + "\n  ".join(problems))
+        raise ClusterRefused(
+            "these Dask workers cannot grade:\n  " + "\n  ".join(problems)
+        )
 
 
 def _problem_text(answer: object) -> str:
@@ -264,8 +307,10 @@ def fingerprint(assignment: str) -> str:
             digest.update(name.encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     # Installed versions, read without importing torch (slow) on the worker's loop.
-    versions = (f"python {sys.version_info[:2]} torch {metadata.version('torch')} "
-                f"numpy {metadata.version('numpy')}")
+    versions = (
+        f"python {sys.version_info[:2]} torch {metadata.version('torch')} "
+        f"numpy {metadata.version('numpy')}"
+    )
     digest.update(versions.encode())
     return digest.hexdigest()[:16]
 
@@ -274,16 +319,20 @@ def worker_problem(unsafe: bool, assignment: str, expected: str) -> str:
     """Why this machine must not grade ``assignment`` ("" when it may)."""
     host = socket.gethostname()
     if not unsafe and sandbox.bwrap_path() is None:
-        return (f"bubblewrap (bwrap) is missing or cannot create namespaces on {host}, "
-                "so student code cannot be isolated: install it there (apt-get install "
-                "bubblewrap) or pass --unsafe-no-sandbox")
+        return (
+            f"bubblewrap (bwrap) is missing or cannot create namespaces on {host}, "
+            "so student code cannot be isolated: install it there (apt-get install "
+            "bubblewrap) or pass --unsafe-no-sandbox"
+        )
     if (assignment, expected) in _VERIFIED:
         return ""
     found = fingerprint(assignment)
     if found != expected:
-        return (f"the grader on {host} differs from the driver's (fingerprint {found}, "
-                f"driver {expected}): install the same gene46100 with the same "
-                "constraints.txt on every worker")
+        return (
+            f"the grader on {host} differs from the driver's (fingerprint {found}, "
+            f"driver {expected}): install the same gene46100 with the same "
+            "constraints.txt on every worker"
+        )
     _VERIFIED.add((assignment, expected))
     return ""
 
@@ -293,8 +342,9 @@ def worker_problem(unsafe: bool, assignment: str, expected: str) -> str:
 _VERIFIED: set[tuple[str, str]] = set()
 
 
-def grade_shipped(assignment: Assignment, shipped: Shipped, settings: Settings,
-                  expected: str) -> str:
+def grade_shipped(
+    assignment: Assignment, shipped: Shipped, settings: Settings, expected: str
+) -> str:
     """The Dask task: grade one shipped submission here; return its record as JSON.
 
     JSON, not a Python object, so only plain data goes back to the driver.
@@ -303,8 +353,6 @@ def grade_shipped(assignment: Assignment, shipped: Shipped, settings: Settings,
         WorkerUnfit: this worker must not grade (Dask retries the task elsewhere).
     """
     from distributed import get_worker
-
-    from gene46100.grader.batch import grade_submission
 
     problem = worker_problem(settings.unsafe, assignment.name, expected)
     if problem:
@@ -316,8 +364,9 @@ def grade_shipped(assignment: Assignment, shipped: Shipped, settings: Settings,
     return json.dumps(record)
 
 
-def unpack(shipped: Shipped, assignment: str, settings: Settings,
-           folder: Path) -> tuple[Submission, Settings]:
+def unpack(
+    shipped: Shipped, assignment: str, settings: Settings, folder: Path
+) -> tuple[Submission, Settings]:
     """Write the shipped files under ``folder``; the submission and settings that
     point at them (this machine's paths, not the driver's)."""
     path = folder / "notebook" / _safe_name(shipped.name)
@@ -330,8 +379,9 @@ def unpack(shipped: Shipped, assignment: str, settings: Settings,
     release = folder / "release"
     for relative, data in shipped.release:
         _write(release / assignment / relative, data)
-    submission = dataclasses.replace(shipped.submission, notebook=path,
-                                     companions=tuple(companions), workdir=None)
+    submission = dataclasses.replace(
+        shipped.submission, notebook=path, companions=tuple(companions), workdir=None
+    )
     return submission, dataclasses.replace(settings, release_dir=release)
 
 

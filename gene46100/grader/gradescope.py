@@ -17,8 +17,9 @@ import sys
 from pathlib import Path
 
 from gene46100.grader import reports, sandbox
-from gene46100.grader.batch import Settings, grade_submission, load_assignment
+from gene46100.grader.assignment import Settings, load_assignment
 from gene46100.grader.intake import find_submissions
+from gene46100.grader.pipeline import grade_submission
 
 
 def autograder_root() -> Path:
@@ -33,8 +34,10 @@ def main(assignment_name: str) -> int:
     found = find_submissions([root / "submission"], assignment=assignment_name)
     if len(found) != 1:
         notebooks = ", ".join(s.source for s in found) or "none"
-        results = {"score": 0, "output": "Submit exactly one notebook "
-                   f"(found: {notebooks})."}
+        results = {
+            "score": 0,
+            "output": f"Submit exactly one notebook (found: {notebooks}).",
+        }
     else:
         record = grade_submission(assignment, found[0], settings)
         results = reports.gradescope_results(record)

@@ -57,27 +57,49 @@ class ZipCaps:
 
 
 # One student's archive (an Otter export holds a notebook, a PDF, a log: a handful).
-ZIP_CAPS = ZipCaps(archive_bytes=100 * MiB, members=200, total_bytes=100 * MiB,
-                   member_bytes=50 * MiB, ratio=200)
+ZIP_CAPS = ZipCaps(
+    archive_bytes=100 * MiB,
+    members=200,
+    total_bytes=100 * MiB,
+    member_bytes=50 * MiB,
+    ratio=200,
+)
 # A whole class (Canvas submissions.zip, a Gradescope export): only the chosen files
 # are extracted, each under the member cap.
-BULK_CAPS = ZipCaps(archive_bytes=8 * 1024 * MiB, members=20_000,
-                    total_bytes=8 * 1024 * MiB, member_bytes=100 * MiB, ratio=200)
+BULK_CAPS = ZipCaps(
+    archive_bytes=8 * 1024 * MiB,
+    members=20_000,
+    total_bytes=8 * 1024 * MiB,
+    member_bytes=100 * MiB,
+    ratio=200,
+)
 WORK_PARENT: Path | None = None  # where extraction dirs go (None: the system temp)
 
 # Canvas: <login>_[LATE_]<user id>_<file id>_<the student's file name>.
-CANVAS_NAME = re.compile(r"(?P<who>(?:[^\W_]|-)+)_(?:(?P<late>late)_)?"
-                         r"(?P<user>\d{1,18})_(?P<file>\d{1,18})_(?P<original>.+)",
-                         re.IGNORECASE | re.DOTALL)
+CANVAS_NAME = re.compile(
+    r"(?P<who>(?:[^\W_]|-)+)_(?:(?P<late>late)_)?"
+    r"(?P<user>\d{1,18})_(?P<file>\d{1,18})_(?P<original>.+)",
+    re.IGNORECASE | re.DOTALL,
+)
 CANVAS_VERSION = re.compile(r"(?P<stem>.+?)-(?P<n>\d{1,9})(?P<ext>\.[^.]*)?", re.DOTALL)
-OTTER_STAMP = re.compile(r"_\d{4}_\d{2}_\d{2}T\d{2}_\d{2}_\d{2}_\d{6}(?=\.zip$)",
-                         re.IGNORECASE)
+OTTER_STAMP = re.compile(
+    r"_\d{4}_\d{2}_\d{2}T\d{2}_\d{2}_\d{2}_\d{6}(?=\.zip$)", re.IGNORECASE
+)
 GRADESCOPE_METADATA = "submission_metadata.yml"
 GRADESCOPE_FOLDER = re.compile(r"submission_(\d{1,18})")
 JUNK_PARTS = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store"}
 # Anything that reading a hostile or damaged archive can raise.
-ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError,
-                  NotImplementedError, RuntimeError, ValueError, UnicodeError)
+ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    UnicodeError,
+)
 
 
 class InvalidSubmission(Exception):
@@ -171,8 +193,10 @@ def _unique_ids(found: list[Submission]) -> list[Submission]:
         if len(by_origin) == 1:
             unique.extend(by_origin.values())
         else:
-            unique.extend(replace(sub, id=f"{sid}-{_digest(origin, 6)}")
-                          for origin, sub in by_origin.items())
+            unique.extend(
+                replace(sub, id=f"{sid}-{_digest(origin, 6)}")
+                for origin, sub in by_origin.items()
+            )
     return unique
 
 
@@ -207,8 +231,9 @@ def _basename(name: str) -> str:
 def _is_junk(name: str) -> bool:
     """macOS resource forks and Jupyter checkpoints: never a student's submission."""
     parts = _parts(name)
-    return any(p in JUNK_PARTS for p in parts) or bool(parts
-                                                       and parts[-1].startswith("._"))
+    return any(p in JUNK_PARTS for p in parts) or bool(
+        parts and parts[-1].startswith("._")
+    )
 
 
 def _is_notebook_name(name: str) -> bool:
@@ -227,8 +252,9 @@ def _logical(name: str) -> str:
 # ------------------------------------------------------------------- entry point
 
 
-def find_submissions(paths: Iterable[Path | str],
-                     assignment: str | None = None) -> list[Submission]:
+def find_submissions(
+    paths: Iterable[Path | str], assignment: str | None = None
+) -> list[Submission]:
     """Expand notebooks, zips and folders into submissions, in a stable order.
 
     ``assignment`` (e.g. ``"week1"``) settles which notebook counts when a student
@@ -250,14 +276,24 @@ def _from_path(path: Path, assignment: str | None) -> list[Submission]:
         return _from_top_zip(path, path.parent, assignment)
     if path.is_file():
         return [Submission(stable_id(path, path.parent), _show_path(path), path)]
-    return [Submission(stable_id(path, path.parent), _show_path(path), None,
-                       f"{_show_path(path)} does not exist")]
+    return [
+        Submission(
+            stable_id(path, path.parent),
+            _show_path(path),
+            None,
+            f"{_show_path(path)} does not exist",
+        )
+    ]
 
 
 def _not_a_file(path: Path, sid: str) -> Submission:
     """A directory named like a notebook (``x.ipynb/``): a record saying so."""
-    return Submission(sid, _show_path(path), None,
-                      f"{_show(path.name)} is a directory, not a notebook file")
+    return Submission(
+        sid,
+        _show_path(path),
+        None,
+        f"{_show(path.name)} is a directory, not a notebook file",
+    )
 
 
 # ------------------------------------------------------------- extraction dirs
@@ -287,17 +323,31 @@ atexit.register(cleanup)
 def _from_folder(folder: Path, assignment: str | None) -> list[Submission]:
     """A folder: Canvas-named files grouped per student, other notebooks and zips one
     submission each, sub-folders one per student (Gradescope's when it says so)."""
-    entries = sorted((p for p in folder.iterdir() if not _is_junk(p.name)),
-                     key=lambda p: p.name)
+    entries = sorted(
+        (p for p in folder.iterdir() if not _is_junk(p.name)), key=lambda p: p.name
+    )
     files = [p for p in entries if p.is_file()]
     if _is_one_students_folder(files, assignment):
-        return [_from_student_files(
-            stable_id(folder, folder.parent), _show(folder.name), _show_path(folder),
-            [p.name for p in files], lambda name: folder / name, assignment)]
-    canvas = {p.name for p in files if CANVAS_NAME.fullmatch(p.name)} \
-        if _is_canvas_listing([p.name for p in files]) else set()
-    found = _from_canvas(_folder_listing(folder, sorted(canvas)), assignment) \
-        if canvas else []
+        return [
+            _from_student_files(
+                stable_id(folder, folder.parent),
+                _show(folder.name),
+                _show_path(folder),
+                [p.name for p in files],
+                lambda name: folder / name,
+                assignment,
+            )
+        ]
+    canvas = (
+        {p.name for p in files if CANVAS_NAME.fullmatch(p.name)}
+        if _is_canvas_listing([p.name for p in files])
+        else set()
+    )
+    found = (
+        _from_canvas(_folder_listing(folder, sorted(canvas)), assignment)
+        if canvas
+        else []
+    )
     for path in files:
         if path.name in canvas:
             continue
@@ -314,18 +364,23 @@ def _is_one_students_folder(files: list[Path], assignment: str | None) -> bool:
     ``predict.py``...): the folder is one student's, not a class of notebooks."""
     wanted = {n.lower() for n in companion_names(assignment)}
     notebooks = [p for p in files if _is_notebook_name(p.name)]
-    return bool(wanted) and len(notebooks) == 1 and any(
-        p.name.lower() in wanted for p in files)
+    return (
+        bool(wanted)
+        and len(notebooks) == 1
+        and any(p.name.lower() in wanted for p in files)
+    )
 
 
 def _folder_listing(folder: Path, names: list[str]) -> _Listing:
     """A Canvas download already unpacked: the files are read where they are."""
-    return _Listing(names, lambda name: folder / name,
-                    lambda name: _show_path(folder / name))
+    return _Listing(
+        names, lambda name: folder / name, lambda name: _show_path(folder / name)
+    )
 
 
-def _from_subfolders(folder: Path, dirs: list[Path],
-                     assignment: str | None) -> list[Submission]:
+def _from_subfolders(
+    folder: Path, dirs: list[Path], assignment: str | None
+) -> list[Submission]:
     """One submission per sub-folder; ids and names from Gradescope's metadata when
     the folder is a Gradescope export."""
     metadata = folder / GRADESCOPE_METADATA
@@ -338,27 +393,53 @@ def _from_subfolders(folder: Path, dirs: list[Path],
         if _is_notebook_name(sub.name):
             found.append(_not_a_file(sub, sid))
             continue
-        names = sorted(p.relative_to(sub).as_posix() for p in sub.rglob("*")
-                       if p.is_file())
-        submission = _from_student_files(sid, _show(sub.name), _show_path(sub), names,
-                                         lambda name, sub=sub: sub / name, assignment)
-        found.append(_with(submission, students.get(sub.name, "") if match else "",
-                           (note,) if match and note else ()))
+        names = sorted(
+            p.relative_to(sub).as_posix() for p in sub.rglob("*") if p.is_file()
+        )
+        submission = _from_student_files(
+            sid,
+            _show(sub.name),
+            _show_path(sub),
+            names,
+            lambda name, sub=sub: sub / name,
+            assignment,
+        )
+        found.append(
+            _with(
+                submission,
+                students.get(sub.name, "") if match else "",
+                (note,) if match and note else (),
+            )
+        )
     return found
 
 
-def _with(sub: Submission, student: str = "", notes: tuple[str, ...] = (),
-          ignored: tuple[str, ...] = ()) -> Submission:
+def _with(
+    sub: Submission,
+    student: str = "",
+    notes: tuple[str, ...] = (),
+    ignored: tuple[str, ...] = (),
+) -> Submission:
     """The submission with who it is and what a TA should know added."""
-    return replace(sub, student=student or sub.student, notes=notes + sub.notes,
-                   ignored=ignored + sub.ignored)
+    return replace(
+        sub,
+        student=student or sub.student,
+        notes=notes + sub.notes,
+        ignored=ignored + sub.ignored,
+    )
 
 
 # ---------------------------------------------------- which file is the submission
 
 
-def _select(names: list[str], place: str, assignment: str | None, *, open_zips: bool,
-            key: Callable[[str], str] = _logical) -> tuple[str | None, str]:
+def _select(
+    names: list[str],
+    place: str,
+    assignment: str | None,
+    *,
+    open_zips: bool,
+    key: Callable[[str], str] = _logical,
+) -> tuple[str | None, str]:
     """Which of one student's files is the submission: ``(name, "")`` or
     ``(None, problem)``.
 
@@ -375,8 +456,13 @@ def _select(names: list[str], place: str, assignment: str | None, *, open_zips: 
     return None, _no_notebook(place, live, nested=[] if open_zips else zips)
 
 
-def _pick(names: list[str], place: str, assignment: str | None, kind: str,
-          key: Callable[[str], str]) -> tuple[str | None, str]:
+def _pick(
+    names: list[str],
+    place: str,
+    assignment: str | None,
+    kind: str,
+    key: Callable[[str], str],
+) -> tuple[str | None, str]:
     """The explicit rule: one file -> it; several -> the one named after the
     assignment if exactly one is; otherwise none (guessing could grade scratch work)."""
     if len(names) == 1:
@@ -388,8 +474,10 @@ def _pick(names: list[str], place: str, assignment: str | None, kind: str,
     if len(named) == 1:
         return named[0], ""
     rule = f"; exactly one should be named {assignment}{suffix}" if assignment else ""
-    return None, (f"{place} holds {len(names)} {kind}s ({_list_names(names)}); "
-                  f"submit exactly one{rule}")
+    return None, (
+        f"{place} holds {len(names)} {kind}s ({_list_names(names)}); "
+        f"submit exactly one{rule}"
+    )
 
 
 def _no_notebook(place: str, found: list[str], nested: list[str]) -> str:
@@ -398,14 +486,22 @@ def _no_notebook(place: str, found: list[str], nested: list[str]) -> str:
         return f"{place} holds no notebook (it is empty)"
     message = f"{place} holds no notebook (found: {_list_names(found)})"
     if nested:
-        message += ("; zip archives inside a zip are not opened: submit the notebook "
-                    "or Otter's export zip itself")
+        message += (
+            "; zip archives inside a zip are not opened: submit the notebook "
+            "or Otter's export zip itself"
+        )
     return message
 
 
-def _from_student_files(sid: str, place: str, source: str, names: list[str],
-                        fetch: Callable[[str], Path], assignment: str | None,
-                        key: Callable[[str], str] = _logical) -> Submission:
+def _from_student_files(
+    sid: str,
+    place: str,
+    source: str,
+    names: list[str],
+    fetch: Callable[[str], Path],
+    assignment: str | None,
+    key: Callable[[str], str] = _logical,
+) -> Submission:
     """One student's files (a folder, a Gradescope folder, a Canvas group)."""
     name, problem = _select(names, place, assignment, open_zips=True, key=key)
     if name is None:
@@ -418,8 +514,9 @@ def _from_student_files(sid: str, place: str, source: str, names: list[str],
         return Submission(sid, source, None, str(exc), ignored=ignored)
     if _is_zip_name(name):
         inner = _from_zip(path, sid, source, assignment)
-        return replace(_with(inner, ignored=ignored),
-                       companions=companions + inner.companions)
+        return replace(
+            _with(inner, ignored=ignored), companions=companions + inner.companions
+        )
     return Submission(sid, source, path, ignored=ignored, companions=companions)
 
 
@@ -431,9 +528,12 @@ def companion_names(assignment: str | None) -> tuple[str, ...]:
     return course.COURSE[assignment].companions
 
 
-def _companions(names: tuple[str, ...], fetch: Callable[[str], Path],
-                assignment: str | None, key: Callable[[str], str] = _logical
-                ) -> tuple[tuple[tuple[str, Path], ...], tuple[str, ...]]:
+def _companions(
+    names: tuple[str, ...],
+    fetch: Callable[[str], Path],
+    assignment: str | None,
+    key: Callable[[str], str] = _logical,
+) -> tuple[tuple[tuple[str, Path], ...], tuple[str, ...]]:
     """Split a student's other files into the companions the assignment grades
     (fetched, size-capped; the first of each name in sorted order) and the rest."""
     wanted = {n.lower(): n for n in companion_names(assignment)}
@@ -447,8 +547,9 @@ def _companions(names: tuple[str, ...], fetch: Callable[[str], Path],
         path = fetch(name)
         size = path.stat().st_size
         if size > MAX_COMPANION_BYTES:
-            raise InvalidSubmission(f"{_show(name)} is {size} bytes; the limit is "
-                                    f"{MAX_COMPANION_BYTES}")
+            raise InvalidSubmission(
+                f"{_show(name)} is {size} bytes; the limit is {MAX_COMPANION_BYTES}"
+            )
         chosen[companion] = path
     return tuple(sorted(chosen.items())), tuple(rest)
 
@@ -461,8 +562,11 @@ def _from_top_zip(path: Path, root: Path, assignment: str | None) -> list[Submis
     sid, source, label = stable_id(path, root), _show_path(path), _show(path.name)
     try:
         with _open_zip(path, BULK_CAPS, label) as zf:
-            names = [i.filename for i in zf.infolist()
-                     if not i.is_dir() and not _is_junk(i.filename)]
+            names = [
+                i.filename
+                for i in zf.infolist()
+                if not i.is_dir() and not _is_junk(i.filename)
+            ]
             if _is_canvas_listing(names):
                 _check_directory(zf, BULK_CAPS, label)
                 return _from_canvas(_zip_listing(zf, path, names), assignment)
@@ -484,13 +588,16 @@ def _from_zip(path: Path, sid: str, source: str, assignment: str | None) -> Subm
         return Submission(sid, source, None, str(exc))
 
 
-def _from_open_zip(zf: zipfile.ZipFile, path: Path, sid: str, source: str,
-                   assignment: str | None) -> Submission:
+def _from_open_zip(
+    zf: zipfile.ZipFile, path: Path, sid: str, source: str, assignment: str | None
+) -> Submission:
     """Check every member, choose the notebook, extract only it into a fresh dir."""
     label = _show(path.name)
     if path.stat().st_size > ZIP_CAPS.archive_bytes:
-        raise InvalidSubmission(f"{label} is {path.stat().st_size} bytes; the limit "
-                                f"is {ZIP_CAPS.archive_bytes}")
+        raise InvalidSubmission(
+            f"{label} is {path.stat().st_size} bytes; the limit "
+            f"is {ZIP_CAPS.archive_bytes}"
+        )
     _check_directory(zf, ZIP_CAPS, label, each_member=True)
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
     name, problem = _select(names, label, assignment, open_zips=False)
@@ -498,8 +605,10 @@ def _from_open_zip(zf: zipfile.ZipFile, path: Path, sid: str, source: str,
         raise InvalidSubmission(problem)
     info = zf.getinfo(name)
     if info.file_size > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(f"{label}: {_show(name)} is {info.file_size} bytes; "
-                                f"the limit is {MAX_NOTEBOOK_BYTES}")
+        raise InvalidSubmission(
+            f"{label}: {_show(name)} is {info.file_size} bytes; "
+            f"the limit is {MAX_NOTEBOOK_BYTES}"
+        )
     workdir = _new_workdir()
     try:
         notebook = _extract(zf, info, workdir / _basename(name), ZIP_CAPS, label)
@@ -509,16 +618,33 @@ def _from_open_zip(zf: zipfile.ZipFile, path: Path, sid: str, source: str,
     ignored = tuple(n for n in names if n != name and not _is_junk(n))
     try:
         companions, ignored = _companions(
-            ignored, lambda n: _extract(zf, zf.getinfo(n), workdir / "companions" /
-                                        _digest(n) / _basename(n), ZIP_CAPS, label),
-            assignment)
+            ignored,
+            lambda n: _extract(
+                zf,
+                zf.getinfo(n),
+                workdir / "companions" / _digest(n) / _basename(n),
+                ZIP_CAPS,
+                label,
+            ),
+            assignment,
+        )
     except InvalidSubmission:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    notes = tuple(f"{n} (Otter's log, a pickle) was not opened" for n in ignored
-                  if _basename(n) == ".OTTER_LOG")
-    return Submission(sid, source, notebook, notes=notes, ignored=ignored,
-                      workdir=workdir, companions=companions)
+    notes = tuple(
+        f"{n} (Otter's log, a pickle) was not opened"
+        for n in ignored
+        if _basename(n) == ".OTTER_LOG"
+    )
+    return Submission(
+        sid,
+        source,
+        notebook,
+        notes=notes,
+        ignored=ignored,
+        workdir=workdir,
+        companions=companions,
+    )
 
 
 def _open_zip(path: Path, caps: ZipCaps, label: str) -> zipfile.ZipFile:
@@ -527,23 +653,29 @@ def _open_zip(path: Path, caps: ZipCaps, label: str) -> zipfile.ZipFile:
     try:
         size, declared = path.stat().st_size, _declared_directory(path)
     except OSError as exc:
-        raise InvalidSubmission(f"{label} could not be read ({type(exc).__name__})"
-                                ) from exc
+        raise InvalidSubmission(
+            f"{label} could not be read ({type(exc).__name__})"
+        ) from exc
     if size > caps.archive_bytes:
-        raise InvalidSubmission(f"{label} is {size} bytes; the limit is "
-                                f"{caps.archive_bytes}")
+        raise InvalidSubmission(
+            f"{label} is {size} bytes; the limit is {caps.archive_bytes}"
+        )
     if declared is None:
-        raise InvalidSubmission(f"{label} is not a zip archive (no end record): is it "
-                                "truncated?")
+        raise InvalidSubmission(
+            f"{label} is not a zip archive (no end record): is it truncated?"
+        )
     entries, directory_bytes = declared
     if entries > caps.members or directory_bytes > caps.members * 1024 + 65536:
-        raise InvalidSubmission(f"{label} declares {entries} files; the limit is "
-                                f"{caps.members}")
+        raise InvalidSubmission(
+            f"{label} declares {entries} files; the limit is {caps.members}"
+        )
     try:
         return zipfile.ZipFile(path)
     except ARCHIVE_ERRORS as exc:
-        raise InvalidSubmission(f"{label} is not a valid zip archive "
-                                f"({type(exc).__name__}: {_show(str(exc))})") from exc
+        raise InvalidSubmission(
+            f"{label} is not a valid zip archive "
+            f"({type(exc).__name__}: {_show(str(exc))})"
+        ) from exc
 
 
 def _declared_directory(path: Path) -> tuple[int, int] | None:
@@ -556,8 +688,8 @@ def _declared_directory(path: Path) -> tuple[int, int] | None:
         at = tail.rfind(b"PK\x05\x06")
         if at < 0 or len(tail) - at < 22:
             return None
-        entries = int.from_bytes(tail[at + 10:at + 12], "little")
-        directory = int.from_bytes(tail[at + 12:at + 16], "little")
+        entries = int.from_bytes(tail[at + 10 : at + 12], "little")
+        directory = int.from_bytes(tail[at + 12 : at + 16], "little")
         if entries == 0xFFFF or directory == 0xFFFFFFFF:
             return _zip64_directory(f, start + at) or (entries, directory)
         return entries, directory
@@ -573,24 +705,30 @@ def _zip64_directory(f, end_at: int) -> tuple[int, int] | None:
     record = f.read(56)
     if not record.startswith(b"PK\x06\x06") or len(record) < 48:
         return None
-    return (int.from_bytes(record[32:40], "little"),
-            int.from_bytes(record[40:48], "little"))
+    return (
+        int.from_bytes(record[32:40], "little"),
+        int.from_bytes(record[40:48], "little"),
+    )
 
 
-def _check_directory(zf: zipfile.ZipFile, caps: ZipCaps, label: str, *,
-                     each_member: bool = False) -> None:
+def _check_directory(
+    zf: zipfile.ZipFile, caps: ZipCaps, label: str, *, each_member: bool = False
+) -> None:
     """Member count, each member (when asked) and the total expanded size, all from
     the central directory, before anything is extracted."""
     infos = zf.infolist()
     if len(infos) > caps.members:
-        raise InvalidSubmission(f"{label} holds {len(infos)} files; the limit is "
-                                f"{caps.members}")
+        raise InvalidSubmission(
+            f"{label} holds {len(infos)} files; the limit is {caps.members}"
+        )
     for info in infos if each_member else ():
         _check_member(info, caps, label)
     total = sum(i.file_size for i in infos)
     if total > caps.total_bytes:
-        raise InvalidSubmission(f"{label} would expand to {total} bytes; the limit is "
-                                f"{caps.total_bytes}: refusing to unpack it")
+        raise InvalidSubmission(
+            f"{label} would expand to {total} bytes; the limit is "
+            f"{caps.total_bytes}: refusing to unpack it"
+        )
 
 
 def _check_member(info: zipfile.ZipInfo, caps: ZipCaps, label: str) -> None:
@@ -598,12 +736,15 @@ def _check_member(info: zipfile.ZipInfo, caps: ZipCaps, label: str) -> None:
     file, is encrypted, or would expand past the caps (all from the directory)."""
     name = _show(info.filename)
     if _escapes(info.filename):
-        raise InvalidSubmission(f"{label} holds {name!r}, a path outside the archive "
-                                "(absolute or with '..'): refusing to unpack it")
+        raise InvalidSubmission(
+            f"{label} holds {name!r}, a path outside the archive "
+            "(absolute or with '..'): refusing to unpack it"
+        )
     kind = stat.S_IFMT(info.external_attr >> 16) if info.create_system == 3 else 0
     if kind == stat.S_IFLNK:
-        raise InvalidSubmission(f"{label} holds a symbolic link ({name}): refusing to "
-                                "unpack it")
+        raise InvalidSubmission(
+            f"{label} holds a symbolic link ({name}): refusing to unpack it"
+        )
     if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
         raise InvalidSubmission(f"{label} holds {name}, which is not a plain file")
     if info.flag_bits & 0x1:
@@ -614,23 +755,32 @@ def _check_member(info: zipfile.ZipInfo, caps: ZipCaps, label: str) -> None:
 def _check_member_size(info: zipfile.ZipInfo, caps: ZipCaps, label: str) -> None:
     name, size = _show(info.filename), info.file_size
     if size > caps.member_bytes:
-        raise InvalidSubmission(f"{label}: {name} would expand to {size} bytes; the "
-                                f"limit is {caps.member_bytes}: refusing to unpack it")
+        raise InvalidSubmission(
+            f"{label}: {name} would expand to {size} bytes; the "
+            f"limit is {caps.member_bytes}: refusing to unpack it"
+        )
     ratio = size / max(info.compress_size, 1)
     if size > caps.ratio_floor and ratio > caps.ratio:
-        raise InvalidSubmission(f"{label}: {name} is compressed {ratio:.0f}:1 (the "
-                                f"limit is {caps.ratio:.0f}:1), like a zip bomb: "
-                                "refusing to unpack it")
+        raise InvalidSubmission(
+            f"{label}: {name} is compressed {ratio:.0f}:1 (the "
+            f"limit is {caps.ratio:.0f}:1), like a zip bomb: "
+            "refusing to unpack it"
+        )
 
 
 def _escapes(name: str) -> bool:
     """An absolute path, a drive letter, a NUL or a '..' part: outside the dir."""
-    return (name.startswith(("/", "\\")) or bool(re.match(r"[A-Za-z]:", name))
-            or "\x00" in name or ".." in re.split(r"[/\\]", name))
+    return (
+        name.startswith(("/", "\\"))
+        or bool(re.match(r"[A-Za-z]:", name))
+        or "\x00" in name
+        or ".." in re.split(r"[/\\]", name)
+    )
 
 
-def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, caps: ZipCaps,
-             label: str) -> Path:
+def _extract(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, caps: ZipCaps, label: str
+) -> Path:
     """Copy one checked member to ``target`` in chunks, stopping at the caps (the
     directory's sizes are claims; the bytes actually produced are what count)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -638,17 +788,24 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, caps: Zip
     try:  # O_EXCL | O_NOFOLLOW: never write through a link or over an existing file
         fd = os.open(target, flags, 0o600)
     except OSError as exc:  # e.g. the archive names the same file twice
-        raise InvalidSubmission(f"{label}: {_show(info.filename)} could not be written "
-                                f"({type(exc).__name__})") from exc
+        raise InvalidSubmission(
+            f"{label}: {_show(info.filename)} could not be written "
+            f"({type(exc).__name__})"
+        ) from exc
     try:
         with os.fdopen(fd, "wb") as out, zf.open(info) as member:
-            _copy_capped(member, out, min(info.file_size, caps.member_bytes),
-                         f"{label}: {_show(info.filename)}")
+            _copy_capped(
+                member,
+                out,
+                min(info.file_size, caps.member_bytes),
+                f"{label}: {_show(info.filename)}",
+            )
     except ARCHIVE_ERRORS as exc:
         target.unlink(missing_ok=True)
-        raise InvalidSubmission(f"{label}: {_show(info.filename)} could not be "
-                                f"unpacked ({type(exc).__name__}: {_show(str(exc))})"
-                                ) from exc
+        raise InvalidSubmission(
+            f"{label}: {_show(info.filename)} could not be "
+            f"unpacked ({type(exc).__name__}: {_show(str(exc))})"
+        ) from exc
     except InvalidSubmission:
         target.unlink(missing_ok=True)
         raise
@@ -661,13 +818,15 @@ def _copy_capped(member, out, limit: int, what: str) -> None:
     while chunk := member.read(CHUNK):
         written += len(chunk)
         if written > limit:
-            raise InvalidSubmission(f"{what} expands past {limit} bytes: refusing to "
-                                    "unpack it")
+            raise InvalidSubmission(
+                f"{what} expands past {limit} bytes: refusing to unpack it"
+            )
         out.write(chunk)
 
 
-def _fetch_member(zf: zipfile.ZipFile, name: str, target: Path, caps: ZipCaps,
-                  label: str) -> Path:
+def _fetch_member(
+    zf: zipfile.ZipFile, name: str, target: Path, caps: ZipCaps, label: str
+) -> Path:
     """Check one member of a bulk archive and extract it (bulk archives are checked
     member by member, so one student's bad file costs only that student)."""
     info = zf.getinfo(name)
@@ -682,16 +841,21 @@ def _is_canvas_listing(names: list[str]) -> bool:
     """Canvas's bulk download: flat, and every notebook or zip named the way Canvas
     names them (other files, e.g. a grades CSV a TA added, do not count)."""
     handed_in = [n for n in names if _is_notebook_name(n) or _is_zip_name(n)]
-    return (bool(handed_in) and all(CANVAS_NAME.fullmatch(n) for n in handed_in)
-            and not any("/" in n or "\\" in n for n in names))
+    return (
+        bool(handed_in)
+        and all(CANVAS_NAME.fullmatch(n) for n in handed_in)
+        and not any("/" in n or "\\" in n for n in names)
+    )
 
 
 def _zip_listing(zf: zipfile.ZipFile, path: Path, names: list[str]) -> _Listing:
     """A Canvas ``submissions.zip``: a member is checked and extracted when chosen."""
     bulk, label = _new_workdir(), _show(path.name)
-    return _Listing(names,
-                    lambda name: _fetch_member(zf, name, bulk / name, BULK_CAPS, label),
-                    lambda name: f"{_show_path(path)} > {_show(name)}")
+    return _Listing(
+        names,
+        lambda name: _fetch_member(zf, name, bulk / name, BULK_CAPS, label),
+        lambda name: f"{_show_path(path)} > {_show(name)}",
+    )
 
 
 def _canvas_file(name: str) -> _CanvasFile | None:
@@ -706,8 +870,16 @@ def _canvas_file(name: str) -> _CanvasFile | None:
         version = int(versioned["n"])
     else:
         plain, version = original, 0
-    return _CanvasFile(name, match["who"], match["user"], int(match["file"]),
-                       bool(match["late"]), original, _logical(plain), version)
+    return _CanvasFile(
+        name,
+        match["who"],
+        match["user"],
+        int(match["file"]),
+        bool(match["late"]),
+        original,
+        _logical(plain),
+        version,
+    )
 
 
 def _from_canvas(listing: _Listing, assignment: str | None) -> list[Submission]:
@@ -720,8 +892,9 @@ def _from_canvas(listing: _Listing, assignment: str | None) -> list[Submission]:
     return [_canvas_student(files, listing, assignment) for files in groups.values()]
 
 
-def _canvas_latest(files: list[_CanvasFile]) -> tuple[list[_CanvasFile],
-                                                      list[_CanvasFile]]:
+def _canvas_latest(
+    files: list[_CanvasFile],
+) -> tuple[list[_CanvasFile], list[_CanvasFile]]:
     """The newest version of each distinct file, and the older versions.
 
     Versions share a base name (``week1.ipynb``, ``week1-1.ipynb``); the newest has
@@ -734,30 +907,46 @@ def _canvas_latest(files: list[_CanvasFile]) -> tuple[list[_CanvasFile],
     return kept, [f for f in files if f not in kept]
 
 
-def _canvas_student(files: list[_CanvasFile], listing: _Listing,
-                    assignment: str | None) -> Submission:
+def _canvas_student(
+    files: list[_CanvasFile], listing: _Listing, assignment: str | None
+) -> Submission:
     """One Canvas student: newest versions only, then the same rule as a folder."""
     who, user = files[0].who, files[0].user
     sid = f"canvas-{_slug(who)}-{user}"
     kept, older = _canvas_latest(files)
     by_original = {f.original: f for f in kept}
-    chosen, _ = _select(list(by_original), "", assignment, open_zips=True,
-                        key=lambda n: by_original[n].base)
+    chosen, _ = _select(
+        list(by_original),
+        "",
+        assignment,
+        open_zips=True,
+        key=lambda n: by_original[n].base,
+    )
     source = listing.source(by_original[chosen].name if chosen else f"{who}_{user}_*")
     submission = _from_student_files(
-        sid, f"{_show(who)} (Canvas user {user})", source, list(by_original),
-        lambda n: listing.fetch(by_original[n].name), assignment,
-        key=lambda n: by_original[n].base)
+        sid,
+        f"{_show(who)} (Canvas user {user})",
+        source,
+        list(by_original),
+        lambda n: listing.fetch(by_original[n].name),
+        assignment,
+        key=lambda n: by_original[n].base,
+    )
     graded = by_original.get(chosen) if chosen and submission.problem == "" else None
     notes = _canvas_notes(graded, older)
     fetched = {path.name for _, path in submission.companions}
-    return replace(submission, notes=notes + submission.notes,
-                   ignored=tuple(f.name for f in files
-                                 if f is not graded and f.name not in fetched))
+    return replace(
+        submission,
+        notes=notes + submission.notes,
+        ignored=tuple(
+            f.name for f in files if f is not graded and f.name not in fetched
+        ),
+    )
 
 
-def _canvas_notes(graded: _CanvasFile | None,
-                  older: list[_CanvasFile]) -> tuple[str, ...]:
+def _canvas_notes(
+    graded: _CanvasFile | None, older: list[_CanvasFile]
+) -> tuple[str, ...]:
     notes = []
     if graded is not None and graded.late:
         notes.append(f"Canvas marks {_show(graded.name)} late")
@@ -776,16 +965,22 @@ def _gradescope_students(path: Path) -> tuple[dict[str, str], str]:
     ``yaml.safe_load``, and every value type-checked."""
     try:
         if path.stat().st_size > MAX_METADATA_BYTES:
-            return {}, (f"{GRADESCOPE_METADATA} is over {MAX_METADATA_BYTES} bytes; "
-                        "ignored")
+            return {}, (
+                f"{GRADESCOPE_METADATA} is over {MAX_METADATA_BYTES} bytes; ignored"
+            )
         data = yaml.safe_load(path.read_bytes())
     except (yaml.YAMLError, OSError, ValueError, RecursionError) as exc:
-        return {}, (f"{GRADESCOPE_METADATA} could not be read ({type(exc).__name__}); "
-                    "students are known by submission id only")
+        return {}, (
+            f"{GRADESCOPE_METADATA} could not be read ({type(exc).__name__}); "
+            "students are known by submission id only"
+        )
     if not isinstance(data, dict):
         return {}, f"{GRADESCOPE_METADATA} is not a mapping; ignored"
-    students = {key: _submitters(value) for key, value in data.items()
-                if isinstance(key, str) and GRADESCOPE_FOLDER.fullmatch(key)}
+    students = {
+        key: _submitters(value)
+        for key, value in data.items()
+        if isinstance(key, str) and GRADESCOPE_FOLDER.fullmatch(key)
+    }
     return {key: who for key, who in students.items() if who}, ""
 
 
@@ -822,33 +1017,60 @@ def _gradescope_prefix(names: list[str]) -> str | None:
     return None
 
 
-def _from_gradescope_zip(zf: zipfile.ZipFile, path: Path, prefix: str,
-                         names: list[str], assignment: str | None) -> list[Submission]:
+def _from_gradescope_zip(
+    zf: zipfile.ZipFile,
+    path: Path,
+    prefix: str,
+    names: list[str],
+    assignment: str | None,
+) -> list[Submission]:
     """A Gradescope export zip: one submission per ``submission_<id>/`` folder."""
     bulk, label = _new_workdir(), _show(path.name)
     try:
-        meta = _fetch_member(zf, prefix + GRADESCOPE_METADATA, bulk / "metadata.yml",
-                             BULK_CAPS, label)
+        meta = _fetch_member(
+            zf, prefix + GRADESCOPE_METADATA, bulk / "metadata.yml", BULK_CAPS, label
+        )
         students, note = _gradescope_students(meta)
     except InvalidSubmission as exc:
         students, note = {}, str(exc)
-    return [_with(_gradescope_zip_student(zf, path, prefix, folder, files, bulk,
-                                          assignment),
-                  students.get(folder, ""), (note,) if note else ())
-            for folder, files in sorted(_gradescope_groups(names, prefix).items())]
+    return [
+        _with(
+            _gradescope_zip_student(zf, path, prefix, folder, files, bulk, assignment),
+            students.get(folder, ""),
+            (note,) if note else (),
+        )
+        for folder, files in sorted(_gradescope_groups(names, prefix).items())
+    ]
 
 
-def _gradescope_zip_student(zf: zipfile.ZipFile, path: Path, prefix: str, folder: str,
-                            files: list[str], bulk: Path,
-                            assignment: str | None) -> Submission:
+def _gradescope_zip_student(
+    zf: zipfile.ZipFile,
+    path: Path,
+    prefix: str,
+    folder: str,
+    files: list[str],
+    bulk: Path,
+    assignment: str | None,
+) -> Submission:
     """One ``submission_<id>/`` folder of a Gradescope export zip."""
-    def fetch(rel: str) -> Path:
-        return _fetch_member(zf, f"{prefix}{folder}/{rel}", bulk / folder /
-                             _basename(rel), BULK_CAPS, _show(path.name))
 
-    return _from_student_files(f"gradescope-{folder.split('_', 1)[1]}", folder,
-                               f"{_show_path(path)} > {folder}", files, fetch,
-                               assignment)
+    def fetch(rel: str) -> Path:
+        return _fetch_member(
+            zf,
+            f"{prefix}{folder}/{rel}",
+            bulk / folder / _basename(rel),
+            BULK_CAPS,
+            _show(path.name),
+        )
+
+    return _from_student_files(
+        f"gradescope-{folder.split('_', 1)[1]}",
+        folder,
+        f"{_show_path(path)} > {folder}",
+        files,
+        fetch,
+        assignment,
+    )
 
 
 def _gradescope_groups(names: list[str], prefix: str) -> dict[str, list[str]]:
@@ -857,7 +1079,7 @@ def _gradescope_groups(names: list[str], prefix: str) -> dict[str, list[str]]:
     for name in names:
         if not name.startswith(prefix):
             continue
-        folder, _, rest = name[len(prefix):].partition("/")
+        folder, _, rest = name[len(prefix) :].partition("/")
         if GRADESCOPE_FOLDER.fullmatch(folder) and rest:
             groups.setdefault(folder, []).append(rest)
     return groups
@@ -891,15 +1113,18 @@ def _read_bounded(path: Path) -> bytes:
         raise InvalidSubmission(f"{name} is not a regular file")
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(f"{name} is {size} bytes; the limit is "
-                                f"{MAX_NOTEBOOK_BYTES}")
+        raise InvalidSubmission(
+            f"{name} is {size} bytes; the limit is {MAX_NOTEBOOK_BYTES}"
+        )
     with open(path, "rb") as f:
         data = f.read(MAX_NOTEBOOK_BYTES + 1)  # the file may grow after stat()
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise InvalidSubmission(f"{name} is over {MAX_NOTEBOOK_BYTES} bytes")
     if not data.strip():
-        raise InvalidSubmission(f"{name} is empty ({len(data)} bytes): save the "
-                                "notebook and submit it again")
+        raise InvalidSubmission(
+            f"{name} is empty ({len(data)} bytes): save the "
+            "notebook and submit it again"
+        )
     return data
 
 
@@ -910,11 +1135,14 @@ def _parse_json(data: bytes, name: str) -> object:
     except UnicodeDecodeError as exc:
         raise InvalidSubmission(f"{name} is not UTF-8 text (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
-        raise InvalidSubmission(f"{name} is not valid JSON (line {exc.lineno}, "
-                                f"column {exc.colno}): is the file truncated?") from exc
+        raise InvalidSubmission(
+            f"{name} is not valid JSON (line {exc.lineno}, "
+            f"column {exc.colno}): is the file truncated?"
+        ) from exc
     except (ValueError, RecursionError) as exc:  # a 5000-digit number, deep nesting
-        raise InvalidSubmission(f"{name} is not a usable notebook "
-                                f"({type(exc).__name__}: {_show(str(exc))})") from exc
+        raise InvalidSubmission(
+            f"{name} is not a usable notebook ({type(exc).__name__}: {_show(str(exc))})"
+        ) from exc
 
 
 def _kernel_of(nb: object) -> str:
@@ -924,18 +1152,27 @@ def _kernel_of(nb: object) -> str:
     return _show(name, 100) if isinstance(name, str) else ""
 
 
-JSON_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number",
-              bool: "a boolean", type(None): "null"}
+JSON_KINDS = {
+    list: "a list",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 def _cells_of(nb: object, name: str) -> list[dict]:
     if not isinstance(nb, dict):
-        raise InvalidSubmission(f"{name} is not a Jupyter notebook: its JSON is "
-                                f"{JSON_KINDS.get(type(nb), 'not an object')}, not an "
-                                "object with a cell list")
+        raise InvalidSubmission(
+            f"{name} is not a Jupyter notebook: its JSON is "
+            f"{JSON_KINDS.get(type(nb), 'not an object')}, not an "
+            "object with a cell list"
+        )
     wrong_format = InvalidSubmission(
         f"{name} is nbformat {nb.get('nbformat')!r}; save it as nbformat 4 (any "
-        "current Jupyter or Colab does)")
+        "current Jupyter or Colab does)"
+    )
     if isinstance(nb.get("nbformat"), int) and nb["nbformat"] != 4:
         raise wrong_format  # before the cell list: nbformat 3 has worksheets instead
     if not isinstance(nb.get("cells"), list):
@@ -943,8 +1180,9 @@ def _cells_of(nb: object, name: str) -> list[dict]:
     if nb.get("nbformat") != 4:
         raise wrong_format
     if len(nb["cells"]) > MAX_CELLS:
-        raise InvalidSubmission(f"{name} has {len(nb['cells'])} cells "
-                                f"(limit {MAX_CELLS})")
+        raise InvalidSubmission(
+            f"{name} has {len(nb['cells'])} cells (limit {MAX_CELLS})"
+        )
     cells = []
     for index, cell in enumerate(nb["cells"]):
         if not isinstance(cell, dict) or "cell_type" not in cell:
@@ -972,6 +1210,7 @@ def _source(cell: dict, index: int, name: str) -> str:
     if not isinstance(source, str):
         raise InvalidSubmission(f"{name}: cell {index} has a malformed source")
     if len(source) > MAX_CELL_CHARS:
-        raise InvalidSubmission(f"{name}: cell {index} is longer than {MAX_CELL_CHARS} "
-                                "characters")
+        raise InvalidSubmission(
+            f"{name}: cell {index} is longer than {MAX_CELL_CHARS} characters"
+        )
     return source

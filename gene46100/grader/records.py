@@ -13,8 +13,15 @@ import json
 import os
 from pathlib import Path
 
-STATUSES = ("graded", "timeout", "oom", "kernel_died", "invalid_submission",
-            "tampered", "internal_error")
+STATUSES = (
+    "graded",
+    "timeout",
+    "oom",
+    "kernel_died",
+    "invalid_submission",
+    "tampered",
+    "internal_error",
+)
 
 
 class Journal:
@@ -75,12 +82,25 @@ def write_grades_csv(out_dir: Path, spec: dict, records: list[dict]) -> Path:
     names = [q["name"] for q in spec["questions"]]
     possible = {q["name"]: q["points"] for q in spec["questions"]}
     total = sum(q["points"] for q in spec["questions"] if not q["manual"])
-    header = ["file", *names, "total_points_earned", "percent_correct", "grading_status"]
+    header = [
+        "file",
+        *names,
+        "total_points_earned",
+        "percent_correct",
+        "grading_status",
+    ]
     rows = [["POINTS POSSIBLE", *(possible[n] for n in names), total, 100, ""]]
     for record in sorted(records, key=lambda r: r["id"]):
         scores = {q["name"]: q["score"] for q in record["questions"]}
-        rows.append([record["file"], *(scores.get(n, 0) for n in names),
-                     record["total"], record["percent"], record["status"]])
+        rows.append(
+            [
+                record["file"],
+                *(scores.get(n, 0) for n in names),
+                record["total"],
+                record["percent"],
+                record["status"],
+            ]
+        )
     path = out_dir / "grades.csv"
     tmp = path.with_name("grades.csv.tmp")
     with open(tmp, "w", newline="") as f:

@@ -26,8 +26,16 @@ from gene46100.course import GENERIC_TOPIC
 from gene46100.grader.records import write_atomic
 
 # Submission statuses a person should look at (scores stand regardless).
-FLAG_STATUSES = frozenset({"tampered", "timeout", "oom", "kernel_died",
-                           "invalid_submission", "internal_error"})
+FLAG_STATUSES = frozenset(
+    {
+        "tampered",
+        "timeout",
+        "oom",
+        "kernel_died",
+        "invalid_submission",
+        "internal_error",
+    }
+)
 SAFE_SANDBOX = "bubblewrap"
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 # Numbers (ints, decimals, exponents) vary between students; the mistake does not.
@@ -74,15 +82,21 @@ def _gradescope_test(question: dict) -> dict:
         output = "Graded by a person: a TA adds these points after reading your answer."
     elif question["status"] not in ("passed", "failed"):
         output = f"[{question['status']}] {output}"
-    return {"name": question["name"], "score": 0 if manual else question["score"],
-            "max_score": question["possible"],
-            "status": "passed" if full and not manual else "failed",
-            "output": output, "visibility": "visible"}
+    return {
+        "name": question["name"],
+        "score": 0 if manual else question["score"],
+        "max_score": question["possible"],
+        "status": "passed" if full and not manual else "failed",
+        "output": output,
+        "visibility": "visible",
+    }
 
 
 def _gradescope_summary(record: dict) -> str:
-    score = (f"Status: {record['status']}. Autograded score: {record['total']:g} / "
-             f"{record['possible']:g} ({record['percent']:g} %).")
+    score = (
+        f"Status: {record['status']}. Autograded score: {record['total']:g} / "
+        f"{record['possible']:g} ({record['percent']:g} %)."
+    )
     lines = [score + _manual_note(record)]
     if record.get("message"):
         lines.append(f"Note: {record['message']}")
@@ -137,9 +151,16 @@ th{background:#eef1f6;font-weight:600}td.num,th.num{text-align:right;
 img{max-width:100%;height:auto}ul{margin:6px 0;padding-left:22px}
 a{color:#2d5da8}
 """
-STATUS_STYLE = {"graded": "ok", "passed": "ok", "manual": "info", "failed": "bad",
-                "tampered": "bad", "internal_error": "bad", "invalid_submission": "bad",
-                "not_run": "info"}
+STATUS_STYLE = {
+    "graded": "ok",
+    "passed": "ok",
+    "manual": "info",
+    "failed": "bad",
+    "tampered": "bad",
+    "internal_error": "bad",
+    "invalid_submission": "bad",
+    "not_run": "info",
+}
 
 
 def _e(value: object) -> str:
@@ -152,23 +173,35 @@ def _badge(status: str) -> str:
 
 
 def _page(title: str, body: str) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{_e(title)}</title><style>{CSS}</style></head>"
-            f"<body><main>\n{body}\n</main></body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head>"
+        f"<body><main>\n{body}\n</main></body></html>\n"
+    )
 
 
-def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset(),
-           widths: list[int] | None = None) -> str:
+def _table(
+    header: list[str],
+    rows: list[list[str]],
+    numeric: set[int] = frozenset(),
+    widths: list[int] | None = None,
+) -> str:
     """A table of already-escaped cells; ``numeric`` columns align right and
     ``widths`` (percent) keeps short columns from taking the space text needs."""
+
     def cls(i: int) -> str:
         return ' class="num"' if i in numeric else ""
+
     cols = "".join(f'<col style="width:{w}%">' for w in widths or [])
     head = "".join(f"<th{cls(i)}>{h}</th>" for i, h in enumerate(header))
-    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(r))
-                   + "</tr>\n" for r in rows)
-    return (f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
-            f"<tbody>\n{body}</tbody></table>")
+    body = "".join(
+        "<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(r)) + "</tr>\n"
+        for r in rows
+    )
+    return (
+        f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
+        f"<tbody>\n{body}</tbody></table>"
+    )
 
 
 def _png(fig: Figure, alt: str) -> str:
@@ -210,25 +243,33 @@ def write_feedback_pages(out_dir: Path, spec: dict, records: list[dict]) -> list
 def feedback_page(spec: dict, record: dict) -> str:
     """One student's page: summary, warnings, what to review, questions, cells."""
     assignment = record.get("assignment") or spec.get("assignment", "")
-    body = "".join([_record_header(record), _alerts(record),
-                    _review_section(assignment, record), _question_table(record),
-                    _cells_section(record)])
+    body = "".join(
+        [
+            _record_header(record),
+            _alerts(record),
+            _review_section(assignment, record),
+            _question_table(record),
+            _cells_section(record),
+        ]
+    )
     return _page(f"{assignment} feedback: {record['file']}", body)
 
 
 def _record_header(record: dict) -> str:
-    return (f'<h1>{_e(record.get("assignment", ""))} feedback</h1>'
-            f'<div class="muted mono pre">{_e(record["file"])}</div>'
-            '<div class="card row">'
-            f'<div><div class="muted">autograded score</div><span class="big">'
-            f'{_fmt(record["total"])} / {_fmt(record["possible"])}</span></div>'
-            f'<div><div class="muted">percent</div><span class="big">'
-            f'{_fmt(record["percent"])} %</span></div>'
-            f'<div><div class="muted">status</div>{_badge(record["status"])}</div>'
-            f'<div class="muted" style="flex-basis:100%">graded in '
-            f'{record.get("seconds", 0):.1f} s, '
-            f'{record.get("restarts", 0)} restart(s).{_e(_manual_note(record))}'
-            '</div></div>')
+    return (
+        f"<h1>{_e(record.get('assignment', ''))} feedback</h1>"
+        f'<div class="muted mono pre">{_e(record["file"])}</div>'
+        '<div class="card row">'
+        f'<div><div class="muted">autograded score</div><span class="big">'
+        f"{_fmt(record['total'])} / {_fmt(record['possible'])}</span></div>"
+        f'<div><div class="muted">percent</div><span class="big">'
+        f"{_fmt(record['percent'])} %</span></div>"
+        f'<div><div class="muted">status</div>{_badge(record["status"])}</div>'
+        f'<div class="muted" style="flex-basis:100%">graded in '
+        f"{record.get('seconds', 0):.1f} s, "
+        f"{record.get('restarts', 0)} restart(s).{_e(_manual_note(record))}"
+        "</div></div>"
+    )
 
 
 def _alerts(record: dict) -> str:
@@ -238,8 +279,10 @@ def _alerts(record: dict) -> str:
         parts.append(f'<div class="alert bad">Sandbox: {_e(record["sandbox"])}</div>')
     if record.get("flags"):
         items = "".join(f'<li class="pre">{_e(f)}</li>' for f in record["flags"])
-        parts.append('<div class="alert warn">Flagged for review by a person (scores '
-                     f'stand as graded):<ul>{items}</ul></div>')
+        parts.append(
+            '<div class="alert warn">Flagged for review by a person (scores '
+            f"stand as graded):<ul>{items}</ul></div>"
+        )
     if record.get("message"):
         style = "bad" if record["status"] in FLAG_STATUSES else "warn"
         parts.append(f'<div class="alert {style} pre">{_e(record["message"])}</div>')
@@ -255,9 +298,11 @@ def topics_of(assignment: str) -> dict[str, str]:
 def review_topics(assignment: str, record: dict) -> list[tuple[str, str]]:
     """``(question, topic)`` for each autograded question that lost points when run."""
     topics = topics_of(assignment)
-    return [(q["name"], topics.get(q["name"], GENERIC_TOPIC))
-            for q in record["questions"]
-            if q["status"] in LOST and q["score"] < q["possible"]]
+    return [
+        (q["name"], topics.get(q["name"], GENERIC_TOPIC))
+        for q in record["questions"]
+        if q["status"] in LOST and q["score"] < q["possible"]
+    ]
 
 
 def _review_section(assignment: str, record: dict) -> str:
@@ -271,8 +316,12 @@ def _review_section(assignment: str, record: dict) -> str:
 def _question_table(record: dict) -> str:
     topics = topics_of(record.get("assignment", ""))
     rows = [_question_row(q, topics) for q in record["questions"]]
-    return "<h2>Questions</h2>" + _table(["question", "score", "status", "feedback"],
-                                         rows, numeric={1}, widths=[10, 14, 12, 64])
+    return "<h2>Questions</h2>" + _table(
+        ["question", "score", "status", "feedback"],
+        rows,
+        numeric={1},
+        widths=[10, 14, 12, 64],
+    )
 
 
 def _question_row(question: dict, topics: dict[str, str]) -> list[str]:
@@ -281,30 +330,45 @@ def _question_row(question: dict, topics: dict[str, str]) -> list[str]:
         cell = f"&ndash; / {_fmt(possible)}"
     else:
         width = 100 * score / possible if possible else 0
-        cell = (f"{_fmt(score)} / {_fmt(possible)}"
-                f'<div class="bar"><span style="width:{width:.0f}%"></span></div>')
+        cell = (
+            f"{_fmt(score)} / {_fmt(possible)}"
+            f'<div class="bar"><span style="width:{width:.0f}%"></span></div>'
+        )
     feedback = f'<div class="pre">{_e(question.get("feedback", ""))}</div>'
     if question["status"] in LOST and score < possible:
         topic = topics.get(question["name"], GENERIC_TOPIC)
         feedback += f'<div class="muted">Review: {_e(topic)}</div>'
-    return [f"<b>{_e(question['name'])}</b>", cell, _badge(question["status"]),
-            feedback]
+    return [
+        f"<b>{_e(question['name'])}</b>",
+        cell,
+        _badge(question["status"]),
+        feedback,
+    ]
 
 
 def _cells_section(record: dict) -> str:
     """Notebook cells that did not finish cleanly (index, status, a short error)."""
-    bad = [(k, c) for k, c in record.get("cells", {}).items()
-           if isinstance(c, dict) and c.get("status") != "ok"]
+    bad = [
+        (k, c)
+        for k, c in record.get("cells", {}).items()
+        if isinstance(c, dict) and c.get("status") != "ok"
+    ]
     if not bad:
         return ""
-    rows = [[_e(k), _badge(str(c.get("status"))),
-             f'<span class="pre">{_e(_cell_detail(c))}</span>']
-            for k, c in sorted(bad, key=_cell_key)]
-    return ("<h2>Notebook cells that did not finish</h2><p class=\"muted\">Cells are "
-            "counted from 0, markdown cells included. Later cells still ran; one that "
-            "depends on these may have failed too.</p>"
-            + _table(["cell", "status", "detail"], rows, numeric={0},
-                     widths=[10, 14, 76]))
+    rows = [
+        [
+            _e(k),
+            _badge(str(c.get("status"))),
+            f'<span class="pre">{_e(_cell_detail(c))}</span>',
+        ]
+        for k, c in sorted(bad, key=_cell_key)
+    ]
+    return (
+        '<h2>Notebook cells that did not finish</h2><p class="muted">Cells are '
+        "counted from 0, markdown cells included. Later cells still ran; one that "
+        "depends on these may have failed too.</p>"
+        + _table(["cell", "status", "detail"], rows, numeric={0}, widths=[10, 14, 76])
+    )
 
 
 def _cell_key(item: tuple[str, dict]) -> tuple[int, str]:
@@ -340,28 +404,44 @@ def class_report(spec: dict, records: list[dict]) -> str:
     if not records:
         return _page(f"{name} class report", f"<h1>{_e(name)}: no submissions</h1>")
     percents = [r["percent"] for r in records]
-    head = (f"<h1>{_e(name)} class report</h1><div class=\"card row\">"
-            f"<div><div class=\"muted\">submissions</div><span class=\"big\">"
-            f"{len(records)}</span></div><div><div class=\"muted\">median</div>"
-            f"<span class=\"big\">{_fmt(round(statistics.median(percents), 1))} %"
-            f"</span></div><div><div class=\"muted\">mean</div><span class=\"big\">"
-            f"{_fmt(round(statistics.mean(percents), 1))} %</span></div>"
-            f"<div>{_status_counts(records)}</div></div>")
-    return _page(f"{name} class report", "".join([
-        head, _flagged_section(records), _score_section(records),
-        _pass_rate_section(spec, records), _mistake_section(records),
-        _timing_section(records)]))
+    head = (
+        f'<h1>{_e(name)} class report</h1><div class="card row">'
+        f'<div><div class="muted">submissions</div><span class="big">'
+        f'{len(records)}</span></div><div><div class="muted">median</div>'
+        f'<span class="big">{_fmt(round(statistics.median(percents), 1))} %'
+        f'</span></div><div><div class="muted">mean</div><span class="big">'
+        f"{_fmt(round(statistics.mean(percents), 1))} %</span></div>"
+        f"<div>{_status_counts(records)}</div></div>"
+    )
+    return _page(
+        f"{name} class report",
+        "".join(
+            [
+                head,
+                _flagged_section(records),
+                _score_section(records),
+                _pass_rate_section(spec, records),
+                _mistake_section(records),
+                _timing_section(records),
+            ]
+        ),
+    )
 
 
 def _status_counts(records: list[dict]) -> str:
     counts = Counter(r["status"] for r in records)
-    return "<div class=\"muted\">statuses</div>" + " ".join(
-        f"{_badge(s)} {n}" for s, n in sorted(counts.items(), key=lambda i: -i[1]))
+    return '<div class="muted">statuses</div>' + " ".join(
+        f"{_badge(s)} {n}" for s, n in sorted(counts.items(), key=lambda i: -i[1])
+    )
 
 
 def _score_section(records: list[dict]) -> str:
-    img = _histogram([r["percent"] for r in records], list(range(0, 105, 5)),
-                     "autograded score (%)", "histogram of scores")
+    img = _histogram(
+        [r["percent"] for r in records],
+        list(range(0, 105, 5)),
+        "autograded score (%)",
+        "histogram of scores",
+    )
     return f'<h2>Scores</h2><div class="card">{img}</div>'
 
 
@@ -372,8 +452,15 @@ def pass_rates(spec: dict, records: list[dict]) -> list[dict]:
         got = [x for r in records for x in r["questions"] if x["name"] == q["name"]]
         full = sum(1 for x in got if x["score"] >= x["possible"] > 0)
         mean = statistics.mean(x["score"] for x in got) if got else 0.0
-        rates.append({"name": q["name"], "points": q["points"], "full": full,
-                      "rate": full / len(records) if records else 0.0, "mean": mean})
+        rates.append(
+            {
+                "name": q["name"],
+                "points": q["points"],
+                "full": full,
+                "rate": full / len(records) if records else 0.0,
+                "mean": mean,
+            }
+        )
     return rates
 
 
@@ -385,15 +472,27 @@ def _pass_rate_section(spec: dict, records: list[dict]) -> str:
     ax.set_ylim(0, 100)
     ax.set_ylabel("full points (%)")
     ax.spines[["top", "right"]].set_visible(False)
-    rows = [[f"<b>{_e(r['name'])}</b>", _fmt(r["points"]),
-             f"{r['full']} / {len(records)}", f"{100 * r['rate']:.0f} %",
-             _fmt(round(r["mean"], 2))] for r in rates]
-    table = _table(["question", "points", "full points", "pass rate", "mean score"],
-                   rows, numeric={1, 2, 3, 4})
-    return (f'<h2>Pass rate per question</h2><div class="card">'
-            f'{_png(fig, "pass rate per question")}{table}'
-            '<p class="muted">Manual questions are graded by a person and left out.'
-            "</p></div>")
+    rows = [
+        [
+            f"<b>{_e(r['name'])}</b>",
+            _fmt(r["points"]),
+            f"{r['full']} / {len(records)}",
+            f"{100 * r['rate']:.0f} %",
+            _fmt(round(r["mean"], 2)),
+        ]
+        for r in rates
+    ]
+    table = _table(
+        ["question", "points", "full points", "pass rate", "mean score"],
+        rows,
+        numeric={1, 2, 3, 4},
+    )
+    return (
+        f'<h2>Pass rate per question</h2><div class="card">'
+        f"{_png(fig, 'pass rate per question')}{table}"
+        '<p class="muted">Manual questions are graded by a person and left out.'
+        "</p></div>"
+    )
 
 
 def _lost_messages(question: dict) -> list[str]:
@@ -419,10 +518,13 @@ def frequent_mistakes(records: list[dict], top: int = 10) -> list[dict]:
                 keys.add(key)
                 examples.setdefault(key, message)
         counts.update(keys)
-    ranked = sorted(counts.items(),
-                    key=lambda i: (-i[1], _natural(i[0][0]), i[0][1]))[:top]
-    return [{"question": q, "pattern": p, "count": n, "example": examples[(q, p)]}
-            for (q, p), n in ranked]
+    ranked = sorted(counts.items(), key=lambda i: (-i[1], _natural(i[0][0]), i[0][1]))[
+        :top
+    ]
+    return [
+        {"question": q, "pattern": p, "count": n, "example": examples[(q, p)]}
+        for (q, p), n in ranked
+    ]
 
 
 def _natural(name: str) -> tuple[str, int]:
@@ -435,20 +537,34 @@ def _mistake_section(records: list[dict]) -> str:
     mistakes = frequent_mistakes(records)
     if not mistakes:
         return '<h2>Most frequent mistakes</h2><div class="card">None.</div>'
-    rows = [[f"<b>{_e(m['question'])}</b>", str(m["count"]),
-             f'<div class="pre">{_e(m["example"])}</div>'] for m in mistakes]
-    return ("<h2>Most frequent mistakes</h2><p class=\"muted\">Failing checks grouped "
-            "by their text with numbers ignored; one example message each.</p>"
-            + _table(["question", "submissions", "message"], rows, numeric={1}))
+    rows = [
+        [
+            f"<b>{_e(m['question'])}</b>",
+            str(m["count"]),
+            f'<div class="pre">{_e(m["example"])}</div>',
+        ]
+        for m in mistakes
+    ]
+    return (
+        '<h2>Most frequent mistakes</h2><p class="muted">Failing checks grouped '
+        "by their text with numbers ignored; one example message each.</p>"
+        + _table(["question", "submissions", "message"], rows, numeric={1})
+    )
 
 
 def _timing_section(records: list[dict]) -> str:
     seconds = [float(r.get("seconds", 0) or 0) for r in records]
-    img = _histogram(seconds, min(20, max(5, len(seconds))), "seconds per submission",
-                     "histogram of grading times")
-    return (f'<h2>Grading time</h2><div class="card"><p>median '
-            f"<b>{statistics.median(seconds):.1f} s</b>, max "
-            f"<b>{max(seconds):.1f} s</b>, total {sum(seconds):.0f} s</p>{img}</div>")
+    img = _histogram(
+        seconds,
+        min(20, max(5, len(seconds))),
+        "seconds per submission",
+        "histogram of grading times",
+    )
+    return (
+        f'<h2>Grading time</h2><div class="card"><p>median '
+        f"<b>{statistics.median(seconds):.1f} s</b>, max "
+        f"<b>{max(seconds):.1f} s</b>, total {sum(seconds):.0f} s</p>{img}</div>"
+    )
 
 
 def flag_reasons(record: dict) -> list[str]:
@@ -473,9 +589,17 @@ def _flagged_section(records: list[dict]) -> str:
     flagged = [r for r in sorted(records, key=lambda r: r["id"]) if flag_reasons(r)]
     if not flagged:
         return '<h2>Flagged submissions</h2><div class="card">None.</div>'
-    rows = [[_feedback_link(r), _badge(r["status"]),
-             _fmt(r["total"]) + " / " + _fmt(r["possible"]),
-             "<ul>" + "".join(f'<li class="pre">{_e(x)}</li>' for x in flag_reasons(r))
-             + "</ul>"] for r in flagged]
-    return (f"<h2>Flagged submissions ({len(flagged)})</h2>"
-            + _table(["submission", "status", "score", "why"], rows, numeric={2}))
+    rows = [
+        [
+            _feedback_link(r),
+            _badge(r["status"]),
+            _fmt(r["total"]) + " / " + _fmt(r["possible"]),
+            "<ul>"
+            + "".join(f'<li class="pre">{_e(x)}</li>' for x in flag_reasons(r))
+            + "</ul>",
+        ]
+        for r in flagged
+    ]
+    return f"<h2>Flagged submissions ({len(flagged)})</h2>" + _table(
+        ["submission", "status", "score", "why"], rows, numeric={2}
+    )

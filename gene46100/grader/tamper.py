@@ -17,7 +17,8 @@ PATTERNS: dict[str, re.Pattern] = {
     "reaches for the grader": re.compile(
         r"gene46100|\bimport\s+otter|\bfrom\s+otter|\bOtter\w*\b|\botter\.|\.OTTER_LOG|"
         r"run_probe|answer_question|\bForker\b|['\"]/job\b|inputs-|out/q\d|"
-        r"\bjob\.json\b|\bworker\.py\b|provide-|\bsealed/|\bsys\.argv\b"),
+        r"\bjob\.json\b|\bworker\.py\b|provide-|\bsealed/|\bsys\.argv\b"
+    ),
     "patches the interpreter": re.compile(
         r"sys\.modules|__builtins__|\bimport\s+builtins|\bbuiltins\.|sys\._getframe|"
         r"inspect\.(currentframe|stack)|gc\.get_objects|\bctypes\b|sys\.set(trace|profile)|"
@@ -27,18 +28,22 @@ PATTERNS: dict[str, re.Pattern] = {
         # replacing a library function the worker itself calls (json.dump, np.savez);
         # a statement, not an annotation (``x: np.ndarray = ...``)
         r"^\s*(json|pickle|np|numpy|math|sys|os|time|random|signal|io|zipfile)\."
-        r"[A-Za-z_][\w.]*\s*=(?!=)"),
+        r"[A-Za-z_][\w.]*\s*=(?!=)"
+    ),
     "fakes comparisons": re.compile(
         r"(np|numpy|torch|math)\.(testing\.)?\w*(allclose|isclose|equal|assert\w*)\s*=[^=]|"
         r"def\s+__(eq|ne|bool|torch_function|array_ufunc|array_function)__|"
-        r"\.__(eq|ne|bool|torch_function|array_ufunc|array_function)__\s*=(?!=)"),
+        r"\.__(eq|ne|bool|torch_function|array_ufunc|array_function)__\s*=(?!=)"
+    ),
     "controls the process": re.compile(
         r"os\._exit|os\.kill|\bsignal\.(signal|alarm|setitimer)|os\.fork|sys\.exit|"
         r"\bos\.(system|exec\w*|spawn\w*|setsid|close|closerange|dup2?)\b|\bsubprocess\b|"
-        r"atexit|faulthandler\._"),
+        r"atexit|faulthandler\._"
+    ),
     "uses the network": re.compile(r"\bsocket\b|urllib|\brequests\b|http\.client"),
     "hides what it runs": re.compile(
-        r"(?<![\w.])(exec|eval)\s*\(|__import__|\bbase64\b|\bmarshal\b"),
+        r"(?<![\w.])(exec|eval)\s*\(|__import__|\bbase64\b|\bmarshal\b"
+    ),
 }
 
 
@@ -47,8 +52,12 @@ def released_lines(release_notebook: Path) -> set[str]:
     if not release_notebook.exists():
         return set()
     nb = nbformat.read(release_notebook, as_version=4)
-    return {line.strip() for c in nb.cells if c.cell_type == "code"
-            for line in c.source.splitlines()}
+    return {
+        line.strip()
+        for c in nb.cells
+        if c.cell_type == "code"
+        for line in c.source.splitlines()
+    }
 
 
 def scan(cells: list[dict], exempt: set[str]) -> list[str]:
@@ -61,6 +70,8 @@ def scan(cells: list[dict], exempt: set[str]) -> list[str]:
             for what, pattern in PATTERNS.items():
                 match = pattern.search(line)
                 if match:
-                    flags.append(f"cell {cell['index']}, line {number}: {what} "
-                                 f"({match.group(0).strip()[:40]})")
+                    flags.append(
+                        f"cell {cell['index']}, line {number}: {what} "
+                        f"({match.group(0).strip()[:40]})"
+                    )
     return flags[:50]

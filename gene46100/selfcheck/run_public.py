@@ -74,7 +74,7 @@ def last_lines(message, n=8):
     """The exception and its message (which may span lines), without Otter's preamble."""
     lines = [line for line in message.splitlines() if line.strip()]
     starts = [i for i, line in enumerate(lines) if EXCEPTION_LINE.match(line)]
-    return "\n".join(lines[starts[-1] if starts else -n:][:n])
+    return "\n".join(lines[starts[-1] if starts else -n :][:n])
 
 
 def main(notebook, tests_dir, result_path):

@@ -52,6 +52,8 @@ class Paths:
 
     files_dir = ""
     scratch_dir = ""
+
+
 NOT_IMPLEMENTED = "NotImplementedError"
 
 
@@ -88,9 +90,13 @@ def _torch():
 def load_state(module, state: dict, arrays) -> None:
     """``state`` maps parameter names to ``{"$array": key}`` (or a bare key)."""
     torch = _torch()
-    keys = {name: ref["$array"] if isinstance(ref, dict) else ref
-            for name, ref in state.items()}
-    tensors = {name: torch.from_numpy(np.array(arrays[key])) for name, key in keys.items()}
+    keys = {
+        name: ref["$array"] if isinstance(ref, dict) else ref
+        for name, ref in state.items()
+    }
+    tensors = {
+        name: torch.from_numpy(np.array(arrays[key])) for name, key in keys.items()
+    }
     module.load_state_dict(tensors, strict=True)
 
 
@@ -108,12 +114,16 @@ def decode_arg(arg, namespace: dict, arrays):
         return _torch().from_numpy(np.array(arrays[arg["$tensor"]]))
     if "$call" in arg:  # e.g. an adapter that builds a grader-owned object
         func = lookup(namespace, arg["$call"])
-        return func(*decode_arg(arg.get("args", []), namespace, arrays),
-                    **decode_kwargs(arg.get("kwargs", {}), namespace, arrays))
+        return func(
+            *decode_arg(arg.get("args", []), namespace, arrays),
+            **decode_kwargs(arg.get("kwargs", {}), namespace, arrays),
+        )
     if "$new" in arg:
         cls = lookup(namespace, arg["$new"])
-        obj = cls(*decode_arg(arg.get("args", []), namespace, arrays),
-                  **decode_kwargs(arg.get("kwargs", {}), namespace, arrays))
+        obj = cls(
+            *decode_arg(arg.get("args", []), namespace, arrays),
+            **decode_kwargs(arg.get("kwargs", {}), namespace, arrays),
+        )
         if arg.get("state"):
             load_state(obj, arg["state"], arrays)
         return obj
@@ -130,7 +140,9 @@ class MissingName(Exception):
 
 def lookup(namespace: dict, name: str):
     if name not in namespace:
-        raise MissingName(f"{name} is not defined: did you run the cell that defines it?")
+        raise MissingName(
+            f"{name} is not defined: did you run the cell that defines it?"
+        )
     return namespace[name]
 
 
@@ -162,16 +174,28 @@ class Encoder:
         if cls is np.ndarray:
             return self._array(value, key, {"kind": "ndarray", "type": "numpy.ndarray"})
         if isinstance(value, np.generic) and cls.__module__ == "numpy":
-            return self._array(np.asarray(value), key, {"kind": "npscalar",
-                                                         "type": qualified_type(value)})
+            return self._array(
+                np.asarray(value),
+                key,
+                {"kind": "npscalar", "type": qualified_type(value)},
+            )
         if cls in (list, tuple):
-            return {"kind": cls.__name__, "type": cls.__name__,
-                    "items": [self.encode(v, f"{key}.{i}", depth + 1)
-                              for i, v in enumerate(value)]}
+            return {
+                "kind": cls.__name__,
+                "type": cls.__name__,
+                "items": [
+                    self.encode(v, f"{key}.{i}", depth + 1) for i, v in enumerate(value)
+                ],
+            }
         if cls is dict and all(type(k) is str for k in value):
-            return {"kind": "dict", "type": "dict",
-                    "items": {k[:100]: self.encode(v, f"{key}.{k[:100]}", depth + 1)
-                              for k, v in value.items()}}
+            return {
+                "kind": "dict",
+                "type": "dict",
+                "items": {
+                    k[:100]: self.encode(v, f"{key}.{k[:100]}", depth + 1)
+                    for k, v in value.items()
+                },
+            }
         if "torch" in sys.modules and self._is_exact_tensor(value):
             return self._tensor(value, key)
         return {"kind": "other", "type": qualified_type(value)}
@@ -185,12 +209,21 @@ class Encoder:
         if array.dtype.kind not in "biufc":
             return {"kind": "other", "type": f"{meta['type']}[{array.dtype}]"}
         self.arrays[key] = np.array(array)
-        return {**meta, "dtype": str(array.dtype), "shape": list(array.shape), "key": key}
+        return {
+            **meta,
+            "dtype": str(array.dtype),
+            "shape": list(array.shape),
+            "key": key,
+        }
 
     def _tensor(self, tensor, key: str) -> dict:
-        meta = {"kind": "tensor", "type": qualified_type(tensor),
-                "dtype": str(tensor.dtype), "device": str(tensor.device),
-                "requires_grad": bool(tensor.requires_grad)}
+        meta = {
+            "kind": "tensor",
+            "type": qualified_type(tensor),
+            "dtype": str(tensor.dtype),
+            "device": str(tensor.device),
+            "requires_grad": bool(tensor.requires_grad),
+        }
         array = tensor.detach().cpu().numpy()
         return self._array(array, key, meta)
 
@@ -215,8 +248,9 @@ def run_probe(probe: dict, namespace: dict, arrays, encoder: Encoder) -> dict:
             obj = args[then["arg"]]
             method = getattr(obj, then.get("method", "__call__"))
             extra = decode_arg(then.get("args", []), namespace, arrays)
-            outcome["then"] = encoder.encode(_no_grad_call(method, extra),
-                                             f"{probe['id']}.then")
+            outcome["then"] = encoder.encode(
+                _no_grad_call(method, extra), f"{probe['id']}.then"
+            )
         outcome["ok"] = True
     except MissingName as exc:
         outcome.update(ok=False, error={"type": "MissingName", "message": short(exc)})
@@ -233,10 +267,19 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
 
     script = str(probe["script"])
     if not os.path.isfile(script):
-        return {"ok": False, "error": {"type": "ScriptMissing", "message": (
-            f"{script} was not found next to the notebook: submit it with the notebook")}}
+        return {
+            "ok": False,
+            "error": {
+                "type": "ScriptMissing",
+                "message": (
+                    f"{script} was not found next to the notebook: submit it with the notebook"
+                ),
+            },
+        }
     try:
-        out_dir = tempfile.mkdtemp(prefix=f"{probe['id']}-", dir=Paths.scratch_dir or None)
+        out_dir = tempfile.mkdtemp(
+            prefix=f"{probe['id']}-", dir=Paths.scratch_dir or None
+        )
         outfiles, argv = {}, [sys.executable, script]
         for arg in probe.get("args", []):
             if isinstance(arg, dict) and "$outfile" in arg:
@@ -245,17 +288,30 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
                 argv.append(outfiles[name])
             else:
                 argv.append(str(decode_arg(arg, {}, {})))
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, timeout=float(probe["timeout_s"]))
-        value = {"returncode": done.returncode,
-                 # the end of a traceback names the error: keep the tail
-                 "stderr": " ".join(done.stderr[-4000:].decode("utf-8", "replace")
-                                    .split())[-MESSAGE_CHARS:],
-                 "outputs": {name: read_capped(path) for name, path in outfiles.items()}}
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=float(probe["timeout_s"]),
+        )
+        value = {
+            "returncode": done.returncode,
+            # the end of a traceback names the error: keep the tail
+            "stderr": " ".join(done.stderr[-4000:].decode("utf-8", "replace").split())[
+                -MESSAGE_CHARS:
+            ],
+            "outputs": {name: read_capped(path) for name, path in outfiles.items()},
+        }
         return {"ok": True, "value": encoder.encode(value, f"{probe['id']}.value")}
     except subprocess.TimeoutExpired:
-        return {"ok": False, "error": {"type": "TimeoutError", "message": (
-            f"{script} ran longer than {probe['timeout_s']:.0f} s")}}
+        return {
+            "ok": False,
+            "error": {
+                "type": "TimeoutError",
+                "message": (f"{script} ran longer than {probe['timeout_s']:.0f} s"),
+            },
+        }
     except BaseException as exc:  # noqa: BLE001 - costs only this probe
         return {"ok": False, "error": describe_exception(exc)}
 
@@ -314,8 +370,9 @@ def await_provide(job_dir: str, name: str) -> str:
         return f.read()
 
 
-def answer_question(question: dict, namespace: dict, job_dir: str, out_dir: str,
-                    threads: int) -> None:
+def answer_question(
+    question: dict, namespace: dict, job_dir: str, out_dir: str, threads: int
+) -> None:
     """Run one question's probes and write ``out/<name>.json`` and ``.npz``."""
     seed_all(question.get("seed", 0), threads)
     if question.get("provide"):
@@ -442,8 +499,11 @@ class Reaper:
     def reap(self) -> int:
         if not self.enabled:
             return 0
-        strays = [int(p) for p in self.listdir("/proc")
-                  if p.isdigit() and int(p) not in (1, self.me)]
+        strays = [
+            int(p)
+            for p in self.listdir("/proc")
+            if p.isdigit() and int(p) not in (1, self.me)
+        ]
         for pid in strays:
             try:
                 self.kill(pid, 9)
@@ -471,7 +531,11 @@ def run_cells(job: dict, events: Events, shell, reaper: Reaper) -> None:
         events.send(ev="cell_start", i=index, t=time.monotonic())
         result = shell.run_cell(cell["source"], store_history=False, silent=False)
         error = result.error_before_exec or result.error_in_exec
-        report = {"ev": "cell_end", "i": index, "status": "ok" if error is None else "error"}
+        report = {
+            "ev": "cell_end",
+            "i": index,
+            "status": "ok" if error is None else "error",
+        }
         if error is not None:
             report["error"] = describe_exception(error)
         strays = reaper.reap()

@@ -24,8 +24,18 @@ from pathlib import Path
 
 JOB_MOUNT = "/job"
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts",
-             "localtime", "passwd", "group", "nsswitch.conf", "matplotlibrc")
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "fonts",
+    "localtime",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "matplotlibrc",
+)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -123,14 +133,23 @@ def remove_cgroup(path: Path | None, patience_s: float = 30.0) -> None:
 
 def describe_limits(limits: Limits, cgroup: bool) -> dict[str, object]:
     """Which limits were in force, for the record (a TA can see what was enforced)."""
-    processes = (f"cgroup pids.max={limits.processes}" if cgroup else
-                 f"RLIMIT_NPROC={limits.processes}"
-                 + (" (not enforced: grader runs as root)" if os.geteuid() == 0 else ""))
-    return {"memory_mb_per_process": limits.memory_mb, "file_size_mb": limits.file_size_mb,
-            "open_files": limits.open_files, "cpu_s_per_process": limits.cpu_s,
-            "processes": processes, "disk_mb": limits.disk_mb,
-            "tmp_mb": limits.tmp_mb if tmpfs_size_supported() else "not enforced "
-                      "(bubblewrap too old for --size)"}
+    processes = (
+        f"cgroup pids.max={limits.processes}"
+        if cgroup
+        else f"RLIMIT_NPROC={limits.processes}"
+        + (" (not enforced: grader runs as root)" if os.geteuid() == 0 else "")
+    )
+    return {
+        "memory_mb_per_process": limits.memory_mb,
+        "file_size_mb": limits.file_size_mb,
+        "open_files": limits.open_files,
+        "cpu_s_per_process": limits.cpu_s,
+        "processes": processes,
+        "disk_mb": limits.disk_mb,
+        "tmp_mb": limits.tmp_mb
+        if tmpfs_size_supported()
+        else "not enforced (bubblewrap too old for --size)",
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,10 +158,22 @@ def tmpfs_size_supported() -> bool:
     path = bwrap_path()
     if path is None:
         return False
-    probe = [path, "--unshare-all", "--ro-bind", "/", "/", "--size", "1048576",
-             "--tmpfs", "/tmp", "true"]
-    return subprocess.run(probe, capture_output=True, timeout=30,
-                          check=False).returncode == 0
+    probe = [
+        path,
+        "--unshare-all",
+        "--ro-bind",
+        "/",
+        "/",
+        "--size",
+        "1048576",
+        "--tmpfs",
+        "/tmp",
+        "true",
+    ]
+    return (
+        subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode
+        == 0
+    )
 
 
 def disk_usage(folder: Path, cap_bytes: int, max_entries: int = 50_000) -> int:
@@ -178,8 +209,14 @@ def bwrap_path() -> str | None:
 
 def python_dirs() -> list[str]:
     """Directories the interpreter and its packages live in (mounted read-only)."""
-    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                  *site.getsitepackages(), sysconfig.get_paths()["stdlib"]}
+    candidates = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        *site.getsitepackages(),
+        sysconfig.get_paths()["stdlib"],
+    }
     real = {os.path.realpath(c) for c in candidates if c}
     return sorted(p for p in real if not p.startswith(SYSTEM_DIRS))
 
@@ -205,11 +242,17 @@ def sandbox_env(threads: int) -> dict[str, str]:
     home = f"{JOB_MOUNT}/home"
     return {
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
-        "HOME": home, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl",
-        "IPYTHONDIR": f"{home}/.ipython", "PYTHONHASHSEED": "0",
-        "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-        "OPENBLAS_NUM_THREADS": str(threads), "CUDA_VISIBLE_DEVICES": "",
+        "HOME": home,
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{home}/.mpl",
+        "IPYTHONDIR": f"{home}/.ipython",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "CUDA_VISIBLE_DEVICES": "",
     }
 
 
@@ -219,20 +262,35 @@ def sandbox_env(threads: int) -> dict[str, str]:
 WRITABLE = ("out", "home", "work", "scratch")
 
 
-def bwrap_argv(job_dir: Path, command: list[str], threads: int,
-               tmp_mb: int = 0) -> list[str]:
+def bwrap_argv(
+    job_dir: Path, command: list[str], threads: int, tmp_mb: int = 0
+) -> list[str]:
     """The bubblewrap command line that runs ``command`` with ``job_dir`` at /job."""
     bwrap = bwrap_path()
     if bwrap is None:
-        raise SandboxUnavailable("bubblewrap (bwrap) is not installed or cannot run here")
-    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-            "--uid", "65534", "--gid", "65534", "--clearenv"]
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed or cannot run here"
+        )
+    argv = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--clearenv",
+    ]
     for key, value in sandbox_env(threads).items():
         argv += ["--setenv", key, value]
     # Fresh /proc, /dev and /tmp first: later binds may lie beneath them. /tmp is
     # memory: uncapped, a cell could fill half the host's RAM through it.
-    size = ["--size", str(tmp_mb * 1024 * 1024)] if tmp_mb and tmpfs_size_supported() \
+    size = (
+        ["--size", str(tmp_mb * 1024 * 1024)]
+        if tmp_mb and tmpfs_size_supported()
         else []
+    )
     argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
     for directory in SYSTEM_DIRS:
         argv += ["--ro-bind-try", directory, directory]
@@ -251,20 +309,34 @@ def bwrap_argv(job_dir: Path, command: list[str], threads: int,
 
 def unsafe_argv(job_dir: Path, command: list[str]) -> list[str]:
     """No isolation at all: only for machines without bubblewrap, when asked."""
-    return [part.replace(JOB_MOUNT, str(job_dir), 1) if part.startswith(JOB_MOUNT)
-            else part for part in command]
+    return [
+        part.replace(JOB_MOUNT, str(job_dir), 1) if part.startswith(JOB_MOUNT) else part
+        for part in command
+    ]
 
 
-def start(job_dir: Path, command: list[str], limits: Limits, events_fd: int,
-          threads: int, unsafe: bool) -> subprocess.Popen:
+def start(
+    job_dir: Path,
+    command: list[str],
+    limits: Limits,
+    events_fd: int,
+    threads: int,
+    unsafe: bool,
+) -> subprocess.Popen:
     """Start ``command`` (paths under /job) sandboxed; its output is discarded."""
-    argv = unsafe_argv(job_dir, command) if unsafe else bwrap_argv(job_dir, command,
-                                                                    threads, limits.tmp_mb)
+    argv = (
+        unsafe_argv(job_dir, command)
+        if unsafe
+        else bwrap_argv(job_dir, command, threads, limits.tmp_mb)
+    )
     env = None
     if unsafe:
-        env = {**sandbox_env(threads), "HOME": str(job_dir / "home"),
-               "MPLCONFIGDIR": str(job_dir / "home/.mpl"),
-               "IPYTHONDIR": str(job_dir / "home/.ipython")}
+        env = {
+            **sandbox_env(threads),
+            "HOME": str(job_dir / "home"),
+            "MPLCONFIGDIR": str(job_dir / "home/.mpl"),
+            "IPYTHONDIR": str(job_dir / "home/.ipython"),
+        }
     cgroup = make_pids_cgroup(limits.processes)
 
     def prepare_child() -> None:
@@ -273,9 +345,15 @@ def start(job_dir: Path, command: list[str], limits: Limits, events_fd: int,
         apply_limits(limits)
 
     process = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, pass_fds=(events_fd,), env=env,
-        cwd=str(job_dir), start_new_session=True, preexec_fn=prepare_child,
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        pass_fds=(events_fd,),
+        env=env,
+        cwd=str(job_dir),
+        start_new_session=True,
+        preexec_fn=prepare_child,
     )
     process.cgroup = cgroup  # type: ignore[attr-defined]
     return process

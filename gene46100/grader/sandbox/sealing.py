@@ -45,8 +45,14 @@ def flag(flags: list[str], text: str) -> None:
 class Guard:
     """One attempt's view of the protocol, the seals and the disk quota."""
 
-    def __init__(self, job_dir: Path, order: list[str], provides: dict[str, str],
-                 disk_mb: int, disk_base: int = 0) -> None:
+    def __init__(
+        self,
+        job_dir: Path,
+        order: list[str],
+        provides: dict[str, str],
+        disk_mb: int,
+        disk_base: int = 0,
+    ) -> None:
         self.job_dir, self.order, self.provides = job_dir, order, provides
         self.stage = "start"  # start -> cells -> questions -> done
         self.in_cell = False
@@ -62,24 +68,34 @@ class Guard:
     def accept(self, event: dict, finished: set[str]) -> str:
         """Advance on a valid event (sealing, providing); else say what is wrong."""
         kind = event.get("ev")
-        ok = {"started": self.stage == "start",
-              "cell_start": self.stage == "cells" and not self.in_cell
-              and isinstance(event.get("i"), int),
-              "cell_end": self.in_cell,
-              "cells_done": self.stage == "cells" and not self.in_cell,
-              "q_start": self._next_question(event.get("q")),
-              "q_end": self.question is not None,
-              "done": self.stage == "questions" and self.question is None
-              and self.asked == len(self.order)}.get(kind, True)
+        ok = {
+            "started": self.stage == "start",
+            "cell_start": self.stage == "cells"
+            and not self.in_cell
+            and isinstance(event.get("i"), int),
+            "cell_end": self.in_cell,
+            "cells_done": self.stage == "cells" and not self.in_cell,
+            "q_start": self._next_question(event.get("q")),
+            "q_end": self.question is not None,
+            "done": self.stage == "questions"
+            and self.question is None
+            and self.asked == len(self.order),
+        }.get(kind, True)
         if not ok:
-            return (f"the sandbox sent a {str(kind)[:20]!r} progress event out of order "
-                    "(forged events?); it was ignored")
+            return (
+                f"the sandbox sent a {str(kind)[:20]!r} progress event out of order "
+                "(forged events?); it was ignored"
+            )
         self._advance(kind, event, finished)
         return ""
 
     def _next_question(self, name: object) -> bool:
-        return (self.stage == "questions" and self.question is None
-                and self.asked < len(self.order) and name == self.order[self.asked])
+        return (
+            self.stage == "questions"
+            and self.question is None
+            and self.asked < len(self.order)
+            and name == self.order[self.asked]
+        )
 
     def _advance(self, kind: object, event: dict, finished: set[str]) -> None:
         if kind == "started":
@@ -145,8 +161,11 @@ def unseal(job_dir: Path, flags: list[str]) -> None:
     if out.is_dir() and not out.is_symlink():
         for path in sorted(out.iterdir()):
             if Path(path.name).stem in ended:
-                flag(flags, f"{path.stem}: its results were rewritten after it ended; "
-                            "the ones it produced were kept")
+                flag(
+                    flags,
+                    f"{path.stem}: its results were rewritten after it ended; "
+                    "the ones it produced were kept",
+                )
     shutil.rmtree(out, ignore_errors=True)
     if out.is_symlink():
         out.unlink()

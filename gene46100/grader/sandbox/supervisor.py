@@ -55,8 +55,9 @@ class RunReport:
     flags: list[str] = field(default_factory=list)  # forged events, rewritten results
     # Wall seconds per phase, summed over attempts: sandbox and interpreter start
     # (to the worker's first event), the notebook's cells, the questions' probes.
-    phases: dict[str, float] = field(default_factory=lambda: {
-        "startup": 0.0, "cells": 0.0, "questions": 0.0})
+    phases: dict[str, float] = field(
+        default_factory=lambda: {"startup": 0.0, "cells": 0.0, "questions": 0.0}
+    )
 
 
 @dataclass
@@ -67,7 +68,9 @@ class Job:
     questions: list[dict]  # {"name", "probes", "timeout_s", "seed"}
     arrays: dict[str, dict[str, np.ndarray]]  # question -> hidden inputs
     threads: int = 1
-    files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # question -> files
+    files: dict[str, dict[str, bytes]] = field(
+        default_factory=dict
+    )  # question -> files
     # The notebook's working directory: the release's data files and the student's
     # companion files (e.g. predict.py), by relative path.
     work_files: dict[str, Path] = field(default_factory=dict)
@@ -96,12 +99,17 @@ def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
     return job_dir
 
 
-def write_job_file(job_dir: Path, job: Job, skip: set[int], questions: list[dict],
-                   unsafe: bool) -> None:
+def write_job_file(
+    job_dir: Path, job: Job, skip: set[int], questions: list[dict], unsafe: bool
+) -> None:
     # Reaping strays is only safe inside the sandbox's own pid namespace.
-    spec = {"cells": job.cells, "skip": sorted(skip),
-            "questions": sealing.public_questions(questions),
-            "threads": job.threads, "reap_strays": not unsafe}
+    spec = {
+        "cells": job.cells,
+        "skip": sorted(skip),
+        "questions": sealing.public_questions(questions),
+        "threads": job.threads,
+        "reap_strays": not unsafe,
+    }
     (job_dir / "job.json").write_text(json.dumps(spec))
 
 
@@ -138,16 +146,31 @@ def parse_event(line: bytes) -> dict | None:
 class Attempt:
     """One launch of the sandbox, from start to exit or kill."""
 
-    def __init__(self, job_dir: Path, limits: sandbox.Limits, threads: int,
-                 unsafe: bool, question_limits: dict[str, float],
-                 provides: dict[str, str] | None = None, disk_base: int = 0) -> None:
+    def __init__(
+        self,
+        job_dir: Path,
+        limits: sandbox.Limits,
+        threads: int,
+        unsafe: bool,
+        question_limits: dict[str, float],
+        provides: dict[str, str] | None = None,
+        disk_base: int = 0,
+    ) -> None:
         read_fd, write_fd = os.pipe()
-        command = [sys.executable, "-I", f"{sandbox.JOB_MOUNT}/worker.py",
-                   sandbox.JOB_MOUNT, str(write_fd)]
+        command = [
+            sys.executable,
+            "-I",
+            f"{sandbox.JOB_MOUNT}/worker.py",
+            sandbox.JOB_MOUNT,
+            str(write_fd),
+        ]
         self.question_limits = question_limits
-        self.guard = sealing.Guard(job_dir, list(question_limits), provides or {},
-                                   limits.disk_mb, disk_base)
-        self.process = sandbox.start(job_dir, command, limits, write_fd, threads, unsafe)
+        self.guard = sealing.Guard(
+            job_dir, list(question_limits), provides or {}, limits.disk_mb, disk_base
+        )
+        self.process = sandbox.start(
+            job_dir, command, limits, write_fd, threads, unsafe
+        )
         os.close(write_fd)
         self.events = EventReader(read_fd)
         self.read_fd = read_fd
@@ -163,8 +186,13 @@ class Attempt:
         self.guard.close()
 
 
-def run_sandbox(job: Job, limits: sandbox.Limits, timeouts: Timeouts,
-                unsafe: bool = False, scratch_root: Path | None = None) -> tuple[RunReport, Path]:
+def run_sandbox(
+    job: Job,
+    limits: sandbox.Limits,
+    timeouts: Timeouts,
+    unsafe: bool = False,
+    scratch_root: Path | None = None,
+) -> tuple[RunReport, Path]:
     """Run the job with restarts; return the report and the job dir (results in out/)."""
     job_dir = prepare_job_dir(job, scratch_root)
     report, skip = RunReport(), set()
@@ -174,10 +202,15 @@ def run_sandbox(job: Job, limits: sandbox.Limits, timeouts: Timeouts,
     started = time.monotonic()
     while pending and not report.timed_out:
         write_job_file(job_dir, job, skip, pending, unsafe)
-        attempt = Attempt(job_dir, limits, job.threads, unsafe,
-                          {q["name"]: float(q["timeout_s"]) for q in pending},
-                          {q["name"]: q["provide"] for q in pending if q.get("provide")},
-                          disk_base)
+        attempt = Attempt(
+            job_dir,
+            limits,
+            job.threads,
+            unsafe,
+            {q["name"]: float(q["timeout_s"]) for q in pending},
+            {q["name"]: q["provide"] for q in pending if q.get("provide")},
+            disk_base,
+        )
         report.process_cgroup = getattr(attempt.process, "cgroup", None) is not None
         try:
             outcome = watch(attempt, report, timeouts, deadline)
@@ -201,7 +234,9 @@ def run_sandbox(job: Job, limits: sandbox.Limits, timeouts: Timeouts,
     return report, job_dir
 
 
-def watch(attempt: Attempt, report: RunReport, timeouts: Timeouts, deadline: float) -> str:
+def watch(
+    attempt: Attempt, report: RunReport, timeouts: Timeouts, deadline: float
+) -> str:
     """Follow one attempt until it finishes, hangs or dies; return why it stopped."""
     while True:
         now = time.monotonic()
@@ -220,14 +255,18 @@ def watch(attempt: Attempt, report: RunReport, timeouts: Timeouts, deadline: flo
             return _died(attempt, report)
 
 
-def _check_stuck(attempt: Attempt, report: RunReport, timeouts: Timeouts,
-                 now: float) -> str:
+def _check_stuck(
+    attempt: Attempt, report: RunReport, timeouts: Timeouts, now: float
+) -> str:
     if not attempt.seen_start and now - attempt.started > timeouts.startup_s:
         report.worker_failed = "the grading process did not start"
         return "startup"
     if attempt.cell and now - attempt.cell[1] > timeouts.cell_s:
         index = attempt.cell[0]
-        report.cells[index] = {"status": "timeout", "seconds": round(timeouts.cell_s, 1)}
+        report.cells[index] = {
+            "status": "timeout",
+            "seconds": round(timeouts.cell_s, 1),
+        }
         return f"cell:{index}"
     if attempt.question and now - attempt.question[1] > attempt.question[2]:
         report.questions[attempt.question[0]] = {"status": "timeout"}
@@ -239,8 +278,11 @@ def _check_stuck(attempt: Attempt, report: RunReport, timeouts: Timeouts,
 
 def _over_disk_quota(attempt: Attempt, report: RunReport) -> str:
     """Stop a sandbox that wrote more than its disk quota (recorded like memory)."""
-    error = {"type": "DiskQuota", "message": "wrote more than the disk quota of "
-             f"{attempt.guard.disk_bytes // 2**20} MB"}
+    error = {
+        "type": "DiskQuota",
+        "message": "wrote more than the disk quota of "
+        f"{attempt.guard.disk_bytes // 2**20} MB",
+    }
     if attempt.cell is not None:
         report.cells[attempt.cell[0]] = {"status": "oom", "error": error}
         return f"cell:{attempt.cell[0]}"
@@ -271,8 +313,10 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
         attempt.cell = (event["i"], now)
     elif kind == "cell_end" and attempt.cell is not None:
         index = attempt.cell[0]
-        record = {"status": "ok" if event.get("status") == "ok" else "error",
-                  "seconds": round(now - attempt.cell[1], 3)}
+        record = {
+            "status": "ok" if event.get("status") == "ok" else "error",
+            "seconds": round(now - attempt.cell[1], 3),
+        }
         if isinstance(event.get("error"), dict):
             record["error"] = {k: str(v)[:300] for k, v in event["error"].items()}
             if record["error"].get("type") == "MemoryError":
@@ -283,19 +327,28 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
         attempt.cell = None
         if isinstance(event.get("threads_left"), int):
             # Leftover threads count against the process limit: restart without it.
-            record.update(status="crashed", error={
-                "type": "TooManyThreads",
-                "message": f"left {event['threads_left']} threads running"})
+            record.update(
+                status="crashed",
+                error={
+                    "type": "TooManyThreads",
+                    "message": f"left {event['threads_left']} threads running",
+                },
+            )
             return f"cell:{index}"
     elif kind == "q_start" and isinstance(event.get("q"), str):
         limit = _question_limit(attempt, event["q"])
         attempt.question = (event["q"], now, limit)
     elif kind == "q_end" and attempt.question is not None:
         name = attempt.question[0]
-        status = event.get("status") if event.get("status") in (
-            "ok", "timeout", "crashed", "oom") else "crashed"
-        report.questions[name] = {"status": status,
-                                  "seconds": round(now - attempt.question[1], 3)}
+        status = (
+            event.get("status")
+            if event.get("status") in ("ok", "timeout", "crashed", "oom")
+            else "crashed"
+        )
+        report.questions[name] = {
+            "status": status,
+            "seconds": round(now - attempt.question[1], 3),
+        }
         if isinstance(event.get("cpu_seconds"), (int, float)):
             report.questions[name]["cpu_seconds"] = float(event["cpu_seconds"])
         attempt.question = None
@@ -306,7 +359,9 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
 
 def _question_limit(attempt: Attempt, name: str) -> float:
     """The worker enforces a question's CPU budget; we step in only well after."""
-    return attempt.question_limits.get(name, 60.0) * worker.WALL_FACTOR + QUESTION_MARGIN_S
+    return (
+        attempt.question_limits.get(name, 60.0) * worker.WALL_FACTOR + QUESTION_MARGIN_S
+    )
 
 
 def _died(attempt: Attempt, report: RunReport) -> str:

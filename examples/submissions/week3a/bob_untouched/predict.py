@@ -43,6 +43,7 @@ def write_predictions(preds: np.ndarray, window_names: list[str], out: str) -> N
     '''Write ``preds`` (N, 300) as a CSV: index column ``window_name`` (row i is
     window_names[i]), then 300 columns named 0..299.'''
     raise NotImplementedError("q5: write the predictions CSV")
+"""  # END PROMPT
 
 
 def predict(model: nn.Module, seqs: list[str], batch_size: int = 256) -> np.ndarray:
@@ -50,14 +51,18 @@ def predict(model: nn.Module, seqs: list[str], batch_size: int = 256) -> np.ndar
     outputs = []
     with torch.no_grad():
         for start in range(0, len(seqs), batch_size):
-            batch = np.stack([one_hot_encode(s) for s in seqs[start:start + batch_size]])
+            batch = np.stack(
+                [one_hot_encode(s) for s in seqs[start : start + batch_size]]
+            )
             outputs.append(model(torch.from_numpy(batch)).numpy())  # (B, L)
     return np.concatenate(outputs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="sequences .txt.gz (tab-separated)")
+    parser.add_argument(
+        "--data", required=True, help="sequences .txt.gz (tab-separated)"
+    )
     parser.add_argument("--out", required=True, help="where to write the CSV")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -1,0 +1,132 @@
+"""What a batch grades against: the settings, the assignment's spec and its plans.
+
+Hidden inputs are drawn once per batch (the same for every submission, so grading is
+deterministic); the plans and reference outputs stay in this trusted process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gene46100 import checks
+from gene46100.checks import Plan, Question
+from gene46100.course import REPO
+from gene46100.grader import sandbox, tamper
+from gene46100.grader.intake import Submission
+from gene46100.grader.sandbox.supervisor import Job, Timeouts
+
+
+@dataclass
+class Settings:
+    """How a batch is graded (the same for every submission in it)."""
+
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    jobs: int = 1
+    unsafe: bool = False
+    scheduler: str = ""  # a Dask scheduler (see cluster.py); "": this machine
+    seed: int = checks.GRADING_SEED
+    autograder_dir: Path = REPO / "autograder"
+    release_dir: Path = REPO / "assignments"  # lines found here are never flagged
+
+
+@dataclass
+class Assignment:
+    """The assignment's spec (from the build) and its questions' plans."""
+
+    name: str
+    spec: dict
+    questions: dict[str, Question]
+    plans: dict[str, Plan]
+    released_lines: set[str] = field(default_factory=set)
+
+
+def load_assignment(name: str, settings: Settings) -> Assignment:
+    path = settings.autograder_dir / name / "assignment.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `gene46100 build` first")
+    spec = json.loads(path.read_text())
+    graded = checks.questions(name)
+    in_spec = {q["name"] for q in spec["questions"] if not q["manual"]}
+    if in_spec != set(graded):
+        raise RuntimeError(
+            f"{name}: questions in assignment.json {sorted(in_spec)} differ "
+            f"from the hidden tests {sorted(graded)}; rebuild"
+        )
+    check_provides_order(graded)
+    plans = {
+        n: q.plan(checks.question_rng(name, n, settings.seed))
+        for n, q in graded.items()
+    }
+    released = tamper.released_lines(settings.release_dir / name / f"{name}.ipynb")
+    return Assignment(name, spec, graded, plans, released)
+
+
+def check_provides_order(graded: dict[str, Question]) -> None:
+    """A question's reference stand-ins (``provides``) reach the sandbox only after
+    every earlier question is sealed, so the question grading a provided name must
+    come earlier; otherwise student code could answer it with the reference."""
+    order = list(graded)
+    for name, question in graded.items():
+        for other in order[order.index(name) :]:
+            shared = set(question.provides) & set(graded[other].names)
+            if shared:
+                raise RuntimeError(
+                    f"{name} provides {sorted(shared)}, graded by "
+                    f"{other}, which comes later: reorder the questions"
+                )
+
+
+def make_job(
+    assignment: Assignment, cells: list[dict], work_files: dict[str, Path] | None = None
+) -> Job:
+    questions = [
+        {
+            "name": n,
+            "probes": p.probes,
+            "seed": assignment_seed(n),
+            "timeout_s": assignment.questions[n].timeout_s,
+            "provide": checks.provided_source(assignment.name, assignment.questions[n]),
+        }
+        for n, p in assignment.plans.items()
+    ]
+    return Job(
+        cells=cells,
+        questions=questions,
+        arrays={n: p.arrays for n, p in assignment.plans.items()},
+        files={n: p.files for n, p in assignment.plans.items() if p.files},
+        work_files=work_files or {},
+    )
+
+
+def release_files(release_dir: Path, name: str) -> dict[str, Path]:
+    """The files a student gets beside the notebook (data, templates), by relative
+    path: the notebook's working directory starts with them, as the student's did.
+    Public tests are left out (grading never runs them)."""
+    folder = release_dir / name
+    if not folder.is_dir():
+        return {}
+    return {
+        p.relative_to(folder).as_posix(): p
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+        and p.name != f"{name}.ipynb"
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.relative_to(folder).parts[0] not in ("tests", "__pycache__")
+    }
+
+
+def work_files_for(
+    assignment: Assignment, submission: Submission, settings: Settings
+) -> dict[str, Path]:
+    """Release files first; the student's companion files (predict.py...) win."""
+    files = release_files(settings.release_dir, assignment.name)
+    files.update(dict(submission.companions))
+    return files
+
+
+def assignment_seed(question: str) -> int:
+    """The seed student code sees before a question (fixed: grades are repeatable)."""
+    return sum(map(ord, question)) * 7919 % 2**31

@@ -1,0 +1,161 @@
+"""One submission through the pipeline: intake result -> sandbox -> scoring -> record.
+
+``grade_submission`` always returns a record, whatever the submission does: a
+crash, a hang, a hostile trick or a grader bug ends as a status, never as a lost
+submission.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import traceback
+from pathlib import Path
+
+from gene46100.contract.results import ResultFormatError
+from gene46100.grader import sandbox, tamper
+from gene46100.grader.assignment import Assignment, Settings, make_job, work_files_for
+from gene46100.grader.intake import InvalidSubmission, Submission, read_code_cells
+from gene46100.grader.sandbox.supervisor import RunReport, run_sandbox
+from gene46100.grader.scoring import lost, score_question, submission_status
+
+
+def grade_submission(
+    assignment: Assignment, submission: Submission, settings: Settings
+) -> dict:
+    """Grade one submission; always returns a record (never raises)."""
+    started = time.monotonic()
+    try:
+        record = _grade(assignment, submission, settings)
+    except Exception as exc:  # noqa: BLE001 - a grader bug must not lose the record
+        record = empty_record(
+            assignment,
+            submission,
+            "internal_error",
+            f"internal error: {type(exc).__name__}: {exc}",
+        )
+        record["traceback"] = traceback.format_exc()[-4000:]
+    record["seconds"] = round(time.monotonic() - started, 3)
+    return record
+
+
+def _grade(assignment: Assignment, submission: Submission, settings: Settings) -> dict:
+    if submission.problem or submission.notebook is None:
+        return empty_record(
+            assignment, submission, "invalid_submission", submission.problem
+        )
+    try:
+        cells = read_code_cells(submission.notebook)
+    except InvalidSubmission as exc:
+        return empty_record(assignment, submission, "invalid_submission", str(exc))
+    flags = tamper.scan(cells, assignment.released_lines)
+    job = make_job(assignment, cells, work_files_for(assignment, submission, settings))
+    report, job_dir = run_sandbox(
+        job, settings.limits, settings.timeouts, settings.unsafe
+    )
+    try:
+        record = _record(
+            assignment, submission, report, job_dir / "out", settings, flags
+        )
+        # Demo cells tagged otter_ignore are not run (Otter's convention).
+        record["ignored_cells"] = [c["index"] for c in cells if c.get("ignored")]
+        return record
+    finally:
+        shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def _record(
+    assignment: Assignment,
+    submission: Submission,
+    report: RunReport,
+    out_dir: Path,
+    settings: Settings,
+    flags: list[str],
+) -> dict:
+    questions, tampered = [], list(flags) + list(report.flags)
+    for spec_q in assignment.spec["questions"]:
+        name, points = spec_q["name"], spec_q["points"]
+        if spec_q["manual"]:
+            questions.append(
+                {
+                    "name": name,
+                    "score": 0,
+                    "possible": points,
+                    "status": "manual",
+                    "checks": [],
+                    "feedback": "Graded by a person.",
+                }
+            )
+            continue
+        try:
+            questions.append(
+                score_question(
+                    assignment.questions[name],
+                    assignment.plans[name],
+                    report.questions.get(name, {}),
+                    out_dir,
+                    points,
+                )
+            )
+        except ResultFormatError as exc:
+            tampered.append(f"{name}: {exc}")
+            questions.append(
+                lost(name, points, "tampered", "returned malformed results")
+            )
+    status = submission_status(report, tampered, questions)
+    return _finish(
+        assignment, submission, status, questions, report, settings, flags=tampered
+    )
+
+
+def empty_record(
+    assignment: Assignment, submission: Submission, status: str, message: str
+) -> dict:
+    questions = [
+        lost(q["name"], q["points"], "not_run", "was not graded")
+        for q in assignment.spec["questions"]
+    ]
+    return _finish(
+        assignment, submission, status, questions, None, None, message=message
+    )
+
+
+def _finish(
+    assignment: Assignment,
+    submission: Submission,
+    status: str,
+    questions: list[dict],
+    report: RunReport | None,
+    settings: Settings | None,
+    message: str = "",
+    flags: list[str] | None = None,
+) -> dict:
+    auto = [q for q in questions if q["status"] != "manual"]
+    total = round(sum(q["score"] for q in auto), 4)
+    possible = sum(q["possible"] for q in auto) or 1
+    return {
+        "id": submission.id,
+        "file": submission.source,
+        "assignment": assignment.name,
+        "student": submission.student,
+        "intake_notes": list(submission.notes),
+        "not_graded_files": list(submission.ignored),
+        "graded_files": [name for name, _ in submission.companions],
+        "status": status,
+        "message": message,
+        "questions": questions,
+        "total": total,
+        "possible": possible,
+        "percent": round(100 * total / possible, 2),
+        "cells": {str(k): v for k, v in sorted(report.cells.items())} if report else {},
+        "restarts": report.restarts if report else 0,
+        "run_seconds": report.seconds if report else 0.0,
+        "phase_seconds": dict(report.phases) if report else {},
+        "sandbox": "none (UNSAFE: student code could read hidden tests)"
+        if settings and settings.unsafe
+        else "bubblewrap",
+        "limits": sandbox.describe_limits(settings.limits, report.process_cgroup)
+        if settings and report
+        else {},
+        "flags": flags or [],
+    }

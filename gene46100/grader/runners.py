@@ -1,0 +1,52 @@
+"""Where submissions are graded: one interface, two runners.
+
+A runner takes the batch's assignment and settings and the submissions left to
+grade, and yields each record as soon as it is done (``batch`` journals it):
+
+- ``LocalRunner``: ``settings.jobs`` threads on this machine, each driving one
+  sandbox;
+- ``cluster.DaskRunner``: each submission sent to a Dask cluster's worker, which
+  grades it in its own sandbox there (needs the ``cluster`` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Protocol
+
+from gene46100.grader.assignment import Assignment, Settings
+from gene46100.grader.intake import Submission
+from gene46100.grader.pipeline import grade_submission
+
+
+class Runner(Protocol):
+    """Grades submissions somewhere and yields their records as they finish."""
+
+    def grade_each(
+        self, assignment: Assignment, submissions: list[Submission], settings: Settings
+    ) -> Iterator[dict]: ...
+
+
+class LocalRunner:
+    """This machine: ``settings.jobs`` threads, each driving one sandbox."""
+
+    def grade_each(
+        self, assignment: Assignment, submissions: list[Submission], settings: Settings
+    ) -> Iterator[dict]:
+        with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+            futures = [
+                pool.submit(grade_submission, assignment, s, settings)
+                for s in submissions
+            ]
+            for future in as_completed(futures):
+                yield future.result()
+
+
+def runner_for(settings: Settings) -> Runner:
+    """A Dask runner when ``settings.scheduler`` names a cluster, else local."""
+    if settings.scheduler:
+        from gene46100.grader.cluster import DaskRunner  # needs dask: only if asked
+
+        return DaskRunner()
+    return LocalRunner()

@@ -1,0 +1,97 @@
+"""Trusted scoring: a question's plain-data results -> its score, status, feedback.
+
+Nothing here runs student code: it reads what the sandbox wrote (through the
+contract's decoder) and compares it with the reference in the hidden checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gene46100.checks import Check, Plan, Question
+from gene46100.contract.results import (
+    QuestionRun,
+    ResultFormatError,
+    read_question_results,
+)
+from gene46100.grader.sandbox.supervisor import RunReport
+
+
+def score_question(
+    question: Question, plan: Plan, status: dict, out_dir: Path, points: float
+) -> dict:
+    """Score one question from its results (trusted side)."""
+    state = status.get("status", "not_run")
+    if state != "ok":
+        return lost(question.name, points, state, _status_message(state, question))
+    try:
+        run = QuestionRun("ok", read_question_results(out_dir, question.name))
+    except FileNotFoundError:
+        return lost(question.name, points, "crashed", "no result came back")
+    if set(run.outcomes) != {p["id"] for p in plan.probes}:
+        raise ResultFormatError(f"{question.name}: results for probes never asked for")
+    if any(o.error_type == "MemoryError" for o in run.outcomes.values()):
+        return lost(question.name, points, "oom", _status_message("oom", question))
+    checks_ = question.score(run, plan)
+    result = scored(question.name, points, checks_)
+    result["seconds"] = status.get("seconds")  # wall, in the sandbox
+    result["cpu_seconds"] = status.get("cpu_seconds")
+    return result
+
+
+def _status_message(state: str, question: Question) -> str:
+    return {
+        "timeout": f"used more than its budget of {question.timeout_s:.0f} CPU seconds",
+        "oom": "ran out of memory",
+        "crashed": "the process crashed (e.g. os._exit or a segfault) while testing it",
+    }.get(state, "was not tested (an earlier failure ended the run)")
+
+
+def lost(name: str, points: float, status: str, message: str) -> dict:
+    return {
+        "name": name,
+        "score": 0,
+        "possible": points,
+        "status": status,
+        "checks": [],
+        "feedback": f"{name} {message}.",
+    }
+
+
+def scored(name: str, points: float, results: list[Check]) -> dict:
+    weight = sum(c.weight for c in results) or 1.0
+    earned = sum(c.weight for c in results if c.passed) / weight
+    score = round(points * earned, 4)
+    failed = list(dict.fromkeys(c.message for c in results if not c.passed))
+    return {
+        "name": name,
+        "score": score,
+        "possible": points,
+        "status": "passed" if not failed else "failed",
+        "checks": [
+            {
+                "name": c.name,
+                "passed": c.passed,
+                "weight": c.weight,
+                "message": c.message,
+            }
+            for c in results
+        ],
+        "feedback": "All hidden tests passed." if not failed else "\n".join(failed),
+    }
+
+
+def submission_status(
+    report: RunReport, tampered: list[str], questions: list[dict]
+) -> str:
+    """One status per submission, the most serious first (scores stand regardless)."""
+    if tampered:
+        return "tampered"
+    if report.timed_out:
+        return "timeout"
+    if report.worker_failed and not report.cells:
+        return "kernel_died"
+    cell_states = {c.get("status") for c in report.cells.values()}
+    if "oom" in cell_states or any(q["status"] == "oom" for q in questions):
+        return "oom"
+    return "graded"
