@@ -147,7 +147,9 @@ def run(ctx: Context) -> list[Row]:
             "s",
             time_pytest(short, ctx.repeats),
             goal_max=5.0,
-            note="imports, setup and answer cells alone: the least a self-check can run",
+            note=(
+                "imports, setup and answer cells alone: the least a self-check can run"
+            ),
         )
     )
     ctx.log("  selfcheck: grader.check calls")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from gene46100.grader import sandbox
+from gene46100.grader.records import QuestionResult, Record
 
 
 def build_command(args: argparse.Namespace) -> int:
@@ -84,31 +85,31 @@ def grade_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_table(results: list[dict]) -> None:
+def print_table(results: list[Record]) -> None:
     """A per-submission score table, one row each."""
     if not results:
         print("no submissions found")
         return
-    names = [q["name"] for q in results[0]["questions"]]
-    width = max(len(r["id"]) for r in results)
+    names = [q.name for q in results[0].questions]
+    width = max(len(r.id) for r in results)
     print(
         f"{'submission':<{width}}  "
         + " ".join(f"{n:>4}" for n in names)
         + "  total    status"
     )
-    for r in sorted(results, key=lambda r: r["id"]):
-        scores = {q["name"]: q for q in r["questions"]}
+    for r in sorted(results, key=lambda r: r.id):
+        scores = {q.name: q for q in r.questions}
         cells = " ".join(_cell(scores[n]) for n in names)
         print(
-            f"{r['id']:<{width}}  {cells}  {r['total']:>5g}/{r['possible']:<3g}"
-            f" {r['status']}"
+            f"{r.id:<{width}}  {cells}  {r.total:>5g}/{r.possible:<3g}"
+            f" {r.status}"
         )
 
 
-def _cell(question: dict) -> str:
-    if question["status"] == "manual":
+def _cell(question: QuestionResult) -> str:
+    if question.status == "manual":
         return f"{'M':>4}"
-    return f"{question['score']:>4g}"
+    return f"{question.score:>4g}"
 
 
 def parser() -> argparse.ArgumentParser:

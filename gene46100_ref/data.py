@@ -30,7 +30,7 @@ def make_linear_data(
 def make_cubic_data(
     n_samples: int = 1000, seed: int = 42
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Points on ``y = x**3`` with ``x ~ N(0, 1)`` and no noise (the course's cubic set).
+    """Noise-free points on ``y = x**3`` with ``x ~ N(0, 1)`` (the course's cubic set).
 
     Returns:
         x: float64 ``(n_samples,)``; y: float64 ``(n_samples,)``.

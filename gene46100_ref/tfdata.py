@@ -3,10 +3,12 @@
 Nothing here downloads anything. Three sources:
 
 1. ``simulate_tf_windows`` / ``write_tf_files``: files with exactly the layout of the
-   course's ``chr22_sequences.txt.gz`` / ``chr22_scores.txt.gz`` (course-facts.md section
-   4), with motif sites planted into a realistic background so the ground truth is known.
-   - ``chr22_sequences.txt.gz``: gzip, tab-separated, header ``sequence<TAB>window_name``,
-     no index column; one 300-bp uppercase window per row, named ``chr22_<start>_<end>``
+   course's ``chr22_sequences.txt.gz`` / ``chr22_scores.txt.gz`` (course-facts.md
+   section 4), with motif sites planted into a realistic background so the ground
+   truth is known.
+   - ``chr22_sequences.txt.gz``: gzip, tab-separated, header
+     ``sequence<TAB>window_name``, no index column; one 300-bp uppercase window per
+     row, named ``chr22_<start>_<end>``
      (``end = start + 299``, the course's naming, e.g. ``chr22_10510500_10510799``).
    - ``chr22_scores.txt.gz``: gzip, tab-separated, header = the window names, no index
      column; 300 rows (positions 0..299), one column per window. A planted site scores a
@@ -40,10 +42,11 @@ Nothing here downloads anything. Three sources:
 
 3. ``load_janggu_peaks(factor, split)``: real ChIP-seq peak sequences shipped inside the
    ``janggu`` package (GPL-3.0; read from the installed package, never copied here).
-   Files under ``janggu/resources/`` (janggu 0.10.2), all FASTA, 200 bp per record, headers
-   ``>chrN:start-end``, repeats soft-masked in lowercase:
+   Files under ``janggu/resources/`` (janggu 0.10.2), all FASTA, 200 bp per record,
+   headers ``>chrN:start-end``, repeats soft-masked in lowercase:
    ``sample.fa`` Oct4 peaks (3,897), ``sample2.fa`` MafK peaks (3,900),
-   ``sample_test.fa`` Oct4 held-out peaks (100), ``sample2_test.fa`` MafK held-out (100).
+   ``sample_test.fa`` Oct4 held-out peaks (100), ``sample2_test.fa`` MafK held-out
+   (100).
    (The package also ships small BED/BAM/bigWig/GTF test fixtures that we do not use.)
 """
 
@@ -111,7 +114,7 @@ _JASPAR_LOCK = threading.Lock()
 
 
 def _jaspar_db():
-    """A fresh connection: sqlite objects may not cross threads (graders use threads)."""
+    """A fresh connection: sqlite objects cannot cross threads (graders use threads)."""
     try:
         from pyjaspar import jaspardb
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -159,7 +162,10 @@ def jaspar_name(matrix_id: str) -> str:
 
 
 def log_odds(pwm: np.ndarray, background: float | np.ndarray = 0.25) -> np.ndarray:
-    """Log-odds weights ``ln(pwm / background)`` (float64 ``(k, 4)``) for motif scans."""
+    """Log-odds weights ``ln(pwm / background)`` for motif scans.
+
+    Returns float64 ``(k, 4)``.
+    """
     return np.log(np.asarray(pwm, dtype=np.float64) / background)
 
 
@@ -287,7 +293,7 @@ def _plant_sites(
 
 # --------------------------------------------------------------------------- files
 def _window_names(n: int, seq_len: int, rng: np.random.Generator) -> list[str]:
-    """Distinct, increasing ``chr22_<start>_<end>`` names (gaps between some windows)."""
+    """Distinct increasing ``chr22_<start>_<end>`` names (gaps between some windows)."""
     slots = np.sort(rng.choice(4 * n, size=n, replace=False))
     starts = FIRST_START + seq_len * slots
     return [f"{CHROM}_{s}_{s + seq_len - 1}" for s in starts]

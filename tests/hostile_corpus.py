@@ -589,8 +589,8 @@ def _corpus() -> list[Case]:
         hostile(
             "patched_run_probe",
             T,
-            "a cell swaps the worker's test runner for one that "
-            "reports results for q3: the forged results are rejected, q3 scores 0, flagged",
+            "a cell swaps the worker's test runner for one that reports results for "
+            "q3: the forged results are rejected, q3 scores 0, flagged",
             stubbed(
                 GRADER_GLOBALS
                 + """
@@ -767,9 +767,9 @@ for _path in _names:
         hostile(
             "symlink_trap_then_crash",
             T,
-            "a cell replaces the job spec and q1's result "
-            "file with links to a host file and kills itself, so that the restart writes "
-            "through them: the job dir is read-only and links are never followed, the "
+            "a cell replaces the job spec and q1's result file with links to a host "
+            "file and kills itself, so that the restart writes through them: the job "
+            "dir is read-only and links are never followed, the "
             "host file is unchanged, flagged (q1's own result is lost to its link)",
             stubbed("""import os
 for _name in ("../job.json", "../out/q1.json"):
@@ -801,9 +801,8 @@ os.kill(os.getpid(), 9)
         hostile(
             "forged_events",
             T,
-            "a cell writes fake progress events (every question ok, "
-            "then done) to the supervisor's pipe: events steer timing only, q3 scores 0, "
-            "flagged",
+            "a cell writes fake progress events (every question ok, then done) to the "
+            "supervisor's pipe: events steer timing only, q3 scores 0, flagged",
             stubbed(
                 """import json, os, sys
 _fd = int(sys.argv[2])
@@ -980,9 +979,8 @@ def normal_equation(X, y):
         hostile(
             "tensor_subclass_torch_function",
             P,
-            "MLP.forward returns a Tensor subclass "
-            "overriding __torch_function__ and __eq__: not an exact tensor, q7 scores 0, "
-            "flagged",
+            "MLP.forward returns a Tensor subclass overriding __torch_function__ and "
+            "__eq__: not an exact tensor, q7 scores 0, flagged",
             replaced(
                 "MLP",
                 """import torch
@@ -1069,9 +1067,9 @@ def normal_equation(X, y):
         Case(
             "hardcoded_q10_mlp_mse",
             P,
-            "fit_linear_vs_mlp fits the line but returns "
-            "mlp_mse = 0.0 without training an MLP: no MLP credit (0.0 is below what any "
-            "model of x can reach on the hidden points), the line's credit kept",
+            "fit_linear_vs_mlp fits the line but returns mlp_mse = 0.0 without "
+            "training an MLP: no MLP credit (0.0 is below what any model of x can "
+            "reach on the hidden points), the line's credit kept",
             replaced(
                 "fit_linear_vs_mlp",
                 """import numpy as np
@@ -1418,9 +1416,9 @@ def mse_gradient(X, y, beta):
         hostile(
             "closes_event_pipe",
             X,
-            "a cell closes every inherited file descriptor (the "
-            "supervisor's event pipe) and loops: the supervisor never blocks on it, the "
-            "cell times out, full marks, flagged",
+            "a cell closes every inherited file descriptor (the supervisor's event "
+            "pipe) and loops: the supervisor never blocks on it, the cell times out, "
+            "full marks, flagged",
             with_cells("import os\nos.closerange(3, 4096)\nwhile True:\n    pass"),
             zero=(),
             cell="timeout",
@@ -1583,8 +1581,8 @@ finally:
         benign(
             "disk_bomb_in_workdir",
             R,
-            "a cell writes 3 GB of 60 MB files into its "
-            "working directory: stopped at the 1 GB disk quota (status oom), full marks",
+            "a cell writes 3 GB of 60 MB files into its working directory: stopped at "
+            "the 1 GB disk quota (status oom), full marks",
             with_cells("""import os
 _block = b"x" * (60 * 2**20)
 for _i in range(50):
@@ -1675,8 +1673,8 @@ time.sleep(0.5)
         hostile(
             "background_in_q3",
             B,
-            "a correct mse_gradient that also starts a background "
-            "process: graded on its merits (q3 full), flagged, nothing outlives the sandbox",
+            "a correct mse_gradient that also starts a background process: graded on "
+            "its merits (q3 full), flagged, nothing outlives the sandbox",
             replaced(
                 "mse_gradient",
                 CORRECT_Q3.replace(
@@ -2149,9 +2147,8 @@ def sgd(X, y, lr, n_epochs, batch_size, seed):
         benign(
             "strict_numerics_cell",
             F,
-            "a cell turns warnings into errors and numpy "
-            "floating-point warnings into exceptions: the grader's own code still runs, "
-            "full marks",
+            "a cell turns warnings into errors and numpy floating-point warnings into "
+            "exceptions: the grader's own code still runs, full marks",
             with_cells(
                 "import warnings\nimport numpy as np\n"
                 "warnings.simplefilter('error')\nnp.seterr(all='raise')",
@@ -2171,8 +2168,11 @@ def sgd(X, y, lr, n_epochs, batch_size, seed):
                     Edit(
                         CORRECT_Q3.replace(
                             "def mse_gradient(X, y, beta):\n",
-                            "def mse_gradient(X, y, beta):\n    import matplotlib.pyplot as plt\n"
-                            "    plt.plot([1, 2, 3])\n    plt.show()\n    plt.close('all')\n",
+                            "def mse_gradient(X, y, beta):\n"
+                            "    import matplotlib.pyplot as plt\n"
+                            "    plt.plot([1, 2, 3])\n"
+                            "    plt.show()\n"
+                            "    plt.close('all')\n",
                         ),
                         "mse_gradient",
                     ),

@@ -215,7 +215,8 @@ def test_masters_tag_their_demo_cells_otter_ignore(repo, week):
 def test_strip_assign_markup_keeps_solution_and_drops_prompt():
     source = (
         'def f(x):\n    """Doc."""\n    # BEGIN SOLUTION NO PROMPT\n    return 2 * x\n'
-        '    # END SOLUTION\n    """ # BEGIN PROMPT\n    raise NotImplementedError("q1")\n'
+        '    # END SOLUTION\n    """ # BEGIN PROMPT\n'
+        '    raise NotImplementedError("q1")\n'
         '    """ # END PROMPT\n'
     )
     assert (

@@ -1,4 +1,4 @@
-"""The Gradescope zip, run through its own run_autograder, scores like gene46100 grade."""
+"""The Gradescope zip, run by its own run_autograder, scores like gene46100 grade."""
 
 from __future__ import annotations
 

@@ -184,7 +184,7 @@ def check_case(batch: Batch, case: Case) -> None:
         assert all(score(record, q) <= score(base, q) for q in GRADED), context
 
 
-# ------------------------------------------------------------------ the batch as a whole
+# ----------------------------------------------------------------- the batch as a whole
 def test_batch_finished_with_one_record_per_submission(corpus):
     assert corpus.exit_code == 0
     ids = [r["id"] for r in corpus.lines]

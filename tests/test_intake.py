@@ -568,7 +568,9 @@ def test_gradescope_export_folder(tmp_path):
 def test_gradescope_export_zip_has_the_same_ids(tmp_path, work):
     gradescope_tree(tmp_path / "export")
     members = {
-        f"assignment_9_export/{p.relative_to(tmp_path / 'export').as_posix()}": p.read_bytes()
+        f"assignment_9_export/{p.relative_to(tmp_path / 'export').as_posix()}": (
+            p.read_bytes()
+        )
         for p in files_under(tmp_path / "export")
     }
     subs = find_submissions([make_zip(tmp_path / "export.zip", members)])
@@ -583,15 +585,15 @@ def test_gradescope_export_zip_has_the_same_ids(tmp_path, work):
         (
             "!!python/object/apply:os.system ['touch {pwned}']",
             (
-                "submission_metadata.yml could not be read (ConstructorError); students are "
-                "known by submission id only"
+                "submission_metadata.yml could not be read (ConstructorError); "
+                "students are known by submission id only"
             ),
         ),
         (
             "submission_111: [unclosed",
             (
-                "submission_metadata.yml could not be read (ParserError); students are known "
-                "by submission id only"
+                "submission_metadata.yml could not be read (ParserError); students are "
+                "known by submission id only"
             ),
         ),
         ("- just\n- a list\n", "submission_metadata.yml is not a mapping; ignored"),
@@ -663,8 +665,8 @@ def test_bom_is_accepted(tmp_path):
         (
             b"42",
             (
-                "x.ipynb is not a Jupyter notebook: its JSON is a number, not an object "
-                "with a cell list"
+                "x.ipynb is not a Jupyter notebook: its JSON is a number, not an "
+                "object with a cell list"
             ),
         ),
         (

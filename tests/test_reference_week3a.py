@@ -1,4 +1,4 @@
-"""The week 3a reference (generated from the master) against oracles and hand examples."""
+"""The week 3a reference (generated from the master) vs oracles and hand examples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The TF-binding data sources: look-alike course files, JASPAR matrices, janggu peaks."""
+"""TF-binding data sources: look-alike course files, JASPAR matrices, janggu peaks."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def test_both_strands_are_planted():
 
 
 def test_a_motif_scan_finds_the_planted_sites():
-    """The planted truth is recoverable: the best CTCF match of a window lies in a site."""
+    """The planted truth is recoverable: a window's best CTCF match lies in a site."""
     seq_df, scores_df = tfdata.simulate_tf_windows(100, seed=13)
     weights = tfdata.log_odds(tfdata.jaspar_pwm("MA0139.2"))
     hits = 0

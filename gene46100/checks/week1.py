@@ -119,7 +119,10 @@ def float32_state(
 
 
 def reference_mlp(state: dict[str, np.ndarray]) -> nn.Module:
-    """``ref.MLP`` with this state (fc1/fc2 keys, as the grader's ``_grader_mlp`` builds)."""
+    """``ref.MLP`` with this state.
+
+    The state has fc1/fc2 keys, as the grader's ``_grader_mlp`` builds.
+    """
     in_dim, hid = state["fc1.weight"].shape[1], state["fc1.weight"].shape[0]
     out = state["fc2.weight"].shape[0]
     with seeded_torch(0):  # nn.Linear's init draws; keep the global RNG untouched

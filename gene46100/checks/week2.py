@@ -423,7 +423,10 @@ def count_candidates(c_in: int, c_out: int, k: int, bias: bool) -> list[Candidat
             lambda: weights + c_out if not bias else -1,
         ),
         (
-            "one bias per input channel; the bias belongs to each of the out_ch filters",
+            (
+                "one bias per input channel; the bias belongs to each of the out_ch "
+                "filters"
+            ),
             lambda: weights + c_in if bias else -1,
         ),
         (
@@ -1090,7 +1093,10 @@ def q6_candidates(c: dict) -> list[Candidate]:
             lambda: cnn_forward(state, x, act=lambda h: h),
         ),
         (
-            "there is a ReLU after fc too; the output is a score that can be any number",
+            (
+                "there is a ReLU after fc too; the output is a score that can be any "
+                "number"
+            ),
             lambda: cnn_forward(state, x, out=torch.relu),
         ),
         (
@@ -1132,7 +1138,7 @@ BEHAVIOUR = {
 
 
 class Q7TrainModel(Question):
-    """q7: ``train_model``: curves, train/eval modes, and what the trained CNN learns."""
+    """q7: ``train_model``: curves, train/eval modes and what the trained CNN learns."""
 
     name = "q7"
     names = ("train_model",)
@@ -1357,7 +1363,10 @@ def r2_score(y: np.ndarray, y_hat: np.ndarray) -> float:
 def eightmer_data(
     rng: np.random.Generator, sizes: Sequence[int]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Disjoint random sets of 8-mers: one-hot float32 (n, 8, 4), scores float32 (n, 1)."""
+    """Disjoint random sets of 8-mers.
+
+    Each set: one-hot float32 (n, 8, 4), scores float32 (n, 1).
+    """
     order = rng.permutation(4**8)
     out, start = [], 0
     for size in sizes:
@@ -1432,7 +1441,7 @@ def reference_curves(spy: dict) -> tuple[list[float], list[float]]:
 
 
 def linear_r2(fit: dict) -> float:
-    """Held-out R^2 of least squares on the flattened one-hot (the best linear model)."""
+    """Held-out R^2 of least squares on the flattened one-hot (best linear model)."""
     design = np.column_stack(
         [fit["x"].reshape(len(fit["x"]), -1), np.ones(len(fit["x"]))]
     ).astype(np.float64)
@@ -1503,7 +1512,10 @@ def q7_candidates(spy: dict) -> list[Candidate]:
             lambda: train_variant(spy, zero_grad=False),
         ),
         (
-            f"the epoch losses are plain means of the batch means; use the {unweighted}",
+            (
+                "the epoch losses are plain means of the batch means; use the "
+                f"{unweighted}"
+            ),
             lambda: train_variant(spy, weighted=(False, False)),
         ),
         (
@@ -1708,8 +1720,8 @@ def q8_candidates(seqs: Sequence[str], state: dict, thresh: float | None) -> lis
     return [
         (
             "the activations were taken after the ReLU; use the conv layer's output "
-            "(bias included, before ReLU): with a negative threshold every window counts "
-            "after a ReLU",
+            "(bias included, before ReLU): with a negative threshold every window "
+            "counts after a ReLU",
             lambda: activation_counts(
                 seqs, state, t, fires=lambda a, u: np.maximum(a, 0) > u
             ),

@@ -827,8 +827,8 @@ def q3_candidates(c: dict) -> list[Candidate]:
         ),
         (
             (
-                "there is a sigmoid after fc: the targets are scores far above 1, leave "
-                "the output linear"
+                "there is a sigmoid after fc: the targets are scores far above 1, "
+                "leave the output linear"
             ),
             lambda: cnn_variant(c, out=torch.sigmoid),
         ),
@@ -1041,7 +1041,10 @@ class Q4TrainTest(Question):
                 continue
             hint = first_match(got, q4_candidates(c), rtol=CURVE_RTOL, atol=1e-7)
             if not hint and np.allclose(got[: c["epochs"]], got[c["epochs"] :]):
-                hint = "train and validation losses are identical: use val_dl for validation"
+                hint = (
+                    "train and validation losses are identical: use val_dl for "
+                    "validation"
+                )
             raise wrong(
                 f"the learning curves of {what}",
                 got,
@@ -1071,7 +1074,9 @@ class Q4TrainTest(Question):
             if np.allclose(preds, untrained, rtol=1e-6, atol=1e-6)
             else "the predictions are not finite: training diverged"
             if not np.isfinite(preds).all()
-            else "check the update loop: zero_grad, loss, backward, step for every batch"
+            else (
+                "check the update loop: zero_grad, loss, backward, step for every batch"
+            )
         )
         raise Mismatch(
             f"after {what}, the held-out mean per-sequence r is {r:.3f}; the "
@@ -1084,7 +1089,9 @@ class Q4TrainTest(Question):
         what = (
             "test_model on a hidden loader"
             if key == "test"
-            else "test_model with a model that predicts the same value at every position"
+            else (
+                "test_model with a model that predicts the same value at every position"
+            )
         )
         outcome = run.outcomes.get(key)
         if (
@@ -1286,15 +1293,16 @@ def q4_candidates(c: dict) -> list[Candidate]:
     return [
         (
             (
-                "gradients accumulate across batches: call opt.zero_grad() before every "
-                "backward()"
+                "gradients accumulate across batches: call opt.zero_grad() before "
+                "every backward()"
             ),
             lambda: train_variant(c, zero_grad=False),
         ),
         (
             (
                 "the validation loss was computed in training mode: call model.eval() "
-                "before validating (BatchNorm and Dropout behave differently in eval mode)"
+                "before validating (BatchNorm and Dropout behave differently in eval "
+                "mode)"
             ),
             lambda: train_variant(c, eval_val=False),
         ),
@@ -1313,7 +1321,10 @@ def q4_candidates(c: dict) -> list[Candidate]:
             lambda: train_variant(c, weighted=False),
         ),
         (
-            "the validation loss was measured before the epoch's updates; measure it after",
+            (
+                "the validation loss was measured before the epoch's updates; measure "
+                "it after"
+            ),
             lambda: train_variant(c, val_first=True),
         ),
         (

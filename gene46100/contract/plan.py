@@ -78,7 +78,10 @@ class Plan:
         return {"$array": key}
 
     def call_method(self, probe_id: str, obj: dict, method: str, *args: Any) -> str:
-        """Probe a method of an object built in the sandbox (e.g. ``{"$new": "MLP"}``)."""
+        """Probe a method of an object built in the sandbox.
+
+        ``obj`` describes the object, e.g. ``{"$new": "MLP"}``.
+        """
         self.probes.append(
             {
                 "id": probe_id,

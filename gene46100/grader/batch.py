@@ -11,6 +11,7 @@ from pathlib import Path
 from gene46100.grader import records, reports, runners
 from gene46100.grader.assignment import Settings, load_assignment
 from gene46100.grader.intake import Submission
+from gene46100.grader.records import Record
 
 
 def grade_batch(
@@ -19,7 +20,7 @@ def grade_batch(
     out_dir: Path,
     settings: Settings,
     progress=None,
-) -> list[dict]:
+) -> list[Record]:
     """Grade every submission not already in the journal; return all records."""
     assignment = load_assignment(assignment_name, settings)
     journal = records.Journal(out_dir)
@@ -29,12 +30,12 @@ def grade_batch(
     for record in runner.grade_each(assignment, todo, settings):  # journaled on arrival
         journal.append(record)
         records.write_record_file(out_dir, record)
-        done[record["id"]] = record
+        done[record.id] = record
         records.write_grades_csv(out_dir, assignment.spec, list(done.values()))
         if progress is not None:
             progress(record)
     wanted = {s.id for s in submissions}
-    final = [r for r in done.values() if r["id"] in wanted]
+    final = [r for r in done.values() if r.id in wanted]
     records.write_grades_csv(out_dir, assignment.spec, final)
     reports.write_all(out_dir, assignment.spec, final)
     return final

@@ -48,6 +48,7 @@ from gene46100.grader import sandbox
 from gene46100.grader.assignment import Assignment, Settings, release_files
 from gene46100.grader.intake import MAX_NOTEBOOK_BYTES, Submission
 from gene46100.grader.pipeline import empty_record, grade_submission
+from gene46100.grader.records import Record, Status
 
 if TYPE_CHECKING:  # dask is imported only when a cluster is used
     from distributed import Client
@@ -167,13 +168,13 @@ class DaskRunner:
 
     def grade_each(
         self, assignment: Assignment, submissions: list[Submission], settings: Settings
-    ) -> Iterator[dict]:
+    ) -> Iterator[Record]:
         yield from grade_on_cluster(assignment, submissions, settings)
 
 
 def grade_on_cluster(
     assignment: Assignment, submissions: list[Submission], settings: Settings
-) -> Iterator[dict]:
+) -> Iterator[Record]:
     """Grade each submission on the cluster at ``settings.scheduler``; yield records as
     they complete (the caller journals them).
 
@@ -209,14 +210,14 @@ def grade_on_cluster(
         yield from _collect(client, futures, assignment)
 
 
-def _collect(client: Client, futures: dict, assignment: Assignment) -> Iterator[dict]:
+def _collect(client: Client, futures: dict, assignment: Assignment) -> Iterator[Record]:
     """Records from the futures as they finish (failures become records or reports)."""
     from distributed import CancelledError, KilledWorker, as_completed
 
     for future in as_completed(list(futures)):
         submission = futures.pop(future)
         try:
-            record = json.loads(future.result())
+            record = Record.from_json(json.loads(future.result()))
         except KilledWorker as exc:
             yield _lost_worker_record(assignment, submission, exc)
             continue
@@ -231,10 +232,8 @@ def _collect(client: Client, futures: dict, assignment: Assignment) -> Iterator[
             continue
         finally:
             future.release()  # drop the result from the cluster's memory
-        if record.get("id") != submission.id:
-            _not_graded(
-                submission, f"the worker returned a record for {record.get('id')!r}"
-            )
+        if record.id != submission.id:
+            _not_graded(submission, f"the worker returned a record for {record.id!r}")
             continue
         yield record
 
@@ -246,15 +245,15 @@ def _not_graded(submission: Submission, why: str) -> None:
 
 def _lost_worker_record(
     assignment: Assignment, submission: Submission, exc: Exception
-) -> dict:
+) -> Record:
     record = empty_record(
         assignment,
         submission,
-        "internal_error",
+        Status.INTERNAL_ERROR,
         "internal error: every worker that graded it died "
         f"(Dask gave up after repeated losses: {str(exc)[:300]})",
     )
-    record["seconds"] = 0.0
+    record.seconds = 0.0
     return record
 
 
@@ -360,8 +359,8 @@ def grade_shipped(
     with tempfile.TemporaryDirectory(prefix="gene46100-shipped-") as folder:
         submission, settings = unpack(shipped, assignment.name, settings, Path(folder))
         record = grade_submission(assignment, submission, settings)
-    record["worker"] = f"{socket.gethostname()} {get_worker().address}"
-    return json.dumps(record)
+    record.worker = f"{socket.gethostname()} {get_worker().address}"
+    return json.dumps(record.to_json())
 
 
 def unpack(

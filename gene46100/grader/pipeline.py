@@ -17,12 +17,13 @@ from gene46100.grader import sandbox, tamper
 from gene46100.grader.assignment import Assignment, Settings, make_job, work_files_for
 from gene46100.grader.intake import InvalidSubmission, Submission, read_code_cells
 from gene46100.grader.sandbox.supervisor import RunReport, run_sandbox
-from gene46100.grader.scoring import lost, score_question, submission_status
+from gene46100.grader.records import QuestionResult, QuestionStatus, Record, Status
+from gene46100.grader.scoring import lost, manual, score_question, submission_status
 
 
 def grade_submission(
     assignment: Assignment, submission: Submission, settings: Settings
-) -> dict:
+) -> Record:
     """Grade one submission; always returns a record (never raises)."""
     started = time.monotonic()
     try:
@@ -31,23 +32,21 @@ def grade_submission(
         record = empty_record(
             assignment,
             submission,
-            "internal_error",
+            Status.INTERNAL_ERROR,
             f"internal error: {type(exc).__name__}: {exc}",
         )
-        record["traceback"] = traceback.format_exc()[-4000:]
-    record["seconds"] = round(time.monotonic() - started, 3)
+        record.traceback = traceback.format_exc()[-4000:]
+    record.seconds = round(time.monotonic() - started, 3)
     return record
 
 
-def _grade(assignment: Assignment, submission: Submission, settings: Settings) -> dict:
+def _grade(assignment: Assignment, submission: Submission, settings: Settings) -> Record:
     if submission.problem or submission.notebook is None:
-        return empty_record(
-            assignment, submission, "invalid_submission", submission.problem
-        )
+        return empty_record(assignment, submission, Status.INVALID, submission.problem)
     try:
         cells = read_code_cells(submission.notebook)
     except InvalidSubmission as exc:
-        return empty_record(assignment, submission, "invalid_submission", str(exc))
+        return empty_record(assignment, submission, Status.INVALID, str(exc))
     flags = tamper.scan(cells, assignment.released_lines)
     job = make_job(assignment, cells, work_files_for(assignment, submission, settings))
     report, job_dir = run_sandbox(
@@ -58,7 +57,7 @@ def _grade(assignment: Assignment, submission: Submission, settings: Settings) -
             assignment, submission, report, job_dir / "out", settings, flags
         )
         # Demo cells tagged otter_ignore are not run (Otter's convention).
-        record["ignored_cells"] = [c["index"] for c in cells if c.get("ignored")]
+        record.ignored_cells = [c["index"] for c in cells if c.get("ignored")]
         return record
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
@@ -71,21 +70,12 @@ def _record(
     out_dir: Path,
     settings: Settings,
     flags: list[str],
-) -> dict:
+) -> Record:
     questions, tampered = [], list(flags) + list(report.flags)
     for spec_q in assignment.spec["questions"]:
         name, points = spec_q["name"], spec_q["points"]
         if spec_q["manual"]:
-            questions.append(
-                {
-                    "name": name,
-                    "score": 0,
-                    "possible": points,
-                    "status": "manual",
-                    "checks": [],
-                    "feedback": "Graded by a person.",
-                }
-            )
+            questions.append(manual(name, points))
             continue
         try:
             questions.append(
@@ -109,8 +99,9 @@ def _record(
 
 
 def empty_record(
-    assignment: Assignment, submission: Submission, status: str, message: str
-) -> dict:
+    assignment: Assignment, submission: Submission, status: Status, message: str
+) -> Record:
+    """The record of a submission that was not run (every question 0, not_run)."""
     questions = [
         lost(q["name"], q["points"], "not_run", "was not graded")
         for q in assignment.spec["questions"]
@@ -120,42 +111,46 @@ def empty_record(
     )
 
 
+UNSAFE_SANDBOX = "none (UNSAFE: student code could read hidden tests)"
+
+
 def _finish(
     assignment: Assignment,
     submission: Submission,
-    status: str,
-    questions: list[dict],
+    status: Status,
+    questions: list[QuestionResult],
     report: RunReport | None,
     settings: Settings | None,
     message: str = "",
     flags: list[str] | None = None,
-) -> dict:
-    auto = [q for q in questions if q["status"] != "manual"]
-    total = round(sum(q["score"] for q in auto), 4)
-    possible = sum(q["possible"] for q in auto) or 1
-    return {
-        "id": submission.id,
-        "file": submission.source,
-        "assignment": assignment.name,
-        "student": submission.student,
-        "intake_notes": list(submission.notes),
-        "not_graded_files": list(submission.ignored),
-        "graded_files": [name for name, _ in submission.companions],
-        "status": status,
-        "message": message,
-        "questions": questions,
-        "total": total,
-        "possible": possible,
-        "percent": round(100 * total / possible, 2),
-        "cells": {str(k): v for k, v in sorted(report.cells.items())} if report else {},
-        "restarts": report.restarts if report else 0,
-        "run_seconds": report.seconds if report else 0.0,
-        "phase_seconds": dict(report.phases) if report else {},
-        "sandbox": "none (UNSAFE: student code could read hidden tests)"
-        if settings and settings.unsafe
-        else "bubblewrap",
-        "limits": sandbox.describe_limits(settings.limits, report.process_cgroup)
-        if settings and report
-        else {},
-        "flags": flags or [],
-    }
+) -> Record:
+    auto = [q for q in questions if q.status != QuestionStatus.MANUAL]
+    total = round(sum(q.score for q in auto), 4)
+    possible = sum(q.possible for q in auto) or 1
+    record = Record(
+        id=submission.id,
+        file=submission.source,
+        assignment=assignment.name,
+        status=status,
+        questions=questions,
+        total=total,
+        possible=possible,
+        percent=round(100 * total / possible, 2),
+        student=submission.student,
+        message=message,
+        intake_notes=list(submission.notes),
+        not_graded_files=list(submission.ignored),
+        graded_files=[name for name, _ in submission.companions],
+        sandbox=UNSAFE_SANDBOX if settings and settings.unsafe else "bubblewrap",
+        flags=flags or [],
+    )
+    if report is not None:
+        record.cells = {str(k): v for k, v in sorted(report.cells.items())}
+        record.restarts = report.restarts
+        record.run_seconds = report.seconds
+        record.phase_seconds = dict(report.phases)
+        if settings is not None:
+            record.limits = sandbox.describe_limits(
+                settings.limits, report.process_cgroup
+            )
+    return record

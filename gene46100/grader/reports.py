@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from gene46100 import course
 from gene46100.course import GENERIC_TOPIC
-from gene46100.grader.records import write_atomic
+from gene46100.grader.records import LOST, QuestionResult, Record, write_atomic
 
 # Submission statuses a person should look at (scores stand regardless).
 FLAG_STATUSES = frozenset(
@@ -40,11 +40,10 @@ SAFE_SANDBOX = "bubblewrap"
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 # Numbers (ints, decimals, exponents) vary between students; the mistake does not.
 NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-LOST = ("failed", "timeout", "crashed", "oom")  # question statuses worth a hint
 ACCENT = "#3867a6"
 
 
-def write_all(out_dir: Path, spec: dict, records: list[dict]) -> Path:
+def write_all(out_dir: Path, spec: dict, records: list[Record]) -> Path:
     """Every report for a finished batch; returns the class report's path."""
     for record in records:
         write_gradescope_results(out_dir, record)
@@ -58,65 +57,65 @@ def page_name(record_id: str) -> str:
 
 
 # ====================================================================== Gradescope
-def gradescope_results(record: dict) -> dict:
+def gradescope_results(record: Record) -> dict:
     """The record in Gradescope's ``results.json`` format, one test per question.
 
     The top-level ``score`` is the record's autograded total, so Gradescope shows
     exactly what ``grades.csv`` says; manual questions appear with 0 of their points.
     """
     return {
-        "score": record["total"],
-        "execution_time": round(float(record.get("seconds", 0) or 0)),
+        "score": record.total,
+        "execution_time": round(float(record.seconds or 0)),
         "output": _gradescope_summary(record),
         # The harness's own stdout is grader plumbing; students read "output".
         "stdout_visibility": "hidden",
-        "tests": [_gradescope_test(q) for q in record["questions"]],
+        "tests": [_gradescope_test(q) for q in record.questions],
     }
 
 
-def _gradescope_test(question: dict) -> dict:
-    manual = question["status"] == "manual"
-    full = question["score"] >= question["possible"] > 0
-    output = question.get("feedback", "")
+def _gradescope_test(question: QuestionResult) -> dict:
+    manual = question.status == "manual"
+    full = question.score >= question.possible > 0
+    output = question.feedback
     if manual:
         output = "Graded by a person: a TA adds these points after reading your answer."
-    elif question["status"] not in ("passed", "failed"):
-        output = f"[{question['status']}] {output}"
+    elif question.status not in ("passed", "failed"):
+        output = f"[{question.status}] {output}"
     return {
-        "name": question["name"],
-        "score": 0 if manual else question["score"],
-        "max_score": question["possible"],
+        "name": question.name,
+        "score": 0 if manual else question.score,
+        "max_score": question.possible,
         "status": "passed" if full and not manual else "failed",
         "output": output,
         "visibility": "visible",
     }
 
 
-def _gradescope_summary(record: dict) -> str:
+def _gradescope_summary(record: Record) -> str:
     score = (
-        f"Status: {record['status']}. Autograded score: {record['total']:g} / "
-        f"{record['possible']:g} ({record['percent']:g} %)."
+        f"Status: {record.status}. Autograded score: {record.total:g} / "
+        f"{record.possible:g} ({record.percent:g} %)."
     )
     lines = [score + _manual_note(record)]
-    if record.get("message"):
-        lines.append(f"Note: {record['message']}")
-    if record.get("sandbox", SAFE_SANDBOX) != SAFE_SANDBOX:
-        lines.append(f"Sandbox: {record['sandbox']}")
-    lines.extend(f"Flagged for review: {flag}" for flag in record.get("flags", []))
+    if record.message:
+        lines.append(f"Note: {record.message}")
+    if record.sandbox != SAFE_SANDBOX:
+        lines.append(f"Sandbox: {record.sandbox}")
+    lines.extend(f"Flagged for review: {flag}" for flag in record.flags)
     return "\n".join(lines)
 
 
-def _manual_note(record: dict) -> str:
+def _manual_note(record: Record) -> str:
     """`` Questions m1, m2 are graded by a person.`` (empty when there are none)."""
-    names = [q["name"] for q in record["questions"] if q["status"] == "manual"]
+    names = [q.name for q in record.questions if q.status == "manual"]
     if len(names) == 1:
         return f" Question {names[0]} is graded by a person."
     return f" Questions {', '.join(names)} are graded by a person." if names else ""
 
 
-def write_gradescope_results(out_dir: Path, record: dict) -> Path:
+def write_gradescope_results(out_dir: Path, record: Record) -> Path:
     """Write ``out_dir/gradescope/<id>/results.json``; returns its path."""
-    folder = out_dir / "gradescope" / page_name(record["id"])
+    folder = out_dir / "gradescope" / page_name(record.id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "results.json"
     write_atomic(path, json.dumps(gradescope_results(record), indent=2) + "\n")
@@ -228,21 +227,21 @@ def _fmt(value: float) -> str:
 
 
 # ====================================================================== feedback
-def write_feedback_pages(out_dir: Path, spec: dict, records: list[dict]) -> list[Path]:
+def write_feedback_pages(out_dir: Path, spec: dict, records: list[Record]) -> list[Path]:
     """Write ``out_dir/feedback/<id>.html`` for every record; returns the paths."""
     folder = out_dir / "feedback"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for record in records:
-        path = folder / f"{page_name(record['id'])}.html"
+        path = folder / f"{page_name(record.id)}.html"
         write_atomic(path, feedback_page(spec, record))
         paths.append(path)
     return paths
 
 
-def feedback_page(spec: dict, record: dict) -> str:
+def feedback_page(spec: dict, record: Record) -> str:
     """One student's page: summary, warnings, what to review, questions, cells."""
-    assignment = record.get("assignment") or spec.get("assignment", "")
+    assignment = record.assignment or spec.get("assignment", "")
     body = "".join(
         [
             _record_header(record),
@@ -252,40 +251,40 @@ def feedback_page(spec: dict, record: dict) -> str:
             _cells_section(record),
         ]
     )
-    return _page(f"{assignment} feedback: {record['file']}", body)
+    return _page(f"{assignment} feedback: {record.file}", body)
 
 
-def _record_header(record: dict) -> str:
+def _record_header(record: Record) -> str:
     return (
-        f"<h1>{_e(record.get('assignment', ''))} feedback</h1>"
-        f'<div class="muted mono pre">{_e(record["file"])}</div>'
+        f"<h1>{_e(record.assignment)} feedback</h1>"
+        f'<div class="muted mono pre">{_e(record.file)}</div>'
         '<div class="card row">'
         f'<div><div class="muted">autograded score</div><span class="big">'
-        f"{_fmt(record['total'])} / {_fmt(record['possible'])}</span></div>"
+        f"{_fmt(record.total)} / {_fmt(record.possible)}</span></div>"
         f'<div><div class="muted">percent</div><span class="big">'
-        f"{_fmt(record['percent'])} %</span></div>"
-        f'<div><div class="muted">status</div>{_badge(record["status"])}</div>'
+        f"{_fmt(record.percent)} %</span></div>"
+        f'<div><div class="muted">status</div>{_badge(record.status)}</div>'
         f'<div class="muted" style="flex-basis:100%">graded in '
-        f"{record.get('seconds', 0):.1f} s, "
-        f"{record.get('restarts', 0)} restart(s).{_e(_manual_note(record))}"
+        f"{record.seconds:.1f} s, "
+        f"{record.restarts} restart(s).{_e(_manual_note(record))}"
         "</div></div>"
     )
 
 
-def _alerts(record: dict) -> str:
+def _alerts(record: Record) -> str:
     """Sandbox, flags and the record's message, up front where nobody misses them."""
     parts = []
-    if record.get("sandbox", SAFE_SANDBOX) != SAFE_SANDBOX:
-        parts.append(f'<div class="alert bad">Sandbox: {_e(record["sandbox"])}</div>')
-    if record.get("flags"):
-        items = "".join(f'<li class="pre">{_e(f)}</li>' for f in record["flags"])
+    if record.sandbox != SAFE_SANDBOX:
+        parts.append(f'<div class="alert bad">Sandbox: {_e(record.sandbox)}</div>')
+    if record.flags:
+        items = "".join(f'<li class="pre">{_e(f)}</li>' for f in record.flags)
         parts.append(
             '<div class="alert warn">Flagged for review by a person (scores '
             f"stand as graded):<ul>{items}</ul></div>"
         )
-    if record.get("message"):
-        style = "bad" if record["status"] in FLAG_STATUSES else "warn"
-        parts.append(f'<div class="alert {style} pre">{_e(record["message"])}</div>')
+    if record.message:
+        style = "bad" if record.status in FLAG_STATUSES else "warn"
+        parts.append(f'<div class="alert {style} pre">{_e(record.message)}</div>')
     return "".join(parts)
 
 
@@ -295,17 +294,17 @@ def topics_of(assignment: str) -> dict[str, str]:
     return week.review_topics if week else {}
 
 
-def review_topics(assignment: str, record: dict) -> list[tuple[str, str]]:
+def review_topics(assignment: str, record: Record) -> list[tuple[str, str]]:
     """``(question, topic)`` for each autograded question that lost points when run."""
     topics = topics_of(assignment)
     return [
-        (q["name"], topics.get(q["name"], GENERIC_TOPIC))
-        for q in record["questions"]
-        if q["status"] in LOST and q["score"] < q["possible"]
+        (q.name, topics.get(q.name, GENERIC_TOPIC))
+        for q in record.questions
+        if q.status in LOST and q.score < q.possible
     ]
 
 
-def _review_section(assignment: str, record: dict) -> str:
+def _review_section(assignment: str, record: Record) -> str:
     hints = review_topics(assignment, record)
     if not hints:
         return ""
@@ -313,9 +312,9 @@ def _review_section(assignment: str, record: dict) -> str:
     return f'<h2>What to review</h2><div class="card"><ul>{items}</ul></div>'
 
 
-def _question_table(record: dict) -> str:
-    topics = topics_of(record.get("assignment", ""))
-    rows = [_question_row(q, topics) for q in record["questions"]]
+def _question_table(record: Record) -> str:
+    topics = topics_of(record.assignment)
+    rows = [_question_row(q, topics) for q in record.questions]
     return "<h2>Questions</h2>" + _table(
         ["question", "score", "status", "feedback"],
         rows,
@@ -324,9 +323,9 @@ def _question_table(record: dict) -> str:
     )
 
 
-def _question_row(question: dict, topics: dict[str, str]) -> list[str]:
-    score, possible = question["score"], question["possible"]
-    if question["status"] == "manual":
+def _question_row(question: QuestionResult, topics: dict[str, str]) -> list[str]:
+    score, possible = question.score, question.possible
+    if question.status == "manual":
         cell = f"&ndash; / {_fmt(possible)}"
     else:
         width = 100 * score / possible if possible else 0
@@ -334,23 +333,23 @@ def _question_row(question: dict, topics: dict[str, str]) -> list[str]:
             f"{_fmt(score)} / {_fmt(possible)}"
             f'<div class="bar"><span style="width:{width:.0f}%"></span></div>'
         )
-    feedback = f'<div class="pre">{_e(question.get("feedback", ""))}</div>'
-    if question["status"] in LOST and score < possible:
-        topic = topics.get(question["name"], GENERIC_TOPIC)
+    feedback = f'<div class="pre">{_e(question.feedback)}</div>'
+    if question.status in LOST and score < possible:
+        topic = topics.get(question.name, GENERIC_TOPIC)
         feedback += f'<div class="muted">Review: {_e(topic)}</div>'
     return [
-        f"<b>{_e(question['name'])}</b>",
+        f"<b>{_e(question.name)}</b>",
         cell,
-        _badge(question["status"]),
+        _badge(question.status),
         feedback,
     ]
 
 
-def _cells_section(record: dict) -> str:
+def _cells_section(record: Record) -> str:
     """Notebook cells that did not finish cleanly (index, status, a short error)."""
     bad = [
         (k, c)
-        for k, c in record.get("cells", {}).items()
+        for k, c in record.cells.items()
         if isinstance(c, dict) and c.get("status") != "ok"
     ]
     if not bad:
@@ -390,7 +389,7 @@ def _cell_detail(cell: dict, limit: int = 200) -> str:
 
 
 # ====================================================================== class report
-def write_class_report(out_dir: Path, spec: dict, records: list[dict]) -> Path:
+def write_class_report(out_dir: Path, spec: dict, records: list[Record]) -> Path:
     """Write ``out_dir/report.html`` (links point at ``feedback/<id>.html``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "report.html"
@@ -398,12 +397,12 @@ def write_class_report(out_dir: Path, spec: dict, records: list[dict]) -> Path:
     return path
 
 
-def class_report(spec: dict, records: list[dict]) -> str:
+def class_report(spec: dict, records: list[Record]) -> str:
     """The whole class at a glance, the submissions that need a person first."""
     name = spec.get("assignment", "")
     if not records:
         return _page(f"{name} class report", f"<h1>{_e(name)}: no submissions</h1>")
-    percents = [r["percent"] for r in records]
+    percents = [r.percent for r in records]
     head = (
         f'<h1>{_e(name)} class report</h1><div class="card row">'
         f'<div><div class="muted">submissions</div><span class="big">'
@@ -428,16 +427,16 @@ def class_report(spec: dict, records: list[dict]) -> str:
     )
 
 
-def _status_counts(records: list[dict]) -> str:
-    counts = Counter(r["status"] for r in records)
+def _status_counts(records: list[Record]) -> str:
+    counts = Counter(r.status.value for r in records)
     return '<div class="muted">statuses</div>' + " ".join(
         f"{_badge(s)} {n}" for s, n in sorted(counts.items(), key=lambda i: -i[1])
     )
 
 
-def _score_section(records: list[dict]) -> str:
+def _score_section(records: list[Record]) -> str:
     img = _histogram(
-        [r["percent"] for r in records],
+        [r.percent for r in records],
         list(range(0, 105, 5)),
         "autograded score (%)",
         "histogram of scores",
@@ -445,13 +444,13 @@ def _score_section(records: list[dict]) -> str:
     return f'<h2>Scores</h2><div class="card">{img}</div>'
 
 
-def pass_rates(spec: dict, records: list[dict]) -> list[dict]:
+def pass_rates(spec: dict, records: list[Record]) -> list[dict]:
     """Per autograded question: how many submissions got full points, and the mean."""
     rates = []
     for q in (q for q in spec["questions"] if not q["manual"]):
-        got = [x for r in records for x in r["questions"] if x["name"] == q["name"]]
-        full = sum(1 for x in got if x["score"] >= x["possible"] > 0)
-        mean = statistics.mean(x["score"] for x in got) if got else 0.0
+        got = [x for r in records for x in r.questions if x.name == q["name"]]
+        full = sum(1 for x in got if x.score >= x.possible > 0)
+        mean = statistics.mean(x.score for x in got) if got else 0.0
         rates.append(
             {
                 "name": q["name"],
@@ -464,7 +463,7 @@ def pass_rates(spec: dict, records: list[dict]) -> list[dict]:
     return rates
 
 
-def _pass_rate_section(spec: dict, records: list[dict]) -> str:
+def _pass_rate_section(spec: dict, records: list[Record]) -> str:
     rates = pass_rates(spec, records)
     fig = Figure(figsize=(9.0, 2.7))
     ax = fig.add_subplot()
@@ -495,15 +494,15 @@ def _pass_rate_section(spec: dict, records: list[dict]) -> str:
     )
 
 
-def _lost_messages(question: dict) -> list[str]:
+def _lost_messages(question: QuestionResult) -> list[str]:
     """What went wrong in one question: its failing checks, else its feedback."""
-    if question["status"] in ("passed", "manual", "not_run"):
+    if question.status in ("passed", "manual", "not_run"):
         return []
-    failed = [c["message"] for c in question.get("checks", []) if not c["passed"]]
-    return failed or [question.get("feedback", "")]
+    failed = [c["message"] for c in question.checks if not c["passed"]]
+    return failed or [question.feedback]
 
 
-def frequent_mistakes(records: list[dict], top: int = 10) -> list[dict]:
+def frequent_mistakes(records: list[Record], top: int = 10) -> list[dict]:
     """The commonest failure messages per question, numbers ignored when grouping.
 
     Each submission counts once per message; ``example`` is one real message.
@@ -512,9 +511,9 @@ def frequent_mistakes(records: list[dict], top: int = 10) -> list[dict]:
     examples: dict[tuple[str, str], str] = {}
     for record in records:
         keys = set()
-        for question in record["questions"]:
+        for question in record.questions:
             for message in _lost_messages(question):
-                key = (question["name"], NUMBER.sub("#", message).strip())
+                key = (question.name, NUMBER.sub("#", message).strip())
                 keys.add(key)
                 examples.setdefault(key, message)
         counts.update(keys)
@@ -533,7 +532,7 @@ def _natural(name: str) -> tuple[str, int]:
     return (match[1], int(match[2])) if match else (name, -1)
 
 
-def _mistake_section(records: list[dict]) -> str:
+def _mistake_section(records: list[Record]) -> str:
     mistakes = frequent_mistakes(records)
     if not mistakes:
         return '<h2>Most frequent mistakes</h2><div class="card">None.</div>'
@@ -552,8 +551,8 @@ def _mistake_section(records: list[dict]) -> str:
     )
 
 
-def _timing_section(records: list[dict]) -> str:
-    seconds = [float(r.get("seconds", 0) or 0) for r in records]
+def _timing_section(records: list[Record]) -> str:
+    seconds = [float(r.seconds or 0) for r in records]
     img = _histogram(
         seconds,
         min(20, max(5, len(seconds))),
@@ -567,33 +566,33 @@ def _timing_section(records: list[dict]) -> str:
     )
 
 
-def flag_reasons(record: dict) -> list[str]:
+def flag_reasons(record: Record) -> list[str]:
     """Why a person should look at this submission (empty: nothing to see)."""
     reasons = []
-    if record["status"] in FLAG_STATUSES:
-        reasons.append(f"status {record['status']}")
-    if record.get("sandbox", SAFE_SANDBOX) != SAFE_SANDBOX:
-        reasons.append(f"sandbox: {record['sandbox']}")
-    reasons.extend(record.get("flags", []))
-    if record.get("message") and record["status"] in FLAG_STATUSES:
-        reasons.append(record["message"])
+    if record.status in FLAG_STATUSES:
+        reasons.append(f"status {record.status}")
+    if record.sandbox != SAFE_SANDBOX:
+        reasons.append(f"sandbox: {record.sandbox}")
+    reasons.extend(record.flags)
+    if record.message and record.status in FLAG_STATUSES:
+        reasons.append(record.message)
     return reasons
 
 
-def _feedback_link(record: dict) -> str:
-    href = f"feedback/{page_name(record['id'])}.html"
-    return f'<a href="{_e(href)}" class="mono">{_e(record["file"])}</a>'
+def _feedback_link(record: Record) -> str:
+    href = f"feedback/{page_name(record.id)}.html"
+    return f'<a href="{_e(href)}" class="mono">{_e(record.file)}</a>'
 
 
-def _flagged_section(records: list[dict]) -> str:
-    flagged = [r for r in sorted(records, key=lambda r: r["id"]) if flag_reasons(r)]
+def _flagged_section(records: list[Record]) -> str:
+    flagged = [r for r in sorted(records, key=lambda r: r.id) if flag_reasons(r)]
     if not flagged:
         return '<h2>Flagged submissions</h2><div class="card">None.</div>'
     rows = [
         [
             _feedback_link(r),
-            _badge(r["status"]),
-            _fmt(r["total"]) + " / " + _fmt(r["possible"]),
+            _badge(r.status),
+            _fmt(r.total) + " / " + _fmt(r.possible),
             "<ul>"
             + "".join(f'<li class="pre">{_e(x)}</li>' for x in flag_reasons(r))
             + "</ul>",

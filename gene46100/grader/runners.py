@@ -18,6 +18,7 @@ from typing import Protocol
 from gene46100.grader.assignment import Assignment, Settings
 from gene46100.grader.intake import Submission
 from gene46100.grader.pipeline import grade_submission
+from gene46100.grader.records import Record
 
 
 class Runner(Protocol):
@@ -25,7 +26,7 @@ class Runner(Protocol):
 
     def grade_each(
         self, assignment: Assignment, submissions: list[Submission], settings: Settings
-    ) -> Iterator[dict]: ...
+    ) -> Iterator[Record]: ...
 
 
 class LocalRunner:
@@ -33,7 +34,7 @@ class LocalRunner:
 
     def grade_each(
         self, assignment: Assignment, submissions: list[Submission], settings: Settings
-    ) -> Iterator[dict]:
+    ) -> Iterator[Record]:
         with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
             futures = [
                 pool.submit(grade_submission, assignment, s, settings)

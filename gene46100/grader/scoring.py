@@ -6,6 +6,7 @@ contract's decoder) and compares it with the reference in the hidden checks.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from gene46100.checks import Check, Plan, Question
@@ -14,12 +15,13 @@ from gene46100.contract.results import (
     ResultFormatError,
     read_question_results,
 )
+from gene46100.grader.records import QuestionResult, QuestionStatus, Status
 from gene46100.grader.sandbox.supervisor import RunReport
 
 
 def score_question(
     question: Question, plan: Plan, status: dict, out_dir: Path, points: float
-) -> dict:
+) -> QuestionResult:
     """Score one question from its results (trusted side)."""
     state = status.get("status", "not_run")
     if state != "ok":
@@ -32,10 +34,9 @@ def score_question(
         raise ResultFormatError(f"{question.name}: results for probes never asked for")
     if any(o.error_type == "MemoryError" for o in run.outcomes.values()):
         return lost(question.name, points, "oom", _status_message("oom", question))
-    checks_ = question.score(run, plan)
-    result = scored(question.name, points, checks_)
-    result["seconds"] = status.get("seconds")  # wall, in the sandbox
-    result["cpu_seconds"] = status.get("cpu_seconds")
+    result = scored(question.name, points, question.score(run, plan))
+    result.seconds = status.get("seconds")  # wall, in the sandbox
+    result.cpu_seconds = status.get("cpu_seconds")
     return result
 
 
@@ -47,51 +48,42 @@ def _status_message(state: str, question: Question) -> str:
     }.get(state, "was not tested (an earlier failure ended the run)")
 
 
-def lost(name: str, points: float, status: str, message: str) -> dict:
-    return {
-        "name": name,
-        "score": 0,
-        "possible": points,
-        "status": status,
-        "checks": [],
-        "feedback": f"{name} {message}.",
-    }
+def lost(name: str, points: float, status: str, message: str) -> QuestionResult:
+    """A question that scored nothing because it did not run to the end."""
+    return QuestionResult(name, 0, points, QuestionStatus(status), f"{name} {message}.")
 
 
-def scored(name: str, points: float, results: list[Check]) -> dict:
+def manual(name: str, points: float) -> QuestionResult:
+    """A question a person grades (0 until they do)."""
+    return QuestionResult(name, 0, points, QuestionStatus.MANUAL, "Graded by a person.")
+
+
+def scored(name: str, points: float, results: list[Check]) -> QuestionResult:
+    """The weighted share of passed checks, and the failed checks' messages."""
     weight = sum(c.weight for c in results) or 1.0
     earned = sum(c.weight for c in results if c.passed) / weight
-    score = round(points * earned, 4)
     failed = list(dict.fromkeys(c.message for c in results if not c.passed))
-    return {
-        "name": name,
-        "score": score,
-        "possible": points,
-        "status": "passed" if not failed else "failed",
-        "checks": [
-            {
-                "name": c.name,
-                "passed": c.passed,
-                "weight": c.weight,
-                "message": c.message,
-            }
-            for c in results
-        ],
-        "feedback": "All hidden tests passed." if not failed else "\n".join(failed),
-    }
+    return QuestionResult(
+        name,
+        round(points * earned, 4),
+        points,
+        QuestionStatus.FAILED if failed else QuestionStatus.PASSED,
+        "\n".join(failed) if failed else "All hidden tests passed.",
+        [dataclasses.asdict(c) for c in results],
+    )
 
 
 def submission_status(
-    report: RunReport, tampered: list[str], questions: list[dict]
-) -> str:
+    report: RunReport, tampered: list[str], questions: list[QuestionResult]
+) -> Status:
     """One status per submission, the most serious first (scores stand regardless)."""
     if tampered:
-        return "tampered"
+        return Status.TAMPERED
     if report.timed_out:
-        return "timeout"
+        return Status.TIMEOUT
     if report.worker_failed and not report.cells:
-        return "kernel_died"
+        return Status.KERNEL_DIED
     cell_states = {c.get("status") for c in report.cells.values()}
-    if "oom" in cell_states or any(q["status"] == "oom" for q in questions):
-        return "oom"
-    return "graded"
+    if "oom" in cell_states or any(q.status == QuestionStatus.OOM for q in questions):
+        return Status.OOM
+    return Status.GRADED

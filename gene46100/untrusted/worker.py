@@ -154,7 +154,7 @@ def qualified_type(value) -> str:
 
 
 class Encoder:
-    """Encode results as JSON plus numpy arrays; anything else becomes ``kind: other``."""
+    """Encode results as JSON plus numpy arrays; anything else is ``kind: other``."""
 
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
@@ -272,7 +272,8 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
             "error": {
                 "type": "ScriptMissing",
                 "message": (
-                    f"{script} was not found next to the notebook: submit it with the notebook"
+                    f"{script} was not found next to the notebook: submit it with the "
+                    "notebook"
                 ),
             },
         }

@@ -1,6 +1,7 @@
 """Train the reference model of q5 and save ``solutions/week3a/model_weights.pt``.
 
-Usage (from the repository root): ``.venv/bin/python solutions/week3a/make_model_weights.py``
+Usage (from the repository root):
+``.venv/bin/python solutions/week3a/make_model_weights.py``
 
 The recipe is the notebook's (Part 5), on the notebook's data (the release's
 ``data/`` files: 4,000 windows, seed 46100): ``TFBindingFCN`` (2,433 parameters,

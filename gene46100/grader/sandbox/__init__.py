@@ -1,10 +1,11 @@
-"""Run the worker in a bubblewrap sandbox: no network, read-only system, private scratch.
+"""Bubblewrap sandbox for the worker: no network, read-only system, private scratch.
 
 The sandbox sees only: the system's libraries and the Python environment (read-only),
-with any installed copy of ``gene46100`` or ``gene46100_ref`` hidden; and the job directory (the
-notebook's code, this question set's inputs, the worker) as its only writable place.
-Hidden tests, reference outputs, other submissions and the grader's records stay
-outside. Without bubblewrap the grader refuses, unless asked to run unsafely.
+with any installed copy of ``gene46100`` or ``gene46100_ref`` hidden; and the job
+directory (the notebook's code, this question set's inputs, the worker) as its only
+writable place. Hidden tests, reference outputs, other submissions and the grader's
+records stay outside. Without bubblewrap the grader refuses, unless asked to run
+unsafely.
 """
 
 from __future__ import annotations

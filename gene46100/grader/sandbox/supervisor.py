@@ -193,7 +193,7 @@ def run_sandbox(
     unsafe: bool = False,
     scratch_root: Path | None = None,
 ) -> tuple[RunReport, Path]:
-    """Run the job with restarts; return the report and the job dir (results in out/)."""
+    """Run the job with restarts; return the report and job dir (results in out/)."""
     job_dir = prepare_job_dir(job, scratch_root)
     report, skip = RunReport(), set()
     disk_base = sandbox.disk_usage(job_dir, 2**62)  # the quota counts what runs add
