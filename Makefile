@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= grading-output
 
-.PHONY: setup build demo test check-stale clean
+.PHONY: setup build check-stale lint demo test test-fast clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +21,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt scripts/install.sh
 build: setup
 	$(BIN)/gene46100 build
 
+# Exit 1, listing them, when generated files differ from a fresh build.
+check-stale: setup
+	$(BIN)/gene46100 build --check
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 # The weeks come from the course registry (gene46100/course.py).
 WEEKS ?= $(shell $(BIN)/python -m gene46100.course)
 
@@ -32,6 +40,10 @@ demo: build
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The edit-test loop: everything but the tests marked slow (CI runs them all).
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
 
 clean:
 	rm -rf $(OUT)

@@ -79,7 +79,8 @@ def course_mlp(ctx: Context, device: str = "cpu") -> tuple[Stat, str]:
     """The course's MLP: 1-1024-1, SGD lr 0.001, full batch on 1,000 cubic points."""
     import torch
 
-    from gene46100_ref import data, week1
+    from benchmarks import course_data as data
+    from gene46100_ref import week1
 
     epochs = 300 if ctx.quick else COURSE_MLP_EPOCHS
     x, y = data.make_cubic_data(1000, seed=42)

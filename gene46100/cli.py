@@ -13,8 +13,31 @@ from gene46100.grader.records import QuestionResult, Record
 def build_command(args: argparse.Namespace) -> int:
     from gene46100 import build, course
 
-    build.build(tuple(args.weeks) or course.WEEKS)
-    print("built: assignments/, autograder/, gene46100_ref/<week>.py")
+    try:
+        weeks = tuple(course.week(w).name for w in args.weeks) or course.WEEKS
+    except course.UnknownWeek as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        from gene46100.build import stale
+
+        problems = stale.stale_files()
+        for line in problems:
+            print(line)
+        if problems:
+            print(
+                f"{len(problems)} generated file(s) out of date: run `gene46100 "
+                "build` (or `make build`) and commit",
+                file=sys.stderr,
+            )
+            return 1
+        print("generated files are up to date")
+        return 0
+    build.build(weeks)
+    print(
+        "built: assignments/, autograder/, examples/submissions/, "
+        "gene46100_ref/<week>.py"
+    )
     return 0
 
 
@@ -100,10 +123,7 @@ def print_table(results: list[Record]) -> None:
     for r in sorted(results, key=lambda r: r.id):
         scores = {q.name: q for q in r.questions}
         cells = " ".join(_cell(scores[n]) for n in names)
-        print(
-            f"{r.id:<{width}}  {cells}  {r.total:>5g}/{r.possible:<3g}"
-            f" {r.status}"
-        )
+        print(f"{r.id:<{width}}  {cells}  {r.total:>5g}/{r.possible:<3g} {r.status}")
 
 
 def _cell(question: QuestionResult) -> str:
@@ -120,6 +140,12 @@ def parser() -> argparse.ArgumentParser:
         help="regenerate assignments/ and autograder/ from the master notebooks",
     )
     b.add_argument("weeks", nargs="*", help="weeks to build (default: all)")
+    b.add_argument(
+        "--check",
+        action="store_true",
+        help="rebuild into a temporary folder and list the generated files that "
+        "are out of date (exit 1 if any); writes nothing",
+    )
     b.set_defaults(func=build_command)
     g = sub.add_parser("grade", help="grade submissions in sandboxes")
     g.add_argument("assignment", help="assignment id, e.g. week1")

@@ -33,7 +33,9 @@ class Example:
     """One example submission the build writes to ``examples/submissions/<week>/``.
 
     ``answers``: complete the release with ``examples/answers/<week>_independent.py``
-    (else the untouched release). ``replace``: (name, source) of one answer swapped
+    (else the untouched release, which must score 0). ``loses``: the questions a
+    completed example must lose points on (none: full marks); the tests and the
+    README's demo read it. ``replace``: (name, source) of one answer swapped
     for a typical mistake. ``extra_cell``: a cell appended after the first answer.
     ``files``: companion files, ``name -> source``, where the source is
     ``solution:<name>`` (the master's script, solutions kept), ``release:<name>``
@@ -44,6 +46,7 @@ class Example:
     name: str
     what: str
     answers: bool = True
+    loses: tuple[str, ...] = ()
     replace: tuple[str, str] | None = None
     extra_cell: str = ""
     files: dict[str, str] = field(default_factory=dict)
@@ -122,6 +125,7 @@ WEEK1 = Week(
         Example(
             "carol_half_gradient",
             "gradient half the right answer: loses q3 only",
+            loses=("q3",),
             replace=("mse_gradient", "import numpy as np\n\n\n" + HALF_GRADIENT),
         ),
         Example(
@@ -161,6 +165,7 @@ WEEK2 = Week(
         Example(
             "carol_flipped_kernel",
             "convolution flips the kernel: loses q1 only",
+            loses=("q1",),
             replace=("conv1d_valid", "import numpy as np\n\n\n" + FLIPPED_KERNEL),
         ),
     ),

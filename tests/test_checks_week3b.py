@@ -4,7 +4,7 @@ Every question: the reference gets full marks (twice, identically); a
 ``NotImplementedError`` stub and an empty namespace fail every check with a message
 saying so; typical wrong answers fail and are told which mistake they made; the
 independent completion in examples/answers passes. Also: the grader-owned recording
-logger (``{"$logger"}``, ``{"$loggers"}``) round-trips as plain data, and q3's margin
+logger (the ``_grader_logger`` adapters) round-trips as plain data, and q3's margin
 over the default configuration is re-measured over several grading seeds.
 
 Budget: about 3 CPU minutes (q2 variants train 3-epoch runs on ~300 windows; q3's
@@ -29,9 +29,9 @@ from gene46100.checks import (
     question_rng,
     questions,
     run_inprocess,
+    swapped_in,
 )
 from gene46100.checks import week3b as checks
-from gene46100.untrusted import worker
 from gene46100_ref import week3b as ref
 
 QUESTIONS = ["q1", "q2", "q3"]
@@ -123,8 +123,8 @@ def test_q2_hidden_data_has_short_last_batches_and_unscored_test_windows():
 def test_recording_logger_round_trips_calls_weights_and_modes_as_plain_data():
     plan = Plan()
     model = {"$new": "TFBindingCNN", "args": [12, 2, 3, 12]}
-    plan.call("run", "use_logger", plan.logger("a"), model)
-    plan.call_method("rec", plan.logger("a"), "records")
+    plan.call("run", "use_logger", checks.logger_arg("a"), model)
+    plan.call_method("rec", checks.logger_arg("a"), "records")
 
     def use_logger(logger, net):
         logger.watch(net)
@@ -137,9 +137,9 @@ def test_recording_logger_round_trips_calls_weights_and_modes_as_plain_data():
         logger.finish()
         return "done"
 
-    run = inprocess.execute(
-        plan, {"use_logger": use_logger, "TFBindingCNN": ref.TFBindingCNN}
-    )
+    namespace = {"use_logger": use_logger, "TFBindingCNN": ref.TFBindingCNN}
+    with swapped_in(namespace, checks.LOGGER_ADAPTERS):
+        run = inprocess.execute(plan, namespace)
     record = run.outcomes["rec"].value.data
     calls = [checks.plain(c) for c in record["calls"].data]
     assert [c["method"] for c in calls] == ["watch", "log", "log", "finish"]
@@ -149,15 +149,15 @@ def test_recording_logger_round_trips_calls_weights_and_modes_as_plain_data():
     state = {k: v.data for k, v in record["state"].data.items()}
     assert set(state) == {"conv.weight", "conv.bias", "fc.weight", "fc.bias"}
     assert checks.plain(record["finished"]) is True
-    assert not worker.LOGGERS  # nothing outlives the question
+    assert "_GraderLoggers" not in namespace  # nothing outlives the question
 
 
 def test_logger_factory_makes_one_logger_per_run_and_reads_them_back():
     plan = Plan()
-    plan.call("sweep", "use_factory", plan.logger_factory("f"))
-    plan.call_method("n", plan.logger_factory("f"), "count")
+    plan.call("sweep", "use_factory", checks.logger_factory_arg("f"))
+    plan.call_method("n", checks.logger_factory_arg("f"), "count")
     for i in range(3):
-        plan.call_method(f"r{i}", plan.logger_factory("f"), "run_records", i)
+        plan.call_method(f"r{i}", checks.logger_factory_arg("f"), "run_records", i)
 
     def use_factory(make_logger):
         for k in (1, 2):
@@ -165,7 +165,9 @@ def test_logger_factory_makes_one_logger_per_run_and_reads_them_back():
             logger.log({"test_avg_pearsonr": k / 10})
             logger.finish()
 
-    run = inprocess.execute(plan, {"use_factory": use_factory})
+    namespace = {"use_factory": use_factory}
+    with swapped_in(namespace, checks.LOGGER_ADAPTERS):
+        run = inprocess.execute(plan, namespace)
     assert checks.plain(run.outcomes["n"].value) == 2
     first = checks.plain(run.outcomes["r0"].value)
     assert first["config"] == {"k": 1, "name": "SGD"}

@@ -30,6 +30,7 @@ from gene46100.grader.assignment import Settings, load_assignment
 from gene46100.grader.batch import grade_batch
 from gene46100.grader.intake import MAX_NOTEBOOK_BYTES, Submission, find_submissions
 from gene46100.grader.pipeline import grade_submission
+from gene46100.grader.records import Record
 
 EXAMPLES = REPO / "examples/submissions/week1"
 SPEC = json.loads((REPO / "autograder/week1/assignment.json").read_text())
@@ -88,8 +89,10 @@ def journal(out: Path) -> list[dict]:
     ]
 
 
-def by_name(records: list[dict]) -> dict[str, dict]:
-    return {Path(r["file"]).stem: r for r in records}
+def by_name(records: list[Record] | list[dict]) -> dict[str, dict]:
+    """Records (as their JSON form) by the notebook's file name."""
+    plain = [r.to_json() if isinstance(r, Record) else r for r in records]
+    return {Path(r["file"]).stem: r for r in plain}
 
 
 def questions(record: dict) -> list[dict]:
@@ -191,11 +194,11 @@ def test_a_shipped_invalid_notebook_gets_the_local_record(tmp_path):
     submission = submission_at(bad)
     settings = Settings()
     assignment = load_assignment("week1", settings)
-    local = grade_submission(assignment, submission, settings)
+    local = grade_submission(assignment, submission, settings).to_json()
     shipped = cluster.ship(submission)
     bad.unlink()
     remote, here = cluster.unpack(shipped, "week1", settings, tmp_path / "worker")
-    record = grade_submission(assignment, remote, here)
+    record = grade_submission(assignment, remote, here).to_json()
     assert record["status"] == local["status"] == "invalid_submission"
     assert "broken name.ipynb" in local["message"]
     assert "not valid JSON" in local["message"]

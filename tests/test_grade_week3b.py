@@ -1,7 +1,7 @@
 """``gene46100 grade week3b`` end to end on the example submissions (sandboxed).
 
 Checks what only the real boundary can show: the grader's recording loggers
-(``{"$logger"}``, ``{"$loggers"}``) work inside bubblewrap and their records come back
+(the ``_grader_logger`` adapters) work inside bubblewrap and their records come back
 as plain data, q3's reference definitions are swapped into the notebook's namespace,
 and the release's data files sit next to the notebook. Budget: about 1 minute of CPU
 (q3's 40-run sweep dominates).

@@ -1,6 +1,6 @@
 """Reports: Gradescope results, feedback pages and the class report (synthetic records).
 
-The records are built in the shape of ``grade._finish``; some carry hostile strings
+The records are built as ``records.Record`` (from their JSON form); some carry hostile strings
 (file names and messages come from student submissions) that must never reach a page
 unescaped.
 """
@@ -21,6 +21,7 @@ from gene46100.grader import reports
 from gene46100.grader.assignment import Settings
 from gene46100.grader.batch import grade_batch
 from gene46100.grader.intake import Submission
+from gene46100.grader.records import Record
 
 HOSTILE = "<script>alert(1)</script>"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -79,7 +80,7 @@ def question(
 def make_record(
     rid: str, scores: dict[str, float], messages: dict[str, str] | None = None, **extra
 ) -> dict:
-    """A record shaped like ``grade._finish``'s; ``extra`` overrides any field."""
+    """A record's JSON form; ``extra`` overrides any field."""
     messages = messages or {}
     questions = [
         question(
@@ -114,7 +115,7 @@ def make_record(
     return record
 
 
-def batch() -> list[dict]:
+def batch() -> list[Record]:
     """Full marks, a shared q3 mistake (two sets of numbers), timeouts, hostiles."""
     mallory = make_record(
         "mallory-00000001",
@@ -156,7 +157,7 @@ def batch() -> list[dict]:
         else question(q["name"], q["possible"], 0, "not graded", status="not_run")
         for q in invalid["questions"]
     ]
-    return [
+    raw = [
         make_record("alice-00000000", {}),
         make_record(
             "carol-00000002", {"q3": 0}, {"q3": HALF.format(m=37, p=3, d=4.08)}
@@ -171,10 +172,11 @@ def batch() -> list[dict]:
         ),
         invalid,
     ]
+    return [Record.from_json(r) for r in raw]
 
 
 @pytest.fixture
-def written(tmp_path: Path) -> tuple[Path, list[dict]]:
+def written(tmp_path: Path) -> tuple[Path, list[Record]]:
     records = batch()
     reports.write_all(tmp_path, SPEC, records)
     return tmp_path, records
@@ -197,7 +199,7 @@ def section(page: str, title: str) -> str:
 def test_gradescope_results_schema_and_total(written) -> None:
     out, records = written
     for record in records:
-        path = out / "gradescope" / record["id"] / "results.json"
+        path = out / "gradescope" / record.id / "results.json"
         results = json.loads(path.read_text())
         assert results == reports.gradescope_results(record)
         assert set(results) == {
@@ -207,9 +209,9 @@ def test_gradescope_results_schema_and_total(written) -> None:
             "stdout_visibility",
             "tests",
         }
-        assert results["score"] == record["total"]
+        assert results["score"] == record.total
         tests_total = sum(t["score"] for t in results["tests"])
-        assert tests_total == pytest.approx(record["total"])
+        assert tests_total == pytest.approx(record.total)
         assert [t["name"] for t in results["tests"]] == [
             q["name"] for q in SPEC["questions"]
         ]
@@ -245,12 +247,12 @@ def test_gradescope_manual_and_lost_questions(written) -> None:
 def test_feedback_page_per_record_with_scores(written) -> None:
     out, records = written
     for record in records:
-        page = (out / "feedback" / f"{record['id']}.html").read_text()
-        assert f"{record['total']:g} / {record['possible']:g}" in page
-        for q in record["questions"]:
-            shown = "&ndash;" if q["status"] == "manual" else f"{q['score']:g}"
-            assert f"{shown} / {q['possible']:g}" in row_of(page, q["name"])
-            assert f">{q['status']}</span>" in row_of(page, q["name"])
+        page = (out / "feedback" / f"{record.id}.html").read_text()
+        assert f"{record.total:g} / {record.possible:g}" in page
+        for q in record.questions:
+            shown = "&ndash;" if q.status == "manual" else f"{q.score:g}"
+            assert f"{shown} / {q.possible:g}" in row_of(page, q.name)
+            assert f">{q.status}</span>" in row_of(page, q.name)
 
 
 def test_feedback_escapes_and_keeps_newlines(written) -> None:
@@ -276,7 +278,7 @@ def test_feedback_review_hints_cells_and_sandbox(written) -> None:
 
 
 def test_review_topics_fall_back_to_generic() -> None:
-    record = make_record("x-1", {"q3": 0, "q9": 1})
+    record = Record.from_json(make_record("x-1", {"q3": 0, "q9": 1}))
     assert reports.review_topics("week1", record) == [
         ("q3", course.WEEK1.review_topics["q3"]),
         ("q9", course.WEEK1.review_topics["q9"]),
@@ -294,8 +296,8 @@ def test_class_report_histogram_and_pass_rates(written) -> None:
         full = sum(
             1
             for r in records
-            for x in r["questions"]
-            if x["name"] == q["name"] and x["score"] >= x["possible"]
+            for x in r.questions
+            if x.name == q["name"] and x.score >= x.possible
         )
         row = row_of(page, q["name"])
         assert f"{full} / {len(records)}" in row

@@ -72,7 +72,7 @@ EXCEPTION_LINE = re.compile(r"^\w*(Error|Exception|Exit|Interrupt)\b.*:")
 
 
 def last_lines(message, n=8):
-    """The exception and its message (which may span lines), without Otter's preamble."""
+    """The exception and its message (it may span lines), without Otter's preamble."""
     lines = [line for line in message.splitlines() if line.strip()]
     starts = [i for i, line in enumerate(lines) if EXCEPTION_LINE.match(line)]
     return "\n".join(lines[starts[-1] if starts else -n :][:n])

@@ -43,7 +43,6 @@ def write_predictions(preds: np.ndarray, window_names: list[str], out: str) -> N
     '''Write ``preds`` (N, 300) as a CSV: index column ``window_name`` (row i is
     window_names[i]), then 300 columns named 0..299.'''
     raise NotImplementedError("q5: write the predictions CSV")
-"""  # END PROMPT
 
 
 def predict(model: nn.Module, seqs: list[str], batch_size: int = 256) -> np.ndarray:
@@ -51,9 +50,8 @@ def predict(model: nn.Module, seqs: list[str], batch_size: int = 256) -> np.ndar
     outputs = []
     with torch.no_grad():
         for start in range(0, len(seqs), batch_size):
-            batch = np.stack(
-                [one_hot_encode(s) for s in seqs[start : start + batch_size]]
-            )
+            chunk = seqs[start : start + batch_size]
+            batch = np.stack([one_hot_encode(s) for s in chunk])  # (B, L, 4)
             outputs.append(model(torch.from_numpy(batch)).numpy())  # (B, L)
     return np.concatenate(outputs)
 

@@ -248,7 +248,11 @@ def write_release_scripts(week: str, repo: Path, student_dir: Path) -> None:
     does for the notebook)."""
     for name in course.week(week).release_scripts:
         source = (repo / "solutions" / week / name).read_text()
-        (student_dir / name).write_text(student_script(source))
+        try:
+            template = student_script(source)
+        except ValueError as exc:
+            raise BuildError(f"solutions/{week}/{name}: {exc}") from exc
+        (student_dir / name).write_text(template)
 
 
 def write_autograder(week: str, master: nbformat.NotebookNode, dst: Path) -> None:

@@ -22,9 +22,21 @@ def strip_assign_markup(source: str) -> str:
 SCRIPT_SOLUTION = re.compile(
     r"^[ \t]*# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION\n", re.S | re.M
 )
-SCRIPT_PROMPT_MARKER = re.compile(r'^[ \t]*""" # (BEGIN|END) PROMPT\n', re.M)
+SCRIPT_PROMPT_MARKER = re.compile(r'^[ \t]*""" +# (BEGIN|END) PROMPT[ \t]*\n', re.M)
+LEFTOVER_MARKUP = re.compile(r"# (BEGIN|END) (PROMPT|SOLUTION)\b")
 
 
 def student_script(source: str) -> str:
-    """A script's student template: solutions out, prompts in."""
-    return SCRIPT_PROMPT_MARKER.sub("", SCRIPT_SOLUTION.sub("", source))
+    """A script's student template: solutions out, prompts in.
+
+    Raises:
+        ValueError: markup is left over (a marker the patterns did not recognise,
+            e.g. reformatted by a tool), which would ship solutions or break the
+            template.
+    """
+    template = SCRIPT_PROMPT_MARKER.sub("", SCRIPT_SOLUTION.sub("", source))
+    leftover = LEFTOVER_MARKUP.search(template)
+    if leftover:
+        line = template[: leftover.start()].count("\n") + 1
+        raise ValueError(f"line {line} of the template still has {leftover.group(0)!r}")
+    return template

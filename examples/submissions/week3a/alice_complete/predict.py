@@ -53,39 +53,16 @@ def build_model() -> nn.Module:
 
 def write_predictions(preds: np.ndarray, window_names: list[str], out: str) -> None:
     """``preds`` float ``(N, L)`` -> CSV indexed by ``window_name``, columns 0..L-1."""
-    table = pd.DataFrame(
-        preds,
-        index=pd.Index(window_names, name="window_name"),
-        columns=range(preds.shape[1]),
-    )
+    table = pd.DataFrame(preds, index=pd.Index(window_names, name="window_name"),
+                         columns=range(preds.shape[1]))
     table.to_csv(out)
-""" # BEGIN PROMPT
-class MyModel(nn.Module):
-    '''Paste the class of the model you trained (the same code as in your notebook).'''
-
-
-def build_model() -> nn.Module:
-    '''Build your model, load ``WEIGHTS`` with ``torch.load(WEIGHTS,
-    map_location="cpu", weights_only=True)`` and ``load_state_dict``; return it in
-    eval mode.'''
-    raise NotImplementedError("q5: build your model and load model_weights.pt")
-
-
-def write_predictions(preds: np.ndarray, window_names: list[str], out: str) -> None:
-    '''Write ``preds`` (N, 300) as a CSV: index column ``window_name`` (row i is
-    window_names[i]), then 300 columns named 0..299.'''
-    raise NotImplementedError("q5: write the predictions CSV")
-"""  # END PROMPT
-
-
 def predict(model: nn.Module, seqs: list[str], batch_size: int = 256) -> np.ndarray:
     """float32 ``(N, L)`` predictions, in the order of ``seqs``."""
     outputs = []
     with torch.no_grad():
         for start in range(0, len(seqs), batch_size):
-            batch = np.stack(
-                [one_hot_encode(s) for s in seqs[start : start + batch_size]]
-            )
+            chunk = seqs[start : start + batch_size]
+            batch = np.stack([one_hot_encode(s) for s in chunk])  # (B, L, 4)
             outputs.append(model(torch.from_numpy(batch)).numpy())  # (B, L)
     return np.concatenate(outputs)
 

@@ -1,4 +1,8 @@
-"""Synthetic data with a known ground truth (nothing is downloaded)."""
+"""The course notebook's own data sets, simulated (nothing is downloaded).
+
+The training benchmark times the course's original recipes on them, as the baseline
+the graded questions are compared with.
+"""
 
 from __future__ import annotations
 
