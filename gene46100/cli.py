@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gene46100.grader import sandbox
 from gene46100.grader.records import QuestionResult, Record
+
+if TYPE_CHECKING:
+    from gene46100.grader.intake import Submission
 
 
 def build_command(args: argparse.Namespace) -> int:
@@ -41,16 +45,28 @@ def build_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def refusal(args: argparse.Namespace) -> str:
+    """Why ``grade`` must not start (unknown week, a path that is not there), or "".
+
+    Checked before anything heavy is imported: a typo is answered at once.
+    """
+    from gene46100 import course
+
+    try:
+        args.assignment = course.week(args.assignment).name
+    except course.UnknownWeek as exc:
+        return str(exc)
+    missing = [p for p in args.submissions if not Path(p).exists()]
+    if missing:
+        return f"no such file or folder: {', '.join(missing)}"
+    return ""
+
+
 def grade_command(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from gene46100.grader import intake
-    from gene46100.grader.assignment import Settings
-    from gene46100.grader.batch import grade_batch
-    from gene46100.grader.cluster import ClusterRefused
-    from gene46100.grader.intake import find_submissions
-    from gene46100.grader.sandbox.supervisor import Timeouts
-
+    problem = refusal(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     # On a cluster, each worker checks its own bubblewrap (cluster.check_workers).
     local = not args.scheduler
     if local and not args.unsafe_no_sandbox and sandbox.bwrap_path() is None:
@@ -62,14 +78,38 @@ def grade_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from gene46100.grader import intake
+
+    submissions = intake.find_submissions(
+        [Path(p) for p in args.submissions], assignment=args.assignment
+    )
+    if not submissions:
+        print(
+            f"error: no submission found in {', '.join(args.submissions)} (looked "
+            "for notebooks, folders of them, zips and LMS downloads); nothing written",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return grade_found(args, submissions)
+    finally:
+        intake.cleanup()  # notebooks extracted from archives
+
+
+def grade_found(args: argparse.Namespace, submissions: list[Submission]) -> int:
+    """Grade what intake found (the heavy imports start here)."""
+    from tqdm import tqdm
+
+    from gene46100.grader.assignment import Settings
+    from gene46100.grader.batch import grade_batch
+    from gene46100.grader.cluster import ClusterRefused
+    from gene46100.grader.sandbox.supervisor import Timeouts
+
     settings = Settings(
         timeouts=Timeouts(cell_s=args.cell_timeout, submission_s=args.timeout),
         jobs=args.jobs,
         unsafe=args.unsafe_no_sandbox,
         scheduler=args.scheduler or "",
-    )
-    submissions = find_submissions(
-        [Path(p) for p in args.submissions], assignment=args.assignment
     )
     out = Path(args.out)
     try:
@@ -90,8 +130,6 @@ def grade_command(args: argparse.Namespace) -> int:
     except ClusterRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        intake.cleanup()  # notebooks extracted from archives
     print_table(results)
     missing = len({s.id for s in submissions}) - len(results)
     if missing:  # only on a cluster: a worker unfit to grade them (logged above)

@@ -352,11 +352,6 @@ def write_tf_files(
     return seq_path, score_path
 
 
-def planted_mask(scores_df: pd.DataFrame) -> np.ndarray:
-    """Boolean ``(n_windows, seq_len)``: True over planted sites (score > 0)."""
-    return scores_df.to_numpy().T > 0
-
-
 # --------------------------------------------------------------------------- janggu
 JANGGU_FILES: dict[tuple[str, str], str] = {
     ("oct4", "train"): "sample.fa",

@@ -57,8 +57,11 @@ def test_one_hot_encode_matches_a_plain_loop_and_the_conventions():
     assert got.dtype == np.float32 and got.shape == (10, 4)
     np.testing.assert_array_equal(got, expected)
     assert ref.one_hot_encode("").shape == (0, 4)
-    with pytest.raises(ValueError, match=r"\(2, 'X'\).*\(4, 'é'\)"):
+    with pytest.raises(ValueError, match=r"\['X', 'é'\] at positions \[2, 4\]"):
         ref.one_hot_encode("ACXGé")
+    from gene46100_ref import week2
+
+    assert ref.one_hot_encode is week2.one_hot_encode  # one one_hot_encode
 
 
 def test_dataset_aligns_scores_by_window_name_whatever_the_column_order():

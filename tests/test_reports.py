@@ -1,8 +1,8 @@
 """Reports: Gradescope results, feedback pages and the class report (synthetic records).
 
-The records are built as ``records.Record`` (from their JSON form); some carry hostile strings
-(file names and messages come from student submissions) that must never reach a page
-unescaped.
+The records are ``records.Record`` built from their JSON form; some carry hostile
+strings (file names and messages come from student submissions) that must never
+reach a page unescaped.
 """
 
 from __future__ import annotations

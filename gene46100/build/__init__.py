@@ -295,19 +295,19 @@ PACKAGE_EXTRAS = (
 
 
 def package_files(week: str, repo: Path, out: Path) -> dict[str, bytes]:
-    """The grader as the zip carries it: the tool, the reference (every week's
-    generated module taken from ``out``: later weeks import earlier ones, so the zip
-    is written after they are all regenerated), the install files, this week's spec
-    and release notebook."""
+    """The grader as the zip carries it: this tool and its install files (from the
+    tool's own checkout), the reference (from ``repo``, every week's generated module
+    taken from ``out``: later weeks import earlier ones, so the zip is written after
+    they are all regenerated), this week's spec and release notebook."""
     files = {}
-    for package in ("gene46100", "gene46100_ref"):
-        for path in sorted((repo / package).rglob("*.py")):
-            rel = path.relative_to(repo)
+    for root, package in ((REPO, "gene46100"), (repo, "gene46100_ref")):
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root)
             if (out / rel).exists():
                 path = out / rel
             files[f"gene46100/{rel.as_posix()}"] = path.read_bytes()
     for rel in PACKAGE_EXTRAS:
-        files[f"gene46100/{rel}"] = (repo / rel).read_bytes()
+        files[f"gene46100/{rel}"] = (REPO / rel).read_bytes()
     for rel in (
         f"autograder/{week}/assignment.json",
         f"assignments/{week}/{week}.ipynb",

@@ -31,7 +31,6 @@ from __future__ import annotations
 import gzip
 import io
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as _grader_pd
@@ -1657,8 +1656,3 @@ QUESTIONS = [
     Q5Predict,
     Q6ScorePeaks,
 ]
-
-
-def reference_predict_dir() -> Path:
-    """Where the reference predict.py and model_weights.pt live (for tests)."""
-    return Path(__file__).resolve().parents[2] / "solutions" / "week3a"

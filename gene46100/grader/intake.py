@@ -1105,6 +1105,11 @@ def read_notebook(path: Path) -> ParsedNotebook:
     return ParsedNotebook(_cells_of(nb, _show(path.name)), _kernel_of(nb))
 
 
+def read_notebook_bytes(path: Path) -> bytes:
+    """A notebook file's bytes, capped as for grading (``InvalidSubmission`` else)."""
+    return _read_bounded(path)
+
+
 def _read_bounded(path: Path) -> bytes:
     name = _show(path.name)
     if path.is_dir():

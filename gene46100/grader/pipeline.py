@@ -16,8 +16,8 @@ from gene46100.contract.results import ResultFormatError
 from gene46100.grader import sandbox, tamper
 from gene46100.grader.assignment import Assignment, Settings, make_job, work_files_for
 from gene46100.grader.intake import InvalidSubmission, Submission, read_code_cells
-from gene46100.grader.sandbox.supervisor import RunReport, run_sandbox
 from gene46100.grader.records import QuestionResult, QuestionStatus, Record, Status
+from gene46100.grader.sandbox.supervisor import RunReport, run_sandbox
 from gene46100.grader.scoring import lost, manual, score_question, submission_status
 
 
@@ -40,7 +40,9 @@ def grade_submission(
     return record
 
 
-def _grade(assignment: Assignment, submission: Submission, settings: Settings) -> Record:
+def _grade(
+    assignment: Assignment, submission: Submission, settings: Settings
+) -> Record:
     if submission.problem or submission.notebook is None:
         return empty_record(assignment, submission, Status.INVALID, submission.problem)
     try:

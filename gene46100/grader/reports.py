@@ -227,7 +227,9 @@ def _fmt(value: float) -> str:
 
 
 # ====================================================================== feedback
-def write_feedback_pages(out_dir: Path, spec: dict, records: list[Record]) -> list[Path]:
+def write_feedback_pages(
+    out_dir: Path, spec: dict, records: list[Record]
+) -> list[Path]:
     """Write ``out_dir/feedback/<id>.html`` for every record; returns the paths."""
     folder = out_dir / "feedback"
     folder.mkdir(parents=True, exist_ok=True)

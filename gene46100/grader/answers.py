@@ -1,0 +1,194 @@
+"""What each student wrote, as submitted: answers to the manual questions and the
+code of the graded answer cells, extracted into the output folder.
+
+The grader never runs cells tagged ``otter_ignore`` (plots, demos), so a written
+answer's evidence is what the student *saved*: each manual question's cells come with
+their stored outputs (images, tables, printed text). The review (a person grading the
+written answers) and the similarity screen work from ``DIR/answers/<id>.json`` alone,
+so the submissions may move after grading.
+
+Which cells belong to which question comes from the release notebook's structure
+(Otter's assign output): a manual question's cells sit between the markdown cell that
+opens with ``<!-- BEGIN QUESTION -->`` and the one that opens with
+``<!-- END QUESTION -->``, in the order of the manual questions in the spec; a graded
+code answer is a cell tagged ``otter_answer_cell`` followed by ``grader.check("qN")``.
+An answer left exactly as released is marked ``placeholder`` (graded "No response").
+
+Nothing here runs student code or trusts its structure: cells are read as plain JSON
+with the same caps as grading, and a malformed notebook yields no answers.
+
+``answers/<id>.json``::
+
+    {"id", "assignment", "notebook_sha256",
+     "manual": {"m1": {"placeholder": bool,
+                       "cells": [{"cell_type", "source", "outputs"?, "attachments"?}]}},
+     "code": {"q1": "def normal_equation(...): ..."}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from gene46100.grader import intake
+from gene46100.grader.records import write_atomic
+
+BEGIN = "<!-- BEGIN QUESTION -->"
+END = "<!-- END QUESTION -->"
+ANSWER_TAG = "otter_answer_cell"
+CHECK_CALL = re.compile(r"""^\s*grader\.check\(\s*["'](\w+)["']\s*\)\s*$""")
+MAX_OUTPUT_CHARS = 2_000_000  # one cell's stored outputs (a few plots), then cut
+
+
+def cell_text(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def markers(cell: dict) -> list[str]:
+    """The question markers a markdown cell opens with, in order: Otter merges a
+    question's END with the next one's BEGIN into one cell."""
+    if cell.get("cell_type") != "markdown":
+        return []
+    found, text = [], cell_text(cell).lstrip()
+    while text.startswith((BEGIN, END)):
+        marker = BEGIN if text.startswith(BEGIN) else END
+        found.append(marker)
+        text = text[len(marker) :].lstrip()
+    return found
+
+
+def manual_blocks(cells: list[dict]) -> list[list[dict]]:
+    """The cells of each manual question, in notebook order (prompt cell excluded)."""
+    blocks: list[list[dict]] = []
+    current: list[dict] | None = None
+    for cell in cells:
+        found = markers(cell)
+        if not found:
+            if current is not None:
+                current.append(cell)
+            continue
+        current = None
+        if found[-1] == BEGIN:
+            current = []
+            blocks.append(current)
+    return blocks
+
+
+def code_answers(cells: list[dict]) -> dict[str, str]:
+    """The code of each graded question's answer cells (those tagged
+    ``otter_answer_cell`` before its ``grader.check`` call)."""
+    found: dict[str, str] = {}
+    pending: list[str] = []
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        text = cell_text(cell)
+        check = CHECK_CALL.match(text)
+        if check:
+            if pending:
+                found[check.group(1)] = "\n\n".join(pending)
+            pending = []
+        elif ANSWER_TAG in tags(cell):
+            pending.append(text)
+    return found
+
+
+def tags(cell: dict) -> list[str]:
+    metadata = cell.get("metadata")
+    value = metadata.get("tags", []) if isinstance(metadata, dict) else []
+    return [t for t in value if isinstance(t, str)] if isinstance(value, list) else []
+
+
+def plain_cell(cell: dict) -> dict[str, Any]:
+    """A cell as the review shows it: its type, text, stored outputs, attachments."""
+    out: dict[str, Any] = {
+        "cell_type": str(cell.get("cell_type", "")),
+        "source": cell_text(cell),
+    }
+    if out["cell_type"] == "code":
+        outputs = cell.get("outputs", [])
+        outputs = outputs if isinstance(outputs, list) else []
+        if len(json.dumps(outputs)) > MAX_OUTPUT_CHARS:
+            outputs = [
+                {
+                    "output_type": "stream",
+                    "name": "stdout",
+                    "text": "[outputs too large to keep]",
+                }
+            ]
+        out["outputs"] = outputs
+    attachments = cell.get("attachments")
+    if isinstance(attachments, dict):
+        out["attachments"] = attachments
+    return out
+
+
+def answer_texts(block: list[dict]) -> list[str]:
+    return [cell_text(c).strip() for c in block if ANSWER_TAG in tags(c)]
+
+
+def extract(
+    notebook: Path, manual_names: list[str], release_notebook: Path | None
+) -> dict[str, Any]:
+    """The answers in ``notebook`` (see the module docstring); ``{}`` when the
+    notebook cannot be read. ``manual_names``: the spec's manual questions, in order.
+    """
+    try:
+        data = intake.read_notebook_bytes(notebook)
+        cells = notebook_cells(data)
+    except (intake.InvalidSubmission, OSError, ValueError):
+        return {}
+    released = released_blocks(release_notebook, manual_names)
+    manual = {}
+    for name, block in zip(manual_names, manual_blocks(cells)):
+        texts = answer_texts(block)
+        manual[name] = {
+            "placeholder": bool(texts) and texts == released.get(name),
+            "cells": [plain_cell(c) for c in block],
+        }
+    return {
+        "notebook_sha256": hashlib.sha256(data).hexdigest(),
+        "manual": manual,
+        "code": code_answers(cells),
+    }
+
+
+def notebook_cells(data: bytes) -> list[dict]:
+    nb = json.loads(data.decode("utf-8-sig"))
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        raise ValueError("no cells")
+    return [c for c in cells if isinstance(c, dict)]
+
+
+def released_blocks(
+    release_notebook: Path | None, manual_names: list[str]
+) -> dict[str, list[str]]:
+    """The placeholder text of each manual answer, as the release has it."""
+    if release_notebook is None or not release_notebook.is_file():
+        return {}
+    cells = notebook_cells(release_notebook.read_bytes())
+    return {
+        name: answer_texts(block)
+        for name, block in zip(manual_names, manual_blocks(cells))
+    }
+
+
+def write_answers(
+    out_dir: Path, record_id: str, assignment: str, answers: dict[str, Any]
+) -> Path | None:
+    """``out_dir/answers/<id>.json`` (nothing for a notebook that could not be
+    read: its record already says why)."""
+    folder = out_dir / "answers"
+    path = folder / f"{record_id}.json"
+    if not answers:
+        path.unlink(missing_ok=True)  # never keep a stale one
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    body = {"id": record_id, "assignment": assignment, **answers}
+    write_atomic(path, json.dumps(body, indent=1, sort_keys=True) + "\n")
+    return path
