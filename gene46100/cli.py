@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gene46100 import course
 from gene46100.grader import sandbox
 from gene46100.grader.records import QuestionResult, Record
+from gene46100.review.cli import add_parser as review_parser
+from gene46100.similarity.command import add_parser as similarity_parser
 
 if TYPE_CHECKING:
     from gene46100.grader.intake import Submission
@@ -90,6 +93,13 @@ def grade_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from gene46100.grader.batch import check_regrade
+
+    problem = check_regrade(tuple(args.regrade or ()), {s.id for s in submissions})
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        intake.cleanup()
+        return 2
     try:
         return grade_found(args, submissions)
     finally:
@@ -126,6 +136,8 @@ def grade_found(args: argparse.Namespace, submissions: list[Submission]) -> int:
                 out,
                 settings,
                 progress=lambda record: bar.update(1),
+                regrade=tuple(args.regrade or ()),
+                say=lambda line: bar.write(line, file=sys.stderr),
             )
     except ClusterRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -170,6 +182,25 @@ def _cell(question: QuestionResult) -> str:
     return f"{question.score:>4g}"
 
 
+GRADE_INPUTS = f"""\
+weeks: {", ".join(course.WEEKS)}
+
+accepted inputs (any mix):
+  a notebook               week1.ipynb (any name; renamed copies are fine)
+  a student's folder       the notebook and its companion files (week3a:
+                           predict.py, model_weights.pt)
+  a folder of the above    one submission per notebook or per student folder
+  a zip                    one student's files, or Otter's export zip
+  a Canvas bulk download   the folder or zip "Download Submissions" gives
+                           (student_12345_67890_week1.ipynb): Canvas user ids,
+                           late flags and the newest version are kept
+  a Gradescope export      the folder or zip with submission_metadata.yml
+
+several notebooks in one submission: the one named <week>.ipynb, else the one whose
+metadata names the assignment; the others are listed in its record.
+"""
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gene46100", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -185,9 +216,17 @@ def parser() -> argparse.ArgumentParser:
         "are out of date (exit 1 if any); writes nothing",
     )
     b.set_defaults(func=build_command)
-    g = sub.add_parser("grade", help="grade submissions in sandboxes")
-    g.add_argument("assignment", help="assignment id, e.g. week1")
-    g.add_argument("submissions", nargs="+", help="notebooks or folders of them")
+    g = sub.add_parser(
+        "grade",
+        help="grade submissions in sandboxes",
+        description="Grade submissions, each in its own sandbox; resumable.",
+        epilog=GRADE_INPUTS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    g.add_argument("assignment", help=f"the week: {', '.join(course.WEEKS)}")
+    g.add_argument(
+        "submissions", nargs="+", help="notebooks, folders or zips (see below)"
+    )
     g.add_argument("--out", required=True, help="output folder (resumable)")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     g.add_argument(
@@ -214,8 +253,19 @@ def parser() -> argparse.ArgumentParser:
         "scheduler file (scheduler.json), or local:N for N local worker "
         "processes; --jobs is then ignored (see README)",
     )
+    g.add_argument(
+        "--regrade",
+        nargs="+",
+        metavar="WHAT",
+        help="regrade on purpose: 'all', 'failed' (grading did not finish: timeout, "
+        "oom, kernel_died, internal_error) or submission ids; earlier records are "
+        "kept (records.jsonl) and the changes go to regrade-diff.csv. Without it, a "
+        "re-run regrades exactly the submissions whose inputs changed",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=grade_command)
+    similarity_parser(sub)  # gene46100 similarity (gene46100/similarity/)
+    review_parser(sub)  # gene46100 review (gene46100/review/)
     return top
 
 

@@ -40,7 +40,12 @@ class Example:
     ``files``: companion files, ``name -> source``, where the source is
     ``solution:<name>`` (the master's script, solutions kept), ``release:<name>``
     (the student template) or ``copy:<path>`` (a repository file); a submission with
-    files is a folder, as a student would hand it in.
+    files is a folder, as a student would hand it in. ``written``: manual question
+    -> a Markdown file in ``examples/answers/written/``, the written answer (a
+    manual question not named keeps the placeholder: "No response").
+    ``plots``: manual question -> a PNG there, saved as the output of the
+    question's code cell (whose code is ``<name>_code.txt`` beside it), as if the
+    student had run it.
     """
 
     name: str
@@ -50,6 +55,8 @@ class Example:
     replace: tuple[str, str] | None = None
     extra_cell: str = ""
     files: dict[str, str] = field(default_factory=dict)
+    written: dict[str, str] = field(default_factory=dict)
+    plots: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,12 @@ FLIPPED_KERNEL = (
 )
 INFINITE_LOOP = "# an ungraded experiment that never stops\nwhile True:\n    pass\n"
 COMPLETE = Example("alice_complete", "complete (independent answers): full marks")
+ALICE_WRITTEN = {  # week 1: written answers with math, one with a plot
+    "m1": "week1_alice_m1.md",
+    "m3": "week1_alice_m3.md",
+    "m4": "week1_alice_m4.md",
+    "m5": "week1_alice_m5.md",
+}
 UNTOUCHED = Example("bob_untouched", "the release as is: 0", answers=False)
 
 WEEK1 = Week(
@@ -120,13 +133,21 @@ WEEK1 = Week(
         "q10": "why a line underfits curved data and what a hidden layer adds",
     },
     examples=(
-        COMPLETE,
+        Example(
+            "alice_complete",
+            "complete (independent answers): full marks; m1, m3-m5 written "
+            "(math, a plot), m2, m6, m7 left empty",
+            written=ALICE_WRITTEN,
+            plots={"m4": "week1_alice_m4.png"},
+        ),
         UNTOUCHED,
         Example(
             "carol_half_gradient",
-            "gradient half the right answer: loses q3 only",
+            "gradient half the right answer: loses q3 only; m1 and m5 written "
+            "(with mistakes a rubric deducts for)",
             loses=("q3",),
             replace=("mse_gradient", "import numpy as np\n\n\n" + HALF_GRADIENT),
+            written={"m1": "week1_carol_m1.md", "m5": "week1_carol_m5.md"},
         ),
         Example(
             "dave_infinite_loop",
@@ -160,7 +181,11 @@ WEEK2 = Week(
         "q8": "a filter's activations: the first conv layer on one-hot sequences",
     },
     examples=(
-        COMPLETE,
+        Example(
+            "alice_complete",
+            "complete (independent answers): full marks; m1 written (math)",
+            written={"m1": "week2_alice_m1.md"},
+        ),
         UNTOUCHED,
         Example(
             "carol_flipped_kernel",

@@ -288,6 +288,7 @@ def score_peaks(train_seqs: list[str], train_labels: np.ndarray, test_seqs: list
         float64 ``(len(test_seqs),)``.
     """
     model = train_peak_cnn(train_seqs, train_labels, seed=seed)
+    score_peaks.model = model  # optional: the logo demo draws its filters
     x, x_rc = encode_both_strands(test_seqs)
     with torch.no_grad():
         logits = model(x) + model(x_rc)  # (N,) both strands count

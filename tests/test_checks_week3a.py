@@ -22,6 +22,7 @@ import pytest
 import torch
 from torch import nn
 
+from gene46100 import course
 from gene46100.build.markup import strip_assign_markup
 from gene46100.checks import (
     GRADING_SEED,
@@ -82,7 +83,7 @@ def test_six_questions_are_registered_in_order_with_budgets():
         "q5": 60.0,
         "q6": 60.0,
     }
-    assert registered["q5"].submitted_files == ("predict.py", "model_weights.pt")
+    assert course.week("week3a").companions == ("model_weights.pt", "predict.py")
 
 
 @pytest.mark.parametrize("question", QUESTIONS)

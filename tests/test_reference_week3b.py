@@ -256,7 +256,9 @@ def test_train_sweep_logs_each_epoch_then_the_test_metrics_and_returns_the_mean(
     assert set(rows[-1]) == {"test_avg_pearsonr", "best_pearsonr"}
     assert type(score) is float and score == rows[-1]["test_avg_pearsonr"]
     _, _, r = ref.test_model(history.model, ref.make_loaders(data, 5, 0)["test"])
-    assert score == pytest.approx(np.nanmean(r), abs=1e-12)
+    # float32 kernels may pick another algorithm for another batch size (seen on
+    # AVX-512 machines): the same model agrees to float32 precision, not to 1e-12
+    assert score == pytest.approx(np.nanmean(r), rel=1e-6)
 
 
 def test_train_sweep_repeats_exactly_from_its_config():

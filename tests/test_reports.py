@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from gene46100 import course
-from gene46100.grader import reports
+from gene46100.grader import provenance, reports
 from gene46100.grader.assignment import Settings
 from gene46100.grader.batch import grade_batch
 from gene46100.grader.intake import Submission
@@ -25,6 +25,7 @@ from gene46100.grader.records import Record
 
 HOSTILE = "<script>alert(1)</script>"
 CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parent.parent
 SPEC = {
     "assignment": "week1",
     "questions": [
@@ -259,9 +260,41 @@ def test_feedback_escapes_and_keeps_newlines(written) -> None:
     out, _ = written
     page = (out / "feedback" / "mallory-00000001.html").read_text()
     assert "<script" not in page.lower()
-    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 5  # title, file,
-    assert "line one &lt;script&gt;alert(1)&lt;/script&gt;\nline two" in page  # ...
-    assert "Flagged for review" in page and "ValueError" in row_of(page, "3")
+    # the message, the flag and the cell's error; the file by its base name
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
+    assert "script&gt;.ipynb" in page  # what follows the name's last "/"
+    assert "line one &lt;script&gt;alert(1)&lt;/script&gt;\nline two" in page
+    assert "Flagged for review" in page
+    assert "ValueError" in row_of(page, "code cell at position 4")
+
+
+def test_student_pages_speak_to_students(tmp_path) -> None:
+    """No TA paths, no jargon, cells named by their first line, and an untouched
+    notebook gets one kind line instead of a wall of "not implemented yet"."""
+    stubs = {q["name"]: 0 for q in SPEC["questions"] if not q["manual"]}
+    raw = make_record(
+        "bob-00000009",
+        stubs,
+        {q: f"{q}: not implemented yet" for q in stubs},
+        file="/home/ta/course/subs/bob.ipynb",
+        restarts=0,
+        cells={
+            "7": {"status": "timeout", "seconds": 20.0, "first_line": "while True:"},
+            "9": {
+                "status": "error",
+                "error": {"type": "MissingName", "message": "X is not defined"},
+            },
+        },
+    )
+    page = reports.feedback_page(SPEC, Record.from_json(raw))
+    assert "/home/ta" not in page and "bob.ipynb" in page
+    assert "restart(s)" not in page and "counted from 0" not in page
+    assert "Nothing answered yet" in page
+    assert page.count("not implemented yet") == 0
+    assert page.count("Not attempted yet.") == len(stubs)
+    assert "What to review" not in page  # nothing was attempted to review
+    assert "while True:" in row_of(page, "while True:")
+    assert "MissingName" not in page and "not defined" in page
 
 
 def test_feedback_review_hints_cells_and_sandbox(written) -> None:
@@ -272,7 +305,8 @@ def test_feedback_review_hints_cells_and_sandbox(written) -> None:
     assert "What to review" not in alice
     dave = (out / "feedback" / "dave-00000004.html").read_text()
     assert "the PyTorch training loop" in dave  # a timeout earns a hint too
-    assert "timeout" in row_of(dave, "13") and "20 s" in row_of(dave, "13")
+    cell = row_of(dave, "code cell at position 14")  # no first line in this record
+    assert "timeout" in cell and "20 s" in cell
     unsafe = (out / "feedback" / "unsafe-00000005.html").read_text()
     assert 'class="alert bad">Sandbox: none (UNSAFE' in unsafe
 
@@ -350,12 +384,17 @@ def test_grade_batch_writes_reports(tmp_path: Path) -> None:
             for q in spec["questions"]
         ],
     }
-    (tmp_path / "records.jsonl").write_text(json.dumps(record) + "\n")
     submissions = [Submission("alice-00000000", "subs/alice.ipynb", None)]
+    spec_bytes = (REPO / "autograder/week1/assignment.json").read_bytes()
+    batch = provenance.batch_fingerprint("week1", spec_bytes, 46100)
+    record["provenance"] = provenance.fingerprint(batch, submissions[0])
+    (tmp_path / "records.jsonl").write_text(json.dumps(record) + "\n")
     grade_batch("week1", submissions, tmp_path, Settings())
     assert (tmp_path / "feedback" / "alice-00000000.html").exists()
     assert (tmp_path / "gradescope" / "alice-00000000" / "results.json").exists()
-    assert "alice-00000000.html" not in (tmp_path / "report.html").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert "alice-00000000.html" not in section(page, "Flagged submissions")
+    assert "alice-00000000.html" in section(page, "Students")  # everyone is listed
 
 
 # ====================================================================== rendering
@@ -401,3 +440,33 @@ def test_pages_render_in_chromium(written, tmp_path_factory) -> None:
         assert png.stat().st_size > 10_000, page
         pixels = matplotlib.image.imread(png)[..., :3].reshape(-1, 3)
         assert len(np.unique(pixels, axis=0)) > 20, page  # text, badges, charts
+
+
+def test_class_report_leads_with_what_matters(written) -> None:
+    """Not attempted apart from mistakes, every student listed with a link, cell
+    timeouts and restarts shown."""
+    out, records = written
+    page = (out / "report.html").read_text()
+    students = section(page, "Students")
+    links = re.findall(r'href="feedback/([^"]+)\.html"', students)
+    assert sorted(links) == sorted(r.id for r in records)
+    assert "1 cell timeout(s)" in row_of(students, _link_cell("dave-00000004"))
+    mistakes = section(page, "Most frequent mistakes")
+    assert "not implemented yet" not in mistakes
+
+
+def _link_cell(record_id: str) -> str:
+    return (
+        f'<a href="feedback/{record_id}.html" class="mono">subs/{record_id}.ipynb</a>'
+    )
+
+
+def test_an_untouched_notebook_is_not_attempted_not_a_mistake() -> None:
+    stub = make_record("bob-1", {"q1": 0}, {"q1": "q1: not implemented yet"})
+    wrong = make_record("eve-2", {"q1": 0}, {"q1": "normal_equation is off by 2x"})
+    records = [Record.from_json(stub), Record.from_json(wrong)]
+    mistakes = reports.frequent_mistakes(records)
+    assert [m["count"] for m in mistakes] == [1]
+    assert "off by 2x" in mistakes[0]["example"]
+    page = reports.class_report(SPEC, records)
+    assert "1 / 2" in row_of(section(page, "Not attempted"), "q1")

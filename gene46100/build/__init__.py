@@ -26,7 +26,7 @@ import nbformat
 import yaml
 
 from gene46100 import course
-from gene46100.build import examples, reference
+from gene46100.build import examples, reference, rubrics, standalone
 from gene46100.build.markup import strip_assign_markup, student_script
 from gene46100.course import REPO, Week
 
@@ -36,7 +36,7 @@ SELFCHECK_SOURCES = Path(__file__).resolve().parent.parent / "selfcheck"
 # What ``assignments/`` gets for ``pytest assignments/<week>``: the plug-in and the
 # one script it runs (students never get grader code).
 SELFCHECK_TOP = ("conftest.py", "pytest.ini")
-SELFCHECK_SUPPORT = ("run_public.py",)
+SELFCHECK_SUPPORT = ("run_public.py", "voice.py")
 
 
 class BuildError(RuntimeError):
@@ -224,6 +224,7 @@ def build_week(week: str, repo: Path = REPO, out: Path | None = None) -> None:
         copy_tree(dist / "student" / "tests", student_dir / "tests")
         write_release_data(week, student_dir)
         write_release_scripts(week, repo, student_dir)
+        standalone.embed(week, student_dir, repo)  # one file is enough
     module = reference.reference_path(out, week)
     module.parent.mkdir(parents=True, exist_ok=True)
     module.write_text(export_reference(week, master, out))
@@ -257,13 +258,20 @@ def write_release_scripts(week: str, repo: Path, student_dir: Path) -> None:
 
 def write_autograder(week: str, master: nbformat.NotebookNode, dst: Path) -> None:
     """``autograder/<week>/assignment.json``: the questions and points the grader
-    reads. (Otter's test files are not written: our grader runs the hidden checks
-    itself, and nothing read them.)"""
+    reads; ``rubrics.json``: the manual questions' prompts and rubrics (read by the
+    review; see ``build.rubrics``). (Otter's test files are not written: our grader
+    runs the hidden checks itself, and nothing read them.)"""
     dst.mkdir(parents=True, exist_ok=True)
     if (dst / "tests").exists():
         shutil.rmtree(dst / "tests")  # from an older build: nothing reads them
     spec = assignment_spec(week, master)
+    try:
+        rubric_spec = rubrics.rubrics_spec(week, master)
+    except rubrics.RubricError as exc:
+        raise BuildError(str(exc)) from exc
     (dst / "assignment.json").write_text(json.dumps(spec, indent=2) + "\n")
+    text = json.dumps(rubric_spec, indent=2, ensure_ascii=False) + "\n"
+    (dst / "rubrics.json").write_text(text, encoding="utf-8")
 
 
 SETUP_SH = """#!/usr/bin/env bash

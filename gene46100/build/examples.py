@@ -8,7 +8,9 @@ notebook that defines the same name. Variants then break one thing each.
 from __future__ import annotations
 
 import ast
+import base64
 import copy
+import json
 import shutil
 from pathlib import Path
 
@@ -17,6 +19,9 @@ import nbformat
 from gene46100.course import Example, Week
 
 ANSWER_TAG = "otter_answer_cell"
+BEGIN = "<!-- BEGIN QUESTION -->"
+END = "<!-- END QUESTION -->"
+WRITTEN = Path("examples") / "answers" / "written"
 
 
 def top_level_definitions(source: str) -> dict[str, str]:
@@ -85,6 +90,68 @@ def with_extra_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.Notebook
     return nb
 
 
+def last_marker(cell: nbformat.NotebookNode) -> str:
+    """The last question marker a markdown cell opens with (Otter merges a
+    question's ``END`` with the next one's ``BEGIN``), or ``""``."""
+    text, last = cell.source.lstrip() if cell.cell_type == "markdown" else "", ""
+    while text.startswith((BEGIN, END)):
+        last = BEGIN if text.startswith(BEGIN) else END
+        text = text[len(last) :].lstrip()
+    return last
+
+
+def manual_blocks(nb: nbformat.NotebookNode) -> list[list[nbformat.NotebookNode]]:
+    """Each manual question's cells in the release, in order (prompt excluded)."""
+    blocks: list[list[nbformat.NotebookNode]] = []
+    current: list[nbformat.NotebookNode] | None = None
+    for cell in nb.cells:
+        marker = last_marker(cell)
+        if marker:
+            current = [] if marker == BEGIN else None
+            if current is not None:
+                blocks.append(current)
+        elif current is not None:
+            current.append(cell)
+    return blocks
+
+
+def manual_names(week: str, out: Path) -> list[str]:
+    spec = json.loads((out / "autograder" / week / "assignment.json").read_text())
+    return [q["name"] for q in spec["questions"] if q["manual"]]
+
+
+def with_written(
+    nb: nbformat.NotebookNode, example: Example, week: str, repo: Path, out: Path
+) -> nbformat.NotebookNode:
+    """``nb`` with the example's written answers and saved plots (see
+    ``course.Example``)."""
+    nb = copy.deepcopy(nb)
+    blocks = dict(zip(manual_names(week, out), manual_blocks(nb)))
+    for question, name in example.written.items():
+        cell = next(
+            c
+            for c in blocks[question]
+            if c.cell_type == "markdown" and ANSWER_TAG in c.metadata.get("tags", [])
+        )
+        cell.source = (repo / WRITTEN / name).read_text().strip()
+    for question, name in example.plots.items():
+        cell = next(c for c in blocks[question] if c.cell_type == "code")
+        png = (repo / WRITTEN / name).read_bytes()
+        code = repo / WRITTEN / f"{Path(name).stem}_code.txt"
+        cell.source = code.read_text().strip()
+        cell.execution_count = 1
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "display_data",
+                data={
+                    "image/png": base64.b64encode(png).decode(),
+                    "text/plain": "<Figure size 400x300 with 1 Axes>",
+                },
+            )
+        ]
+    return nb
+
+
 def write_examples(week: Week, repo: Path, out: Path) -> None:
     """``examples/submissions/<week>/``: the registry's example submissions, written
     afresh (a renamed example must not linger)."""
@@ -100,6 +167,8 @@ def write_examples(week: Week, repo: Path, out: Path) -> None:
     folder.mkdir(parents=True)
     for example in week.examples:
         nb = variant(example, student, full, week.name)
+        if example.written or example.plots:
+            nb = with_written(nb, example, week.name, repo, out)
         if not example.files:
             nbformat.write(nb, folder / f"{example.name}.ipynb")
             continue

@@ -26,7 +26,7 @@ import numpy as np
 
 from gene46100 import course
 from gene46100.contract.plan import Plan
-from gene46100.contract.results import QuestionRun, Value
+from gene46100.contract.results import Outcome, QuestionRun, Value
 
 GRADING_SEED = course.GRADING_SEED
 
@@ -100,12 +100,18 @@ def outcome_value(run: QuestionRun, probe_id: str, what: str) -> Value:
     if outcome is None:
         raise Mismatch(f"{what}: no result came back")
     if not outcome.ok:
-        raise Mismatch(
-            f"{what} raised {outcome.error_type}: {outcome.error_message}"
-            if outcome.error_type != "NotImplementedError"
-            else f"{what}: not implemented yet"
-        )
+        raise Mismatch(failure_text(what, outcome))
     return outcome.value
+
+
+def failure_text(what: str, outcome: Outcome) -> str:
+    """A failed probe in a student's words: a stub is "not implemented yet", a name
+    the notebook never defined says so (no internal exception names)."""
+    if outcome.not_implemented:
+        return f"{what}: not implemented yet"
+    if outcome.error_type == "MissingName":
+        return f"{what}: {outcome.error_message}"
+    return f"{what} raised {outcome.error_type}: {outcome.error_message}"
 
 
 def script_output(run: QuestionRun, probe_id: str, name: str, what: str) -> bytes:

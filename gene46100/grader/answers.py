@@ -14,6 +14,13 @@ opens with ``<!-- BEGIN QUESTION -->`` and the one that opens with
 code answer is a cell tagged ``otter_answer_cell`` followed by ``grader.check("qN")``.
 An answer left exactly as released is marked ``placeholder`` (graded "No response").
 
+A question's evidence may sit just *before* its prompt (week 1's m3 asks about "the
+three panels above"): ``before`` holds the code cells, with their saved outputs,
+that run back from the prompt to the nearest boundary, at most ``MAX_BEFORE`` of
+them. A boundary is a question marker cell, a ``grader.check`` cell, a graded answer
+cell or a markdown heading (code cells after the heading count, the heading ends the
+walk). Markdown between them is the release's prose and is left out.
+
 Nothing here runs student code or trusts its structure: cells are read as plain JSON
 with the same caps as grading, and a malformed notebook yields no answers.
 
@@ -21,7 +28,8 @@ with the same caps as grading, and a malformed notebook yields no answers.
 
     {"id", "assignment", "notebook_sha256",
      "manual": {"m1": {"placeholder": bool,
-                       "cells": [{"cell_type", "source", "outputs"?, "attachments"?}]}},
+                       "cells": [{"cell_type", "source", "outputs"?, "attachments"?}],
+                       "before": [<code cells, same form>]}},
      "code": {"q1": "def normal_equation(...): ..."}}
 """
 
@@ -41,6 +49,7 @@ END = "<!-- END QUESTION -->"
 ANSWER_TAG = "otter_answer_cell"
 CHECK_CALL = re.compile(r"""^\s*grader\.check\(\s*["'](\w+)["']\s*\)\s*$""")
 MAX_OUTPUT_CHARS = 2_000_000  # one cell's stored outputs (a few plots), then cut
+MAX_BEFORE = 4  # evidence cells kept before a prompt
 
 
 def cell_text(cell: dict) -> str:
@@ -76,6 +85,30 @@ def manual_blocks(cells: list[dict]) -> list[list[dict]]:
             current = []
             blocks.append(current)
     return blocks
+
+
+def prompt_indices(cells: list[dict]) -> list[int]:
+    """The index of each manual question's prompt cell (the one that opens it)."""
+    return [i for i, c in enumerate(cells) if markers(c)[-1:] == [BEGIN]]
+
+
+def is_boundary(cell: dict) -> bool:
+    """Where the walk back from a prompt stops (see the module docstring)."""
+    text = cell_text(cell)
+    if cell.get("cell_type") == "markdown":
+        return bool(markers(cell)) or text.lstrip().startswith("#")
+    return bool(CHECK_CALL.match(text)) or ANSWER_TAG in tags(cell)
+
+
+def cells_before(cells: list[dict], prompt: int) -> list[dict]:
+    """The code cells just before ``cells[prompt]`` (the question's evidence)."""
+    found: list[dict] = []
+    for cell in reversed(cells[:prompt]):
+        if cell.get("cell_type") == "code" and not is_boundary(cell):
+            found.append(cell)
+        if is_boundary(cell) or len(found) == MAX_BEFORE:
+            break
+    return found[::-1]
 
 
 def code_answers(cells: list[dict]) -> dict[str, str]:
@@ -144,11 +177,13 @@ def extract(
         return {}
     released = released_blocks(release_notebook, manual_names)
     manual = {}
-    for name, block in zip(manual_names, manual_blocks(cells)):
+    blocks = zip(manual_names, manual_blocks(cells), prompt_indices(cells))
+    for name, block, prompt in blocks:
         texts = answer_texts(block)
         manual[name] = {
             "placeholder": bool(texts) and texts == released.get(name),
             "cells": [plain_cell(c) for c in block],
+            "before": [plain_cell(c) for c in cells_before(cells, prompt)],
         }
     return {
         "notebook_sha256": hashlib.sha256(data).hexdigest(),

@@ -41,13 +41,15 @@ class Assignment:
     questions: dict[str, Question]
     plans: dict[str, Plan]
     released_lines: set[str] = field(default_factory=set)
+    spec_bytes: bytes = b""  # assignment.json as built (part of every fingerprint)
 
 
 def load_assignment(name: str, settings: Settings) -> Assignment:
     path = settings.autograder_dir / name / "assignment.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `gene46100 build` first")
-    spec = json.loads(path.read_text())
+    spec_bytes = path.read_bytes()
+    spec = json.loads(spec_bytes)
     graded = checks.questions(name)
     in_spec = {q["name"] for q in spec["questions"] if not q["manual"]}
     if in_spec != set(graded):
@@ -61,7 +63,7 @@ def load_assignment(name: str, settings: Settings) -> Assignment:
         for n, q in graded.items()
     }
     released = tamper.released_lines(settings.release_dir / name / f"{name}.ipynb")
-    return Assignment(name, spec, graded, plans, released)
+    return Assignment(name, spec, graded, plans, released, spec_bytes)
 
 
 def check_provides_order(graded: dict[str, Question]) -> None:

@@ -6,12 +6,21 @@ graded (see ``runners``); ``grades.csv`` and the reports are written from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
-from gene46100.grader import answers, records, reports, runners
+from gene46100.grader import answers, provenance, records, reports, runners
 from gene46100.grader.assignment import Assignment, Settings, load_assignment
 from gene46100.grader.intake import Submission
-from gene46100.grader.records import Record
+from gene46100.grader.records import Record, Status
+
+# ``--regrade failed``: grading did not run to its end (a crash, a hang, an OOM or a
+# grader bug), as opposed to a student's wrong answers.
+FAILED = frozenset(
+    {Status.TIMEOUT, Status.OOM, Status.KERNEL_DIED, Status.INTERNAL_ERROR}
+)
 
 
 def grade_batch(
@@ -19,28 +28,127 @@ def grade_batch(
     submissions: list[Submission],
     out_dir: Path,
     settings: Settings,
-    progress=None,
+    progress: Callable[[Record], None] | None = None,
+    regrade: tuple[str, ...] = (),
+    say: Callable[[str], None] | None = None,
 ) -> list[Record]:
-    """Grade every submission not already in the journal; return all records."""
+    """Grade every submission whose current record is missing or stale (its
+    fingerprint differs), plus those ``regrade`` asks for (``"all"``, ``"failed"``
+    or submission ids); return the current record of each submission.
+
+    ``say`` hears one line per kind of work done ("3 changed since the last run:
+    regraded (submission)"). Grading twice with nothing changed changes nothing.
+    """
     assignment = load_assignment(assignment_name, settings)
     journal = records.Journal(out_dir)
     done = journal.load()
-    todo = [s for s in submissions if s.id not in done]
+    batch_print = provenance.batch_fingerprint(
+        assignment.name, assignment.spec_bytes, settings.seed
+    )
+    prints = {s.id: provenance.fingerprint(batch_print, s) for s in submissions}
+    plan = plan_work(submissions, done, prints, regrade)
+    for line in plan.summary():
+        if say is not None:
+            say(line)
     runner = runners.runner_for(settings)
-    by_id = {s.id: s for s in todo}
-    for record in runner.grade_each(assignment, todo, settings):  # journaled on arrival
+    by_id = {s.id: s for s in plan.todo}
+    diffs: list[list[str]] = []
+    for record in runner.grade_each(assignment, plan.todo, settings):  # on arrival
+        record.provenance = prints[record.id]
+        record.graded_at = now()
+        before = done.get(record.id)
         journal.append(record)
         records.write_record_file(out_dir, record)
         save_answers(out_dir, assignment, by_id.get(record.id), settings)
+        if before is not None:
+            diffs += records.regrade_rows(before, record, plan.reasons[record.id])
         done[record.id] = record
         records.write_grades_csv(out_dir, assignment.spec, list(done.values()))
         if progress is not None:
             progress(record)
+    if diffs:
+        records.append_regrade_diff(out_dir, diffs)
     wanted = {s.id for s in submissions}
     final = [r for r in done.values() if r.id in wanted]
     records.write_grades_csv(out_dir, assignment.spec, final)
     reports.write_all(out_dir, assignment.spec, final)
     return final
+
+
+@dataclass
+class Work:
+    """What a run grades, and why each one."""
+
+    todo: list[Submission] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # id -> why
+
+    def summary(self) -> list[str]:
+        """One line per reason: "3 changed since the last run: regraded (...)"."""
+        new = [i for i, why in self.reasons.items() if why == NEW]
+        asked = [i for i, why in self.reasons.items() if why.startswith(ASKED)]
+        changed: dict[str, int] = {}
+        for why in self.reasons.values():
+            if why not in (NEW,) and not why.startswith(ASKED):
+                changed[why] = changed.get(why, 0) + 1
+        lines = []
+        if new:
+            lines.append(f"{len(new)} to grade")
+        for why, count in sorted(changed.items()):
+            lines.append(f"{count} changed since the last run: regraded ({why})")
+        if asked:
+            lines.append(f"{len(asked)} regraded on request")
+        return lines
+
+
+NEW = "new"
+ASKED = "asked"
+
+
+def plan_work(
+    submissions: list[Submission],
+    done: dict[str, Record],
+    prints: dict[str, dict],
+    regrade: tuple[str, ...],
+) -> Work:
+    """Which submissions to grade: new ones, stale ones, and those asked for."""
+    work = Work()
+    for submission in submissions:
+        old = done.get(submission.id)
+        if old is None:
+            why = NEW
+        elif wanted(old, regrade):
+            why = f"{ASKED}: --regrade {' '.join(regrade)}"
+        else:
+            changed = provenance.changes(old.provenance, prints[submission.id])
+            if not changed:
+                continue
+            why = ", ".join(changed)
+        work.todo.append(submission)
+        work.reasons[submission.id] = why
+    return work
+
+
+def wanted(record: Record, regrade: tuple[str, ...]) -> bool:
+    """Does ``--regrade`` ask for this record?"""
+    if "all" in regrade or record.id in regrade:
+        return True
+    return "failed" in regrade and record.status in FAILED
+
+
+def check_regrade(regrade: tuple[str, ...], known_ids: set[str]) -> str:
+    """Why ``--regrade`` cannot be honoured ("" when it can): an id not in the
+    batch is a typo the TA must hear about before any work."""
+    unknown = [r for r in regrade if r not in ("all", "failed") and r not in known_ids]
+    if not unknown:
+        return ""
+    return (
+        f"--regrade: no submission with id {', '.join(unknown)} in this batch "
+        "(ids are in the first column of the score table and in records.jsonl)"
+    )
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def save_answers(

@@ -121,6 +121,9 @@ class Submission:
     # Files the assignment asks for beside the notebook (week3a: predict.py and
     # model_weights.pt), as (name the grader gives it, readable path on disk).
     companions: tuple[tuple[str, Path], ...] = ()
+    canvas_user: str = ""  # Canvas's user id, from a Canvas bulk download
+    late: bool = False  # the LMS marked it late
+    submitted_at: str = ""  # when the LMS says it was submitted (ISO 8601)
 
 
 @dataclass(frozen=True)
@@ -439,6 +442,7 @@ def _select(
     *,
     open_zips: bool,
     key: Callable[[str], str] = _logical,
+    peek: Callable[[str], bytes] | None = None,
 ) -> tuple[str | None, str]:
     """Which of one student's files is the submission: ``(name, "")`` or
     ``(None, problem)``.
@@ -450,7 +454,7 @@ def _select(
     notebooks = [n for n in live if _is_notebook_name(n)]
     zips = [n for n in live if _is_zip_name(n)]
     if notebooks:
-        return _pick(notebooks, place, assignment, "notebook", key)
+        return _pick(notebooks, place, assignment, "notebook", key, peek)
     if zips and open_zips:
         return _pick(zips, place, assignment, "zip archive", key)
     return None, _no_notebook(place, live, nested=[] if open_zips else zips)
@@ -462,9 +466,13 @@ def _pick(
     assignment: str | None,
     kind: str,
     key: Callable[[str], str],
+    peek: Callable[[str], bytes] | None = None,
 ) -> tuple[str | None, str]:
     """The explicit rule: one file -> it; several -> the one named after the
-    assignment if exactly one is; otherwise none (guessing could grade scratch work)."""
+    assignment if exactly one is, else the one whose notebook metadata names the
+    assignment (the release's ``otter.assignment_name``: a browser's
+    ``week1 (1).ipynb`` beside a stray ``Untitled.ipynb``) if exactly one does;
+    otherwise none (guessing could grade scratch work)."""
     if len(names) == 1:
         return names[0], ""
     names = sorted(names)
@@ -473,11 +481,29 @@ def _pick(
     named = [n for n in names if wanted and key(n) == wanted]
     if len(named) == 1:
         return named[0], ""
+    if assignment and peek is not None and kind == "notebook" and not named:
+        tagged = [n for n in names if _names_assignment(peek, n) == assignment]
+        if len(tagged) == 1:
+            return tagged[0], ""
     rule = f"; exactly one should be named {assignment}{suffix}" if assignment else ""
     return None, (
         f"{place} holds {len(names)} {kind}s ({_list_names(names)}); "
         f"submit exactly one{rule}"
     )
+
+
+def _names_assignment(peek: Callable[[str], bytes], name: str) -> str | None:
+    """The assignment a notebook's metadata names (Otter's ``assignment_name``), or
+    None when it names none or cannot be read (a bad file is never the choice)."""
+    try:
+        data = peek(name)
+        nb = json.loads(data.decode("utf-8-sig")) if data else None
+    except (InvalidSubmission, OSError, ValueError):
+        return None
+    metadata = nb.get("metadata") if isinstance(nb, dict) else None
+    otter = metadata.get("otter") if isinstance(metadata, dict) else None
+    value = otter.get("assignment_name") if isinstance(otter, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _no_notebook(place: str, found: list[str], nested: list[str]) -> str:
@@ -503,7 +529,14 @@ def _from_student_files(
     key: Callable[[str], str] = _logical,
 ) -> Submission:
     """One student's files (a folder, a Gradescope folder, a Canvas group)."""
-    name, problem = _select(names, place, assignment, open_zips=True, key=key)
+    name, problem = _select(
+        names,
+        place,
+        assignment,
+        open_zips=True,
+        key=key,
+        peek=lambda n: read_notebook_bytes(fetch(n)),
+    )
     if name is None:
         return Submission(sid, source, None, problem)
     ignored = tuple(n for n in names if n != name and not _is_junk(n))
@@ -600,7 +633,12 @@ def _from_open_zip(
         )
     _check_directory(zf, ZIP_CAPS, label, each_member=True)
     names = [i.filename for i in zf.infolist() if not i.is_dir()]
-    name, problem = _select(names, label, assignment, open_zips=False)
+
+    def peek(member: str) -> bytes:  # sizes were checked by _check_directory
+        info = zf.getinfo(member)
+        return zf.read(member) if info.file_size <= MAX_NOTEBOOK_BYTES else b""
+
+    name, problem = _select(names, label, assignment, open_zips=False, peek=peek)
     if name is None:
         raise InvalidSubmission(problem)
     info = zf.getinfo(name)
@@ -921,6 +959,7 @@ def _canvas_student(
         assignment,
         open_zips=True,
         key=lambda n: by_original[n].base,
+        peek=lambda n: read_notebook_bytes(listing.fetch(by_original[n].name)),
     )
     source = listing.source(by_original[chosen].name if chosen else f"{who}_{user}_*")
     submission = _from_student_files(
@@ -941,6 +980,8 @@ def _canvas_student(
         ignored=tuple(
             f.name for f in files if f is not graded and f.name not in fetched
         ),
+        canvas_user=user,
+        late=bool(graded and graded.late),
     )
 
 

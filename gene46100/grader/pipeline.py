@@ -60,6 +60,7 @@ def _grade(
         )
         # Demo cells tagged otter_ignore are not run (Otter's convention).
         record.ignored_cells = [c["index"] for c in cells if c.get("ignored")]
+        name_cells(record, cells)
         return record
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
@@ -98,6 +99,16 @@ def _record(
     return _finish(
         assignment, submission, status, questions, report, settings, flags=tampered
     )
+
+
+def name_cells(record: Record, cells: list[dict]) -> None:
+    """Give each reported cell its first line: how a student finds it (student
+    text: the pages escape it)."""
+    sources = {str(c["index"]): c.get("source", "") for c in cells}
+    for index, cell in record.cells.items():
+        lines = [line for line in sources.get(index, "").splitlines() if line.strip()]
+        if isinstance(cell, dict) and lines:
+            cell["first_line"] = lines[0].strip()[:80]
 
 
 def empty_record(
@@ -145,6 +156,9 @@ def _finish(
         graded_files=[name for name, _ in submission.companions],
         sandbox=UNSAFE_SANDBOX if settings and settings.unsafe else "bubblewrap",
         flags=flags or [],
+        canvas_user=submission.canvas_user,
+        late=submission.late,
+        submitted_at=submission.submitted_at,
     )
     if report is not None:
         record.cells = {str(k): v for k, v in sorted(report.cells.items())}

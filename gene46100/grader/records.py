@@ -112,6 +112,14 @@ class Record:
     seconds: float = 0.0  # the whole grading of this submission
     traceback: str = ""  # internal errors only
     worker: str = ""  # the Dask worker that graded it (cluster runs only)
+    # What produced this grade (see provenance.py): a resume regrades on a change.
+    provenance: dict[str, Any] = field(default_factory=dict)
+    graded_at: str = ""  # UTC, ISO 8601
+    # From an LMS download, when it says: Canvas's user id, its late flag, the time
+    # the LMS recorded (no late penalty is applied here: the LMS applies its own).
+    canvas_user: str = ""
+    late: bool = False
+    submitted_at: str = ""
 
     def question(self, name: str) -> QuestionResult:
         """The result of question ``name`` (every record has every question)."""
@@ -135,28 +143,35 @@ class Record:
 
 
 class Journal:
-    """Append-only JSON-lines journal keyed by submission id."""
+    """Append-only JSON-lines journal keyed by submission id.
+
+    A regrade appends a new line for the same id: the last line of an id is its
+    current record, the earlier ones its history (never rewritten).
+    """
 
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / "records.jsonl"
         out_dir.mkdir(parents=True, exist_ok=True)
 
     def load(self) -> dict[str, Record]:
-        """Records so far (a torn last line from a crash is ignored)."""
-        records: dict[str, Record] = {}
+        """The current record of each id (a torn last line from a crash, or a line
+        this version cannot read, is ignored: that submission is graded again)."""
+        return {record.id: record for record in self.lines()}
+
+    def history(self, record_id: str) -> list[Record]:
+        """Every record of ``record_id``, oldest first (the last is current)."""
+        return [record for record in self.lines() if record.id == record_id]
+
+    def lines(self) -> list[Record]:
         if not self.path.exists():
-            return records
+            return []
+        found = []
         for line in self.path.read_text().splitlines():
             try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            try:
-                loaded = Record.from_json(record)
+                found.append(Record.from_json(json.loads(line)))
             except (TypeError, KeyError, ValueError, AttributeError):
-                continue  # not a record of this version: graded again
-            records.setdefault(loaded.id, loaded)
-        return records
+                continue
+        return found
 
     def append(self, record: Record) -> None:
         line = json.dumps(record.to_json(), sort_keys=True) + "\n"
@@ -221,3 +236,82 @@ def write_grades_csv(out_dir: Path, spec: dict, records: list[Record]) -> Path:
         csv.writer(f).writerows([header, *rows])
     os.replace(tmp, path)
     return path
+
+
+REGRADE_HEADER = [
+    "graded_at",
+    "submission",
+    "file",
+    "question",
+    "before",
+    "after",
+    "change",
+    "message_before",
+    "message_after",
+    "why",
+]
+
+
+def regrade_rows(before: Record, after: Record, why: str) -> list[list[str]]:
+    """One row per question whose score or message changed (and one for a status
+    change), for ``regrade-diff.csv``: who changed, where, by how much, and why."""
+    rows = []
+    old = {q.name: q for q in before.questions}
+    for question in after.questions:
+        prior = old.get(question.name)
+        if prior is None:
+            continue
+        if prior.score == question.score and prior.feedback == question.feedback:
+            continue
+        rows.append(
+            [
+                after.graded_at,
+                after.id,
+                after.file,
+                question.name,
+                f"{prior.score:g}",
+                f"{question.score:g}",
+                f"{question.score - prior.score:+g}",
+                prior.feedback,
+                question.feedback,
+                why,
+            ]
+        )
+    if before.status != after.status:
+        rows.append(
+            [
+                after.graded_at,
+                after.id,
+                after.file,
+                "(status)",
+                before.status.value,
+                after.status.value,
+                "",
+                before.message,
+                after.message,
+                why,
+            ]
+        )
+    return rows
+
+
+def append_regrade_diff(out_dir: Path, rows: list[list[str]]) -> Path:
+    """Append a run's regrade rows to ``regrade-diff.csv`` (its history is kept)."""
+    path = out_dir / "regrade-diff.csv"
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow(REGRADE_HEADER)
+        writer.writerows(rows)
+        f.flush()
+        os.fsync(f.fileno())
+    return path
+
+
+def read_regrade_diff(out_dir: Path) -> list[dict[str, str]]:
+    path = out_dir / "regrade-diff.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))

@@ -15,7 +15,7 @@ import json
 import re
 import statistics
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 # A bare Figure renders with Agg and never touches pyplot, so importing this module
 # leaves the caller's backend alone and works on headless grading machines.
@@ -23,7 +23,13 @@ from matplotlib.figure import Figure
 
 from gene46100 import course
 from gene46100.course import GENERIC_TOPIC
-from gene46100.grader.records import LOST, QuestionResult, Record, write_atomic
+from gene46100.grader.records import (
+    LOST,
+    QuestionResult,
+    Record,
+    read_regrade_diff,
+    write_atomic,
+)
 
 # Submission statuses a person should look at (scores stand regardless).
 FLAG_STATUSES = frozenset(
@@ -48,7 +54,7 @@ def write_all(out_dir: Path, spec: dict, records: list[Record]) -> Path:
     for record in records:
         write_gradescope_results(out_dir, record)
     write_feedback_pages(out_dir, spec, records)
-    return write_class_report(out_dir, spec, records)
+    return write_class_report(out_dir, spec, records, read_regrade_diff(out_dir))
 
 
 def page_name(record_id: str) -> str:
@@ -253,13 +259,24 @@ def feedback_page(spec: dict, record: Record) -> str:
             _cells_section(record),
         ]
     )
-    return _page(f"{assignment} feedback: {record.file}", body)
+    return _page(f"{assignment} feedback: {shown_name(record)}", body)
+
+
+def shown_name(record: Record) -> str:
+    """The submitted file's name as a student knows it (never the TA's path)."""
+    return PurePosixPath(str(record.file).replace("\\", "/")).name or record.id
 
 
 def _record_header(record: Record) -> str:
+    restarts = (
+        f" The grader restarted your notebook {record.restarts} time(s), skipping "
+        "the cells listed below."
+        if record.restarts
+        else ""
+    )
     return (
         f"<h1>{_e(record.assignment)} feedback</h1>"
-        f'<div class="muted mono pre">{_e(record.file)}</div>'
+        f'<div class="muted mono pre">{_e(shown_name(record))}</div>'
         '<div class="card row">'
         f'<div><div class="muted">autograded score</div><span class="big">'
         f"{_fmt(record.total)} / {_fmt(record.possible)}</span></div>"
@@ -267,8 +284,7 @@ def _record_header(record: Record) -> str:
         f"{_fmt(record.percent)} %</span></div>"
         f'<div><div class="muted">status</div>{_badge(record.status)}</div>'
         f'<div class="muted" style="flex-basis:100%">graded in '
-        f"{record.seconds:.1f} s, "
-        f"{record.restarts} restart(s).{_e(_manual_note(record))}"
+        f"{record.seconds:.1f} s.{_e(restarts)}{_e(_manual_note(record))}"
         "</div></div>"
     )
 
@@ -287,6 +303,12 @@ def _alerts(record: Record) -> str:
     if record.message:
         style = "bad" if record.status in FLAG_STATUSES else "warn"
         parts.append(f'<div class="alert {style} pre">{_e(record.message)}</div>')
+    if untouched(record):
+        parts.append(
+            '<div class="alert warn">Nothing answered yet: every graded function '
+            "is still the stub it came with. Implement them one by one, run "
+            "<code>grader.check(...)</code> after each, and submit again.</div>"
+        )
     return "".join(parts)
 
 
@@ -302,7 +324,7 @@ def review_topics(assignment: str, record: Record) -> list[tuple[str, str]]:
     return [
         (q.name, topics.get(q.name, GENERIC_TOPIC))
         for q in record.questions
-        if q.status in LOST and q.score < q.possible
+        if q.status in LOST and q.score < q.possible and attempted(q)
     ]
 
 
@@ -335,8 +357,9 @@ def _question_row(question: QuestionResult, topics: dict[str, str]) -> list[str]
             f"{_fmt(score)} / {_fmt(possible)}"
             f'<div class="bar"><span style="width:{width:.0f}%"></span></div>'
         )
-    feedback = f'<div class="pre">{_e(question.feedback)}</div>'
-    if question.status in LOST and score < possible:
+    text = question.feedback if attempted(question) else "Not attempted yet."
+    feedback = f'<div class="pre">{_e(text)}</div>'
+    if question.status in LOST and score < possible and attempted(question):
         topic = topics.get(question.name, GENERIC_TOPIC)
         feedback += f'<div class="muted">Review: {_e(topic)}</div>'
     return [
@@ -348,7 +371,7 @@ def _question_row(question: QuestionResult, topics: dict[str, str]) -> list[str]
 
 
 def _cells_section(record: Record) -> str:
-    """Notebook cells that did not finish cleanly (index, status, a short error)."""
+    """Notebook cells that did not finish cleanly, named by their first line."""
     bad = [
         (k, c)
         for k, c in record.cells.items()
@@ -358,18 +381,26 @@ def _cells_section(record: Record) -> str:
         return ""
     rows = [
         [
-            _e(k),
+            _e(cell_label(k, c)),
             _badge(str(c.get("status"))),
             f'<span class="pre">{_e(_cell_detail(c))}</span>',
         ]
         for k, c in sorted(bad, key=_cell_key)
     ]
     return (
-        '<h2>Notebook cells that did not finish</h2><p class="muted">Cells are '
-        "counted from 0, markdown cells included. Later cells still ran; one that "
-        "depends on these may have failed too.</p>"
-        + _table(["cell", "status", "detail"], rows, numeric={0}, widths=[10, 14, 76])
+        '<h2>Notebook cells that did not finish</h2><p class="muted">Each cell is '
+        "named by its first line. Later cells still ran; one that depends on these "
+        "may have failed too.</p>"
+        + _table(["cell", "status", "detail"], rows, widths=[34, 12, 54])
     )
+
+
+def cell_label(index: str, cell: dict) -> str:
+    """How a student finds a cell: its first line (else its position)."""
+    first = str(cell.get("first_line") or "").strip()
+    if first:
+        return first if len(first) <= 60 else first[:59] + "\u2026"
+    return f"code cell at position {int(index) + 1}" if str(index).isdigit() else index
 
 
 def _cell_key(item: tuple[str, dict]) -> tuple[int, str]:
@@ -380,9 +411,16 @@ def _cell_key(item: tuple[str, dict]) -> tuple[int, str]:
 def _cell_detail(cell: dict, limit: int = 200) -> str:
     error = cell.get("error")
     if isinstance(error, dict):
-        text = f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        kind = (
+            "not defined"
+            if error.get("type") == "MissingName"
+            else error.get("type", "Error")
+        )
+        text = f"{kind}: {error.get('message', '')}"
     elif "exit_code" in cell:
-        text = f"the process exited (code {cell['exit_code']})"
+        text = f"the notebook's process ended here (exit code {cell['exit_code']})"
+    elif cell.get("status") == "timeout":
+        text = f"still running after {_fmt(cell.get('seconds', 0))} s: stopped"
     elif "seconds" in cell:
         text = f"stopped after {_fmt(cell['seconds'])} s"
     else:
@@ -391,15 +429,19 @@ def _cell_detail(cell: dict, limit: int = 200) -> str:
 
 
 # ====================================================================== class report
-def write_class_report(out_dir: Path, spec: dict, records: list[Record]) -> Path:
+def write_class_report(
+    out_dir: Path, spec: dict, records: list[Record], regrades: list[dict] = ()
+) -> Path:
     """Write ``out_dir/report.html`` (links point at ``feedback/<id>.html``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "report.html"
-    write_atomic(path, class_report(spec, records))
+    write_atomic(path, class_report(spec, records, list(regrades)))
     return path
 
 
-def class_report(spec: dict, records: list[Record]) -> str:
+def class_report(
+    spec: dict, records: list[Record], regrades: list[dict] | None = None
+) -> str:
     """The whole class at a glance, the submissions that need a person first."""
     name = spec.get("assignment", "")
     if not records:
@@ -420,9 +462,12 @@ def class_report(spec: dict, records: list[Record]) -> str:
             [
                 head,
                 _flagged_section(records),
+                _regrade_section(regrades or []),
                 _score_section(records),
                 _pass_rate_section(spec, records),
+                _not_attempted_section(spec, records),
                 _mistake_section(records),
+                _students_section(records),
                 _timing_section(records),
             ]
         ),
@@ -496,12 +541,32 @@ def _pass_rate_section(spec: dict, records: list[Record]) -> str:
     )
 
 
+NOT_YET = "not implemented yet"
+
+
 def _lost_messages(question: QuestionResult) -> list[str]:
-    """What went wrong in one question: its failing checks, else its feedback."""
-    if question.status in ("passed", "manual", "not_run"):
+    """What went wrong in one question: its failing checks, else its feedback
+    (nothing for a question not attempted: a stub is no mistake)."""
+    if question.status in ("passed", "manual", "not_run") or not attempted(question):
         return []
     failed = [c["message"] for c in question.checks if not c["passed"]]
-    return failed or [question.feedback]
+    return [m for m in failed if NOT_YET not in m] or [question.feedback]
+
+
+def attempted(question: QuestionResult) -> bool:
+    """False for a question whose function is still the released stub (every
+    failing check says it is not implemented yet)."""
+    if question.status != "failed":
+        return True
+    failed = [c["message"] for c in question.checks if not c["passed"]]
+    messages = failed or [question.feedback]
+    return not all(NOT_YET in m for m in messages)
+
+
+def untouched(record: Record) -> bool:
+    """Every autograded question still a stub (an untouched notebook)."""
+    auto = [q for q in record.questions if q.status not in ("manual", "not_run")]
+    return bool(auto) and not any(attempted(q) for q in auto)
 
 
 def frequent_mistakes(records: list[Record], top: int = 10) -> list[dict]:
@@ -534,22 +599,121 @@ def _natural(name: str) -> tuple[str, int]:
     return (match[1], int(match[2])) if match else (name, -1)
 
 
+PER_QUESTION = 3  # misconceptions shown per question
+
+
 def _mistake_section(records: list[Record]) -> str:
-    mistakes = frequent_mistakes(records)
+    mistakes = frequent_mistakes(records, top=10_000)
     if not mistakes:
         return '<h2>Most frequent mistakes</h2><div class="card">None.</div>'
+    by_question: dict[str, list[dict]] = {}
+    for m in mistakes:
+        by_question.setdefault(m["question"], []).append(m)
     rows = [
         [
-            f"<b>{_e(m['question'])}</b>",
+            f"<b>{_e(q)}</b>",
             str(m["count"]),
             f'<div class="pre">{_e(m["example"])}</div>',
         ]
-        for m in mistakes
+        for q in sorted(
+            by_question, key=lambda q: (-by_question[q][0]["count"], _natural(q))
+        )
+        for m in by_question[q][:PER_QUESTION]
     ]
     return (
-        '<h2>Most frequent mistakes</h2><p class="muted">Failing checks grouped '
-        "by their text with numbers ignored; one example message each.</p>"
+        '<h2>Most frequent mistakes</h2><p class="muted">Every question that lost '
+        "points, the most common first, with its "
+        f"{PER_QUESTION} commonest misconceptions: failing checks "
+        "grouped by their text with numbers ignored, one example message each. "
+        "Questions not attempted are counted apart, above.</p>"
         + _table(["question", "submissions", "message"], rows, numeric={1})
+    )
+
+
+def _not_attempted_section(spec: dict, records: list[Record]) -> str:
+    rows = []
+    for q in (q for q in spec["questions"] if not q["manual"]):
+        stubs = [
+            r
+            for r in records
+            for x in r.questions
+            if x.name == q["name"] and x.status == "failed" and not attempted(x)
+        ]
+        if stubs:
+            rows.append([f"<b>{_e(q['name'])}</b>", f"{len(stubs)} / {len(records)}"])
+    if not rows:
+        return ""
+    untouched_count = sum(1 for r in records if untouched(r))
+    return (
+        '<h2>Not attempted</h2><p class="muted">Questions whose function is still '
+        f"the released stub; {untouched_count} notebook(s) answered none.</p>"
+        + _table(["question", "submissions"], rows, numeric={1})
+    )
+
+
+def _students_section(records: list[Record]) -> str:
+    """Every submission, with its score, status, flags, timeouts and restarts."""
+    rows = []
+    for r in sorted(records, key=lambda r: r.id):
+        timeouts = sum(
+            1
+            for c in r.cells.values()
+            if isinstance(c, dict) and c.get("status") == "timeout"
+        )
+        notes = []
+        if timeouts:
+            notes.append(f"{timeouts} cell timeout(s)")
+        if r.restarts:
+            notes.append(f"{r.restarts} restart(s)")
+        if r.late:
+            notes.append("late (per the LMS)")
+        rows.append(
+            [
+                _feedback_link(r),
+                _e(r.student),
+                _fmt(r.total) + " / " + _fmt(r.possible),
+                _badge(r.status),
+                str(len(flag_reasons(r))),
+                _e(", ".join(notes)),
+            ]
+        )
+    return f"<h2>Students ({len(records)})</h2>" + _table(
+        ["submission", "student", "score", "status", "flags", "notes"],
+        rows,
+        numeric={2, 4},
+    )
+
+
+REGRADES_SHOWN = 200
+
+
+def _regrade_section(regrades: list[dict]) -> str:
+    """The latest regrade changes (``regrade-diff.csv`` holds them all)."""
+    if not regrades:
+        return ""
+    recent = sorted(regrades, key=lambda r: r.get("graded_at", ""), reverse=True)
+    rows = [
+        [
+            _e(r.get("graded_at", "")),
+            f'<a href="feedback/{_e(page_name(r.get("submission", "")))}.html" '
+            f'class="mono">{_e(r.get("submission", ""))}</a>',
+            f"<b>{_e(r.get('question', ''))}</b>",
+            f"{_e(r.get('before', ''))} &rarr; {_e(r.get('after', ''))}",
+            _e(r.get("change", "")),
+            f'<div class="pre">{_e(r.get("message_after", ""))}</div>',
+            _e(r.get("why", "")),
+        ]
+        for r in recent[:REGRADES_SHOWN]
+    ]
+    return (
+        f"<h2>Regrades ({len(regrades)} change(s))</h2>"
+        '<p class="muted">Newest first; every change is in regrade-diff.csv and '
+        "every earlier record in records.jsonl.</p>"
+        + _table(
+            ["when", "submission", "question", "score", "change", "message now", "why"],
+            rows,
+            numeric={4},
+        )
     )
 
 

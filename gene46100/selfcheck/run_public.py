@@ -1,9 +1,11 @@
 """Execute a student notebook in this process and run its public tests (self-check).
 
-Usage: ``python run_public.py NOTEBOOK TESTS_DIR RESULT_JSON``. Runs the cells the
-grader runs (not those tagged ``otter_ignore``). Writes one entry per question:
-passed, failed (short message) or not_implemented. Public tests check the contract
-only; grades come from hidden tests.
+Usage: ``python run_public.py NOTEBOOK TESTS_DIR RESULT_JSON [REQUIREMENTS]``. Runs the
+cells the grader runs (not those tagged ``otter_ignore``), remembering each cell that
+raised, then each question's public tests through ``voice.py`` (the words
+``grader.check`` uses too). Writes one entry per question: passed, failed (a short
+message) or not_implemented; or ``missing``, a package this check itself needs.
+Public tests check the contract only; grades come from hidden tests.
 """
 
 import glob
@@ -12,7 +14,11 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import voice  # noqa: E402  (beside this file in the release)
+
 GRADER_CALL = re.compile(r"^\s*grader\.\w+\(.*\)\s*$")
+QUESTION_CALL = re.compile(r"""grader\.check\(\s*["'](\w+)["']""")
 
 
 def make_shell():
@@ -25,11 +31,6 @@ def make_shell():
     return InteractiveShell(config=config)
 
 
-def describe_exception(exc):
-    """An exception's type and its message on one bounded line."""
-    return {"type": type(exc).__name__, "message": " ".join(str(exc).split())[:300]}
-
-
 def ignored(cell):
     """Otter's ``otter_ignore`` tag: a demo or plot cell, which the grader skips too
     (so the self-check sees what the grader sees, and skips the slow demos). The
@@ -38,59 +39,68 @@ def ignored(cell):
     return isinstance(tags, list) and "otter_ignore" in tags
 
 
+def text_of(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
 def code_cells(path):
+    """The cells to run, each with the question it belongs to (the next check)."""
     with open(path, encoding="utf-8") as f:
-        nb = json.load(f)
-    for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") == "code" and not ignored(cell):
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            if not GRADER_CALL.match(source):  # checks run below, once each
-                yield {"index": index, "source": source}
+        cells = json.load(f).get("cells", [])
+    found, pending = [], []
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        source = text_of(cell)
+        asked = QUESTION_CALL.search(source)
+        if asked:  # the cells since the last check belong to this question
+            for item in pending:
+                item["question"] = asked.group(1)
+            pending = []
+        if not ignored(cell) and not GRADER_CALL.match(source):
+            item = {"source": source, "question": None}
+            found.append(item)
+            pending.append(item)
+    return found
 
 
-def run_tests(tests_dir, namespace):
-    from otter.test_files import ExceptionTestFile
-
-    results = {}
-    for path in sorted(glob.glob(os.path.join(tests_dir, "*.py"))):
-        name = os.path.splitext(os.path.basename(path))[0]
-        test_file = ExceptionTestFile.from_file(path)
-        test_file.run(namespace)
-        failed = [r.message for r in test_file.test_case_results if not r.passed]
-        if not failed:
-            results[name] = {"status": "passed"}
-        elif any("NotImplementedError" in m for m in failed):
-            results[name] = {"status": "not_implemented"}
-        else:
-            results[name] = {"status": "failed", "message": last_lines(failed[0])}
-    return results
-
-
-EXCEPTION_LINE = re.compile(r"^\w*(Error|Exception|Exit|Interrupt)\b.*:")
-
-
-def last_lines(message, n=8):
-    """The exception and its message (it may span lines), without Otter's preamble."""
-    lines = [line for line in message.splitlines() if line.strip()]
-    starts = [i for i, line in enumerate(lines) if EXCEPTION_LINE.match(line)]
-    return "\n".join(lines[starts[-1] if starts else -n :][:n])
-
-
-def main(notebook, tests_dir, result_path):
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    os.chdir(os.path.dirname(os.path.abspath(notebook)))
+def run_cells(notebook):
     shell = make_shell()
-    cell_errors = []
+    errors = []
     for cell in code_cells(notebook):
         result = shell.run_cell(cell["source"], store_history=False, silent=True)
         error = result.error_before_exec or result.error_in_exec
         if error is not None and not isinstance(error, NotImplementedError):
-            cell_errors.append({"cell": cell["index"], **describe_exception(error)})
-    results = run_tests(tests_dir, shell.user_ns)
+            errors.append(voice.cell_error(cell["source"], error, cell["question"]))
+    return shell.user_ns, errors
+
+
+def main(notebook, tests_dir, result_path, requirements=None):
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["SELFCHECK_NO_INSTALL"] = "1"  # the setup cell reports what is missing
+    pins = {}
+    if requirements and os.path.exists(requirements):
+        with open(requirements) as f:
+            pins = voice.pins_from_requirements(f.read())
+    try:
+        import IPython  # noqa: F401
+        import otter.test_files  # noqa: F401
+    except ModuleNotFoundError as exc:
+        module = (exc.name or "otter").split(".")[0]
+        missing = {"missing": module, "message": voice.package_message(module, pins)}
+        with open(result_path, "w") as f:
+            json.dump(missing, f)
+        return
+    os.chdir(os.path.dirname(os.path.abspath(notebook)))
+    namespace, cell_errors = run_cells(notebook)
+    results = {}
+    for path in sorted(glob.glob(os.path.join(tests_dir, "*.py"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        results[name] = voice.check_question(path, namespace, cell_errors, pins)
     with open(result_path, "w") as f:
         json.dump({"questions": results, "cell_errors": cell_errors}, f)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

@@ -23,9 +23,27 @@ WEIGHTS = Path(__file__).resolve().parent / "model_weights.pt"
 
 
 def one_hot_encode(seq: str) -> np.ndarray:
-    """float32 ``(L, 4)``, columns A, C, G, T; N (and any other letter) is all zeros."""
-    codes = np.frombuffer(seq.upper().encode("ascii", "replace"), dtype=np.uint8)
-    return (codes[:, None] == np.frombuffer(b"ACGT", dtype=np.uint8)).astype(np.float32)
+    """float32 ``(L, 4)``, columns A, C, G, T (either case); N is an all-zero row.
+
+    The notebook's own ``one_hot_encode``: any other character raises ``ValueError``
+    naming it and its 0-based position (a silent zero row would hide a bad file).
+    """
+    raw = seq.encode("latin-1", "replace")  # one byte per character
+    codes = np.frombuffer(raw, dtype=np.uint8)  # (L,)
+    letters = b"ACGTNacgtn"
+    if raw.translate(None, letters):
+        allowed = np.zeros(256, dtype=bool)
+        allowed[np.frombuffer(letters, dtype=np.uint8)] = True
+        bad = np.flatnonzero(~np.take(allowed, codes))
+        shown = bad[:20].tolist() + (["..."] if bad.size > 20 else [])
+        raise ValueError(
+            f"invalid characters {sorted({seq[i] for i in bad})} at positions {shown} "
+            "(allowed: A, C, G, T and N, in either case)"
+        )
+    table = np.zeros((256, 4), dtype=np.float32)  # N and n rows stay all zero
+    for column, base in enumerate(b"ACGT"):
+        table[base, column] = table[base + 32, column] = 1.0  # upper and lower case
+    return np.take(table, codes, axis=0)  # (L, 4) float32
 
 
 # BEGIN SOLUTION

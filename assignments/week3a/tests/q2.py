@@ -9,10 +9,10 @@ points = [0]
 def test_q2_public(SeqDatasetOHE):
     import pandas as pd
     import torch
-    seq_df = pd.DataFrame({'sequence': ['ACGT', 'TTAA'], 'window_name': ['w1', 'w2']})
-    scores_df = pd.DataFrame({'w2': [0.0, 9.0, 9.0, 0.0], 'w1': [1.0, 1.0, 0.0, 0.0]})
+    seq_df = pd.DataFrame({'sequence': ['ACGT', 'TTAA', 'GGCC'], 'window_name': ['w1', 'w2', 'w3']})
+    scores_df = pd.DataFrame({'w2': [0.0, 9.0, 9.0, 0.0], 'w3': [2.0, 0.0, 0.0, 2.0], 'w1': [1.0, 1.0, 0.0, 0.0]})
     ds = SeqDatasetOHE(seq_df, scores_df)
-    assert len(ds) == 2, f'len(ds) should be 2 (rows of seq_df); got {len(ds)}'
+    assert len(ds) == 3, f'len(ds) should be 3 (rows of seq_df); got {len(ds)}'
     x, y = ds[0]
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor), f'ds[i] should be two torch tensors; got {type(x).__name__}, {type(y).__name__}'
     assert x.dtype == torch.float32 and y.dtype == torch.float32, f'x and y should be float32; got {x.dtype}, {y.dtype}'

@@ -1,0 +1,102 @@
+"""The body of each student notebook's last cell (see build/standalone.py).
+
+It writes ``<week>-submission.zip`` beside the notebook: the saved notebook (under
+its canonical name, whatever the copy is called) and the week's companion files,
+each checked first; on Colab it also asks the browser to download the zip.
+"""
+
+
+# --- cell ---
+def _submission_problems(companions):
+    """What is missing or broken among the files handed in beside the notebook."""
+    from pathlib import Path
+
+    problems = [
+        f"{name} is missing (it must sit beside this notebook)"
+        for name in companions
+        if not Path(name).is_file()
+    ]
+    if "model_weights.pt" in companions and Path("model_weights.pt").is_file():
+        try:
+            import torch
+
+            state = torch.load(
+                "model_weights.pt", map_location="cpu", weights_only=True
+            )
+            if not isinstance(state, dict):
+                problems.append("model_weights.pt does not hold a state_dict")
+        except Exception as exc:  # the grader loads it the same way
+            problems.append(
+                f"model_weights.pt does not load ({type(exc).__name__}: {exc})"
+            )
+    if "predict.py" in companions and Path("predict.py").is_file():
+        try:
+            compile(Path("predict.py").read_text(), "predict.py", "exec")
+        except SyntaxError as exc:
+            problems.append(
+                f"predict.py has a SyntaxError: {exc.msg}, line {exc.lineno}"
+            )
+    return problems
+
+
+def _saved_notebook(week):
+    """The notebook's bytes: Colab's live copy, else the newest saved copy here."""
+    import json
+    from pathlib import Path
+
+    try:
+        from google.colab import _message
+
+        reply = _message.blocking_request("get_ipynb", timeout_sec=30)
+        return json.dumps(reply["ipynb"], ensure_ascii=False).encode("utf-8")
+    except Exception:  # not Colab, or Colab did not answer
+        pass
+    copies = []
+    for path in Path().glob("*.ipynb"):
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+        except (OSError, ValueError):
+            continue
+        if meta.get("otter", {}).get("assignment_name") == week:
+            copies.append((path.stat().st_mtime, path))
+    return max(copies)[1].read_bytes() if copies else None
+
+
+def _package_submission(week, companions):
+    import zipfile
+    from pathlib import Path
+
+    problems = _submission_problems(companions)
+    notebook = _saved_notebook(week)
+    if notebook is None:
+        problems.append(
+            f"no saved copy of {week}.ipynb here: save it (File > Save), "
+            "or download it with File > Download > Download .ipynb"
+        )
+    if problems:
+        print("Not packaged yet:\n- " + "\n- ".join(problems))
+        return
+    target = Path(f"{week}-submission.zip")
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{week}.ipynb", notebook)
+        for name in companions:
+            zf.write(name, name)
+    names = ", ".join([f"{week}.ipynb", *companions])
+    print(
+        f"wrote {target} ({target.stat().st_size:,} bytes: {names}); hand it in "
+        "where the first cell of this notebook says."
+    )
+    try:
+        from google.colab import files
+
+        files.download(str(target))
+    except ImportError:
+        pass  # not Colab: the zip is beside this notebook
+    except Exception:
+        print(
+            f"Colab did not start the download: open the file browser (folder icon, "
+            f"left), right-click {target} > Download. Or hand in the notebook alone "
+            "with File > Download > Download .ipynb"
+            + (" plus " + ", ".join(companions) if companions else "")
+            + "."
+        )
