@@ -158,6 +158,29 @@ def grade_found(args: argparse.Namespace, submissions: list[Submission]) -> int:
     return 0
 
 
+def canvas_command(args: argparse.Namespace) -> int:
+    from gene46100.grader import canvas
+
+    try:
+        week = course.week(args.assignment_week).name
+        done = canvas.export(
+            week,
+            Path(args.out),
+            Path(args.roster) if args.roster else None,
+            args.assignment or "",
+        )
+    except (course.UnknownWeek, canvas.CanvasError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for warning in done.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"wrote {done.path}: {done.rows} student(s), column {done.column!r}; "
+        "import it in Canvas: Grades > Import"
+    )
+    return 0
+
+
 def print_table(results: list[Record]) -> None:
     """A per-submission score table, one row each."""
     if not results:
@@ -264,6 +287,29 @@ def parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=grade_command)
+    c = sub.add_parser(
+        "canvas",
+        help="write DIR/canvas.csv for Canvas's gradebook import",
+        description="Write DIR/canvas.csv (Canvas's gradebook import format) from a "
+        "graded output folder: one column, the week's total (autograded plus the "
+        "manual grades given so far). No late penalty is applied: Canvas applies "
+        "the course's own policy.",
+    )
+    c.add_argument("assignment_week", metavar="week", help="the week, e.g. week1")
+    c.add_argument("--out", required=True, help="the folder `grade` wrote")
+    c.add_argument(
+        "--roster",
+        metavar="GRADEBOOK.csv",
+        help="the course's gradebook export: names, SIS ids, sections, and the "
+        "students with no submission",
+    )
+    c.add_argument(
+        "--assignment",
+        metavar='"Title (id)"',
+        help="the Canvas assignment column to fill; without an id Canvas creates "
+        "a new assignment (default: the roster's column named for the week)",
+    )
+    c.set_defaults(func=canvas_command)
     similarity_parser(sub)  # gene46100 similarity (gene46100/similarity/)
     review_parser(sub)  # gene46100 review (gene46100/review/)
     return top

@@ -32,9 +32,10 @@ ARGS = [
 ]
 # Every attribute whose name starts with "on", and every script element.
 INLINE = """() => {
-  const handlers = [...document.querySelectorAll('*')].flatMap(
-    (el) => [...el.attributes].filter((a) => a.name.startsWith('on')).map((a) => a.name));
-  const scripts = [...document.querySelectorAll('script')].map((s) => s.src || 'inline');
+  const handlers = [...document.querySelectorAll('*')].flatMap((el) =>
+    [...el.attributes].filter((a) => a.name.startsWith('on')).map((a) => a.name));
+  const scripts = [...document.querySelectorAll('script')]
+    .map((s) => s.src || 'inline');
   return {handlers, scripts};
 }"""
 

@@ -10,7 +10,7 @@ import sqlite3
 
 import nbformat
 import pytest
-from review_helpers import REPO, RELEASE, batch, notebook, plot_output
+from review_helpers import RELEASE, REPO, batch, notebook, plot_output
 
 from gene46100 import build, course
 from gene46100.build import rubrics

@@ -164,7 +164,8 @@ def _selfcheck_data(rel, part, parts, sha256, chunk):
     if sorted(store[rel]) != list(range(1, parts + 1)):
         print(f"{rel}: run the data cells in order (Runtime > Run all does)")
         return
-    data = base64.b85decode("".join(store.pop(rel)[i] for i in range(1, parts + 1)))
+    chunks = store.pop(rel)
+    data = base64.b85decode("".join(chunks[i] for i in range(1, parts + 1)))
     if hashlib.sha256(data).hexdigest() != sha256:
         print(f"{rel}: the data cells were changed; take a fresh copy of the notebook")
         return
