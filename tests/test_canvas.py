@@ -56,7 +56,8 @@ def rows(path) -> list[list[str]]:
     return list(csv.reader(path.open()))
 
 
-def test_the_export_follows_canvas_import_rules_with_a_roster(tmp_path):
+def test_the_export_follows_canvas_import_rules_with_a_roster(tmp_path, monkeypatch):
+    monkeypatch.setattr(canvas, "manual_grades", lambda out: {})  # none graded yet
     batch(
         tmp_path,
         record("canvas-doe-101", "101", 17),
@@ -84,6 +85,15 @@ def test_the_export_follows_canvas_import_rules_with_a_roster(tmp_path):
     assert "999" not in body  # Canvas's own "Student, Test" (Student View) is left out
     assert done.column == "Week 1 (9001)"
     assert any("not graded yet" in w for w in done.warnings)
+
+
+def test_manual_grades_count_in_the_total(tmp_path, monkeypatch):
+    graded = {"canvas-doe-101": {"m1": {"score": 8, "possible": 10}}}
+    monkeypatch.setattr(canvas, "manual_grades", lambda out: graded)
+    batch(tmp_path, record("canvas-doe-101", "101", 17))
+    done = canvas.export("week1", tmp_path, None, "Week 1 (9001)")
+    assert rows(done.path)[2][-1] == "25" and rows(done.path)[1][-1] == "29"
+    assert not any("not graded yet" in w for w in done.warnings)
 
 
 def test_without_a_roster_ids_come_from_the_canvas_download(tmp_path):

@@ -110,29 +110,43 @@ def test_the_sandboxed_worker_imports_nothing_from_either_package():
     )
 
 
-def test_the_student_release_carries_no_grader_code():
-    worker = (TOOL / "untrusted" / "worker.py").read_text()
-    grader_defs = {
-        n.name
-        for p in [*(TOOL / "grader").rglob("*.py"), TOOL / "untrusted" / "worker.py"]
-        for n in ast.parse(p.read_text()).body
+def definitions(tree: ast.AST) -> dict[str, str]:
+    """Top-level functions and classes: name -> syntax tree (formatting ignored)."""
+    return {
+        n.name: ast.dump(n)
+        for n in getattr(tree, "body", [])
         if isinstance(n, (ast.FunctionDef, ast.ClassDef))
     }
-    released = [p for p in (REPO / "assignments").rglob("*.py")]
+
+
+def test_the_student_release_carries_no_grader_code():
+    """No released file is, or contains a definition of, the grader's code (the
+    release once shipped a byte copy of the sandbox worker)."""
+    grader = {}
+    for path in [*(TOOL / "grader").rglob("*.py"), *(TOOL / "untrusted").glob("*.py")]:
+        grader.update(
+            {
+                dump: f"{path.name}:{name}"
+                for name, dump in definitions(ast.parse(path.read_text())).items()
+            }
+        )
+    released = sorted((REPO / "assignments").rglob("*.py"))
     assert released
     for path in released:
-        text = path.read_text()
-        assert text != worker, path
         try:
-            tree = ast.parse(text)
+            tree = ast.parse(path.read_text())
         except SyntaxError:  # a template with blanks for the student to fill
             continue
-        defined = {
-            n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
-        }
-        shared = defined & grader_defs - {"main", "make_shell", "describe_exception"}
-        assert not shared, (path, shared)
+        copied = [grader[d] for d in definitions(tree).values() if d in grader]
+        assert not copied, (path, copied)
     assert not (REPO / "assignments" / "_selfcheck" / "worker.py").exists()
+
+
+def test_the_release_check_catches_a_copied_worker(tmp_path):
+    worker = (TOOL / "untrusted" / "worker.py").read_text()
+    grader = set(definitions(ast.parse(worker)).values())
+    copy = ast.parse("# GENERATED banner\n" + worker)
+    assert set(definitions(copy).values()) & grader
 
 
 @pytest.mark.parametrize("week", course.WEEKS)

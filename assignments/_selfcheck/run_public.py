@@ -66,7 +66,7 @@ def code_cells(path):
     return found
 
 
-def run_cells(notebook):
+def execute_cells(notebook):
     shell = make_shell()
     errors = []
     for cell in code_cells(notebook):
@@ -94,7 +94,7 @@ def main(notebook, tests_dir, result_path, requirements=None):
             json.dump(missing, f)
         return
     os.chdir(os.path.dirname(os.path.abspath(notebook)))
-    namespace, cell_errors = run_cells(notebook)
+    namespace, cell_errors = execute_cells(notebook)
     results = {}
     for path in sorted(glob.glob(os.path.join(tests_dir, "*.py"))):
         name = os.path.splitext(os.path.basename(path))[0]
