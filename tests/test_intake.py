@@ -547,6 +547,7 @@ def check_gradescope(subs: list) -> None:
     assert sorted(subs) == ["gradescope-111", "gradescope-222", "gradescope-333"]
     assert subs["gradescope-111"].student == "Ada Lovelace <ada@uni.edu>"
     assert subs["gradescope-111"].notebook.name == "week1.ipynb"
+    assert subs["gradescope-111"].submitted_at.startswith("2024-01-02")  # kept
     assert subs["gradescope-222"].student == "Alan Turing <alan@uni.edu>"
     assert subs["gradescope-222"].problem == (
         "submission_222 holds 2 notebooks (scratch.ipynb, week1.ipynb); submit "

@@ -389,6 +389,7 @@ def _from_subfolders(
     metadata = folder / GRADESCOPE_METADATA
     exported = metadata.is_file()
     students, note = _gradescope_students(metadata) if exported else ({}, "")
+    times = _gradescope_times(metadata) if exported else {}
     found = []
     for sub in dirs:
         match = GRADESCOPE_FOLDER.fullmatch(sub.name) if exported else None
@@ -408,10 +409,13 @@ def _from_subfolders(
             assignment,
         )
         found.append(
-            _with(
-                submission,
-                students.get(sub.name, "") if match else "",
-                (note,) if match and note else (),
+            replace(
+                _with(
+                    submission,
+                    students.get(sub.name, "") if match else "",
+                    (note,) if match and note else (),
+                ),
+                submitted_at=times.get(sub.name, "") if match else "",
             )
         )
     return found
@@ -1025,6 +1029,25 @@ def _gradescope_students(path: Path) -> tuple[dict[str, str], str]:
     return {key: who for key, who in students.items() if who}, ""
 
 
+def _gradescope_times(path: Path) -> dict[str, str]:
+    """``{"submission_<id>": ISO time}`` from Gradescope's ``:created_at`` (the same
+    capped, type-checked read as the names; ``{}`` when unusable)."""
+    try:
+        if path.stat().st_size > MAX_METADATA_BYTES:
+            return {}
+        data = yaml.safe_load(path.read_bytes())
+    except (yaml.YAMLError, OSError, ValueError, RecursionError):
+        return {}
+    times = {}
+    for key, value in data.items() if isinstance(data, dict) else ():
+        when = _field(value, "created_at") if isinstance(value, dict) else None
+        if isinstance(key, str) and when is not None and hasattr(when, "isoformat"):
+            times[key] = when.isoformat()
+        elif isinstance(key, str) and isinstance(when, str):
+            times[key] = when[:40]
+    return times
+
+
 def _field(mapping: dict, key: str) -> object:
     """Gradescope writes Ruby-symbol keys (``:name``); plain keys are accepted too."""
     return mapping.get(f":{key}", mapping.get(key))
@@ -1072,13 +1095,19 @@ def _from_gradescope_zip(
             zf, prefix + GRADESCOPE_METADATA, bulk / "metadata.yml", BULK_CAPS, label
         )
         students, note = _gradescope_students(meta)
+        times = _gradescope_times(meta)
     except InvalidSubmission as exc:
-        students, note = {}, str(exc)
+        students, note, times = {}, str(exc), {}
     return [
-        _with(
-            _gradescope_zip_student(zf, path, prefix, folder, files, bulk, assignment),
-            students.get(folder, ""),
-            (note,) if note else (),
+        replace(
+            _with(
+                _gradescope_zip_student(
+                    zf, path, prefix, folder, files, bulk, assignment
+                ),
+                students.get(folder, ""),
+                (note,) if note else (),
+            ),
+            submitted_at=times.get(folder, ""),
         )
         for folder, files in sorted(_gradescope_groups(names, prefix).items())
     ]
