@@ -182,7 +182,10 @@ def canvas_command(args: argparse.Namespace) -> int:
 
 
 def print_table(results: list[Record]) -> None:
-    """A per-submission score table, one row each."""
+    """A per-submission score table, one row each (M: a written answer not graded
+    yet; the totals say what they include, as every page does)."""
+    from gene46100.grader.gradebook import totals
+
     if not results:
         print("no submissions found")
         return
@@ -196,13 +199,44 @@ def print_table(results: list[Record]) -> None:
     for r in sorted(results, key=lambda r: r.id):
         scores = {q.name: q for q in r.questions}
         cells = " ".join(_cell(scores[n]) for n in names)
-        print(f"{r.id:<{width}}  {cells}  {r.total:>5g}/{r.possible:<3g} {r.status}")
+        sums = totals(r)
+        print(
+            f"{r.id:<{width}}  {cells}  {sums.overall:>5g}/{sums.overall_possible:<3g}"
+            f" {r.status}  ({sums.describe()})"
+        )
 
 
 def _cell(question: QuestionResult) -> str:
     if question.status == "manual":
         return f"{'M':>4}"
     return f"{question.score:>4g}"
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Rewrite grades.csv and the reports (after grading written answers)."""
+    from gene46100.grader.assignment import Settings
+    from gene46100.grader.batch import rewrite_reports
+
+    try:
+        week = course.week(args.assignment_week).name
+    except course.UnknownWeek as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if not (out / "records.jsonl").exists():
+        print(
+            f"error: {out} has no records.jsonl: run `gene46100 grade {week} ... "
+            f"--out {out}` first",
+            file=sys.stderr,
+        )
+        return 2
+    results = rewrite_reports(week, out, Settings())
+    print_table(results)
+    print(
+        f"\nwrote {out / 'grades.csv'}, {out / 'report.html'}, {out / 'feedback'}/ "
+        f"and {out / 'gradescope'}/"
+    )
+    return 0
 
 
 GRADE_INPUTS = f"""\
@@ -310,6 +344,13 @@ def parser() -> argparse.ArgumentParser:
         "a new assignment (default: the roster's column named for the week)",
     )
     c.set_defaults(func=canvas_command)
+    r = sub.add_parser(
+        "report",
+        help="rewrite grades.csv and the reports with the manual grades given so far",
+    )
+    r.add_argument("assignment_week", metavar="week", help="the week, e.g. week1")
+    r.add_argument("--out", required=True, help="the folder `grade` wrote")
+    r.set_defaults(func=report_command)
     similarity_parser(sub)  # gene46100 similarity (gene46100/similarity/)
     review_parser(sub)  # gene46100 review (gene46100/review/)
     return top

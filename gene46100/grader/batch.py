@@ -6,12 +6,20 @@ graded (see ``runners``); ``grades.csv`` and the reports are written from it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gene46100.grader import answers, provenance, records, reports, runners
+from gene46100.grader import (
+    answers,
+    gradebook,
+    provenance,
+    records,
+    reports,
+    runners,
+)
 from gene46100.grader.assignment import Assignment, Settings, load_assignment
 from gene46100.grader.intake import Submission
 from gene46100.grader.records import Record, Status
@@ -52,6 +60,7 @@ def grade_batch(
             say(line)
     runner = runners.runner_for(settings)
     by_id = {s.id: s for s in plan.todo}
+    manual = gradebook.manual_grades(out_dir, assignment.name)  # the review's grades
     diffs: list[list[str]] = []
     for record in runner.grade_each(assignment, plan.todo, settings):  # on arrival
         record.provenance = prints[record.id]
@@ -63,16 +72,36 @@ def grade_batch(
         if before is not None:
             diffs += records.regrade_rows(before, record, plan.reasons[record.id])
         done[record.id] = record
-        records.write_grades_csv(out_dir, assignment.spec, list(done.values()))
+        records.write_grades_csv(
+            out_dir, assignment.spec, gradebook.merged(list(done.values()), manual)
+        )
         if progress is not None:
             progress(record)
     if diffs:
         records.append_regrade_diff(out_dir, diffs)
     wanted = {s.id for s in submissions}
     final = [r for r in done.values() if r.id in wanted]
-    records.write_grades_csv(out_dir, assignment.spec, final)
-    reports.write_all(out_dir, assignment.spec, final)
+    return write_gradebook(out_dir, assignment.spec, final)
+
+
+def write_gradebook(out_dir: Path, spec: dict, current: list[Record]) -> list[Record]:
+    """``grades.csv`` and every report from the current records merged with the
+    manual grades as they are now; returns the merged records."""
+    manual = gradebook.manual_grades(out_dir, spec.get("assignment"))
+    final = gradebook.merged(current, manual)
+    records.write_grades_csv(out_dir, spec, final)
+    reports.write_all(out_dir, spec, final)
     return final
+
+
+def rewrite_reports(week: str, out_dir: Path, settings: Settings) -> list[Record]:
+    """After manual grading: the gradebook again from the journal, nothing graded
+    (``gene46100 report``)."""
+    spec = json.loads((settings.autograder_dir / week / "assignment.json").read_text())
+    current = [
+        r for r in records.Journal(out_dir).load().values() if r.assignment == week
+    ]
+    return write_gradebook(out_dir, spec, current)
 
 
 @dataclass

@@ -25,7 +25,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gene46100.grader.records import Journal, QuestionStatus, Record, write_atomic
+from gene46100.grader import gradebook
+from gene46100.grader.records import Journal, write_atomic
 
 STUDENT = ["Student", "ID"]
 SIS_COLUMNS = ["SIS User ID", "SIS Login ID", "Integration ID"]
@@ -124,33 +125,9 @@ def choose_column(week: str, given: str, roster: Roster | None) -> tuple[str, st
     )
 
 
-def total_score(record: Record, manual: dict[str, dict]) -> tuple[float, float, int]:
-    """The week's score (autograded plus the manual grades given so far), the points
-    possible (every question), and how many manual questions are still ungraded."""
-    score, possible, ungraded = 0.0, 0.0, 0
-    for question in record.questions:
-        possible += question.possible
-        if question.status == QuestionStatus.MANUAL:
-            graded = manual.get(question.name)
-            if graded is None:
-                ungraded += 1
-            else:
-                score += float(graded.get("score", 0))
-        else:
-            score += question.score
-    return round(score, 4), possible, ungraded
-
-
-def manual_grades(out_dir: Path) -> dict[str, dict[str, dict]]:
-    """Manual grades from the review store, when the review app is installed."""
-    try:
-        from gene46100.review.store import manual_grades as read
-    except ImportError:
-        return {}
-    try:
-        return read(out_dir)
-    except Exception:  # noqa: BLE001 - a missing or unreadable store: none yet
-        return {}
+def manual_grades(out_dir: Path) -> gradebook.Manual:
+    """The review's grades (a seam for the tests)."""
+    return gradebook.manual_grades(out_dir)
 
 
 @dataclass
@@ -178,12 +155,13 @@ def export(
     roster = read_roster(roster_path) if roster_path else None
     column, warning = choose_column(week, assignment, roster)
     warnings = [warning] if warning else []
-    manual = manual_grades(out_dir)
+    merged = gradebook.merged(records, manual_grades(out_dir))
     students: dict[str, Student] = dict(roster.students) if roster else {}
     unmatched, pending, possible = [], 0, 0.0
-    for record in sorted(records, key=lambda r: r.id):
-        score, possible, ungraded = total_score(record, manual.get(record.id, {}))
-        pending += bool(ungraded)
+    for record in sorted(merged, key=lambda r: r.id):
+        sums = gradebook.totals(record)
+        score, possible = sums.overall, sums.overall_possible
+        pending += bool(sums.pending)
         canvas_id = record.canvas_user
         if not canvas_id:
             unmatched.append(record.file)

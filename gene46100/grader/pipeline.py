@@ -114,9 +114,12 @@ def name_cells(record: Record, cells: list[dict]) -> None:
 def empty_record(
     assignment: Assignment, submission: Submission, status: Status, message: str
 ) -> Record:
-    """The record of a submission that was not run (every question 0, not_run)."""
+    """The record of a submission that was not run (every autograded question 0,
+    not_run; the written answers stay a person's to grade)."""
     questions = [
-        lost(q["name"], q["points"], "not_run", "was not graded")
+        manual(q["name"], q["points"])
+        if q["manual"]
+        else lost(q["name"], q["points"], "not_run", "was not graded")
         for q in assignment.spec["questions"]
     ]
     return _finish(

@@ -41,7 +41,8 @@ class QuestionStatus(str, Enum):
 
     PASSED = "passed"
     FAILED = "failed"
-    MANUAL = "manual"  # graded by a person
+    MANUAL = "manual"  # graded by a person, not yet graded
+    REVIEWED = "reviewed"  # graded by a person (see gradebook.py)
     TIMEOUT = "timeout"
     OOM = "oom"
     CRASHED = "crashed"
@@ -201,33 +202,62 @@ def write_record_file(out_dir: Path, record: Record) -> None:
     write_atomic(folder / f"{record.id}.json", text)
 
 
+GRADES_EXTRA = ["autograded_points", "manual_points", "manual_pending"]
+
+
 def write_grades_csv(out_dir: Path, spec: dict, records: list[Record]) -> Path:
-    """``grades.csv`` in the layout of Otter's ``final_grades.csv``.
+    """``grades.csv`` in the layout of Otter's ``final_grades.csv``, plus what the
+    totals include.
 
     Columns come from the assignment (never from a submission): ``file``, one per
-    question, ``total_points_earned``, ``percent_correct``, ``grading_status``; the
-    first row holds the points possible.
+    question, ``total_points_earned`` (autograded plus the manual grades given so
+    far), ``percent_correct`` (of every question's points), ``grading_status``, then
+    ``autograded_points``, ``manual_points`` and ``manual_pending`` (written answers
+    not graded yet: their cells are blank). The first row holds the points possible.
+    Pass records merged with the manual grades (``gradebook.merged``).
     """
+    from gene46100.grader.gradebook import totals
+
     names = [q["name"] for q in spec["questions"]]
     possible = {q["name"]: q["points"] for q in spec["questions"]}
-    total = sum(q["points"] for q in spec["questions"] if not q["manual"])
+    total = sum(q["points"] for q in spec["questions"])
+    auto = sum(q["points"] for q in spec["questions"] if not q["manual"])
     header = [
         "file",
         *names,
         "total_points_earned",
         "percent_correct",
         "grading_status",
+        *GRADES_EXTRA,
     ]
-    rows = [["POINTS POSSIBLE", *(possible[n] for n in names), total, 100, ""]]
+    rows = [
+        [
+            "POINTS POSSIBLE",
+            *(possible[n] for n in names),
+            total,
+            100,
+            "",
+            auto,
+            total - auto,
+            "",
+        ]
+    ]
     for record in sorted(records, key=lambda r: r.id):
+        pending = {
+            q.name for q in record.questions if q.status == QuestionStatus.MANUAL
+        }
         scores = record.scores()
+        sums = totals(record)
         rows.append(
             [
                 record.file,
-                *(scores.get(n, 0) for n in names),
-                record.total,
-                record.percent,
+                *("" if n in pending else scores.get(n, 0) for n in names),
+                sums.overall,
+                round(100 * sums.overall / total, 2) if total else 0,
                 record.status.value,
+                sums.auto,
+                sums.manual,
+                sums.pending,
             ]
         )
     path = out_dir / "grades.csv"

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from gene46100 import course
 from gene46100.course import GENERIC_TOPIC
+from gene46100.grader.gradebook import totals
 from gene46100.grader.records import (
     LOST,
     QuestionResult,
@@ -66,42 +67,43 @@ def page_name(record_id: str) -> str:
 def gradescope_results(record: Record) -> dict:
     """The record in Gradescope's ``results.json`` format, one test per question.
 
-    The top-level ``score`` is the record's autograded total, so Gradescope shows
-    exactly what ``grades.csv`` says; manual questions appear with 0 of their points.
+    ``score`` is the week's total as ``grades.csv`` has it (autograded plus the
+    manual grades given so far); a written answer not graded yet is no test at all
+    (never a failed one), and the summary says how many are still to come.
     """
     return {
-        "score": record.total,
+        "score": totals(record).overall,
         "execution_time": round(float(record.seconds or 0)),
         "output": _gradescope_summary(record),
         # The harness's own stdout is grader plumbing; students read "output".
         "stdout_visibility": "hidden",
-        "tests": [_gradescope_test(q) for q in record.questions],
+        "tests": [
+            _gradescope_test(q) for q in record.questions if q.status != "manual"
+        ],
     }
 
 
 def _gradescope_test(question: QuestionResult) -> dict:
-    manual = question.status == "manual"
     full = question.score >= question.possible > 0
-    output = question.feedback
-    if manual:
-        output = "Graded by a person: a TA adds these points after reading your answer."
-    elif question.status not in ("passed", "failed"):
-        output = f"[{question.status}] {output}"
-    return {
+    output = question.feedback if attempted(question) else "Not attempted yet."
+    test = {
         "name": question.name,
-        "score": 0 if manual else question.score,
+        "score": question.score,
         "max_score": question.possible,
-        "status": "passed" if full and not manual else "failed",
         "output": output,
         "visibility": "visible",
     }
+    if question.status == "reviewed":
+        test["name"] = f"{question.name} (graded by a person)"
+        return test  # partial credit on a written answer is no "failed" test
+    if question.status not in ("passed", "failed"):
+        test["output"] = f"[{question.status}] {output}"
+    test["status"] = "passed" if full else "failed"
+    return test
 
 
 def _gradescope_summary(record: Record) -> str:
-    score = (
-        f"Status: {record.status}. Autograded score: {record.total:g} / "
-        f"{record.possible:g} ({record.percent:g} %)."
-    )
+    score = f"Status: {record.status}. Score: {totals(record).describe()}."
     lines = [score + _manual_note(record)]
     if record.message:
         lines.append(f"Note: {record.message}")
@@ -112,11 +114,13 @@ def _gradescope_summary(record: Record) -> str:
 
 
 def _manual_note(record: Record) -> str:
-    """`` Questions m1, m2 are graded by a person.`` (empty when there are none)."""
+    """`` Questions m1, m2 are graded by a person.`` for those still to grade."""
     names = [q.name for q in record.questions if q.status == "manual"]
     if len(names) == 1:
-        return f" Question {names[0]} is graded by a person."
-    return f" Questions {', '.join(names)} are graded by a person." if names else ""
+        return f" Question {names[0]} is graded by a person (not yet)."
+    if names:
+        return f" Questions {', '.join(names)} are graded by a person (not yet)."
+    return ""
 
 
 def write_gradescope_results(out_dir: Path, record: Record) -> Path:
@@ -157,6 +161,7 @@ img{max-width:100%;height:auto}ul{margin:6px 0;padding-left:22px}
 a{color:#2d5da8}
 """
 STATUS_STYLE = {
+    "reviewed": "ok",
     "graded": "ok",
     "passed": "ok",
     "manual": "info",
@@ -268,6 +273,7 @@ def shown_name(record: Record) -> str:
 
 
 def _record_header(record: Record) -> str:
+    sums = totals(record)
     restarts = (
         f" The grader restarted your notebook {record.restarts} time(s), skipping "
         "the cells listed below."
@@ -278,9 +284,10 @@ def _record_header(record: Record) -> str:
         f"<h1>{_e(record.assignment)} feedback</h1>"
         f'<div class="muted mono pre">{_e(shown_name(record))}</div>'
         '<div class="card row">'
-        f'<div><div class="muted">autograded score</div><span class="big">'
-        f"{_fmt(record.total)} / {_fmt(record.possible)}</span></div>"
-        f'<div><div class="muted">percent</div><span class="big">'
+        f'<div><div class="muted">score</div><span class="big">'
+        f"{_fmt(sums.overall)} / {_fmt(sums.overall_possible)}</span>"
+        f'<div class="muted">{_e(sums.describe())}</div></div>'
+        f'<div><div class="muted">autograded</div><span class="big">'
         f"{_fmt(record.percent)} %</span></div>"
         f'<div><div class="muted">status</div>{_badge(record.status)}</div>'
         f'<div class="muted" style="flex-basis:100%">graded in '
@@ -351,6 +358,13 @@ def _question_row(question: QuestionResult, topics: dict[str, str]) -> list[str]
     score, possible = question.score, question.possible
     if question.status == "manual":
         cell = f"&ndash; / {_fmt(possible)}"
+        text = "Not graded yet: a person grades this answer."
+        return [
+            f"<b>{_e(question.name)}</b>",
+            cell,
+            _badge("manual"),
+            f'<div class="pre">{_e(text)}</div>',
+        ]
     else:
         width = 100 * score / possible if possible else 0
         cell = (
@@ -465,6 +479,7 @@ def class_report(
                 _regrade_section(regrades or []),
                 _score_section(records),
                 _pass_rate_section(spec, records),
+                _manual_section(spec, records),
                 _not_attempted_section(spec, records),
                 _mistake_section(records),
                 _students_section(records),
@@ -627,6 +642,44 @@ def _mistake_section(records: list[Record]) -> str:
         "grouped by their text with numbers ignored, one example message each. "
         "Questions not attempted are counted apart, above.</p>"
         + _table(["question", "submissions", "message"], rows, numeric={1})
+    )
+
+
+def _manual_section(spec: dict, records: list[Record]) -> str:
+    """Written answers: how far the grading is, and how the grades spread."""
+    manual = [q for q in spec["questions"] if q["manual"]]
+    if not manual:
+        return ""
+    rows, graded_all = [], 0
+    for q in manual:
+        got = [x for r in records for x in r.questions if x.name == q["name"]]
+        scores = [x.score for x in got if x.status == "reviewed"]
+        graded_all += len(scores)
+        spread = (
+            f"{_fmt(min(scores))} / {_fmt(statistics.median(scores))} / "
+            f"{_fmt(max(scores))}"
+            if scores
+            else "&ndash;"
+        )
+        rows.append(
+            [
+                f"<b>{_e(q['name'])}</b>",
+                _fmt(q["points"]),
+                f"{len(scores)} / {len(got)}",
+                _fmt(round(statistics.mean(scores), 2)) if scores else "&ndash;",
+                spread,
+            ]
+        )
+    total = len(manual) * len(records)
+    return (
+        f"<h2>Written answers ({graded_all} / {total} graded)</h2>"
+        '<p class="muted">Graded by a person in the review app (gene46100 review); '
+        'an answer left as released counts 0, "No response".</p>'
+        + _table(
+            ["question", "points", "graded", "mean", "min / median / max"],
+            rows,
+            numeric={1, 2, 3},
+        )
     )
 
 
