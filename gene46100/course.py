@@ -74,6 +74,9 @@ class Week:
     # Exported names that are an earlier week's code: the master keeps a copy (the
     # student notebook stands alone), the reference imports the original.
     reuses: tuple[str, ...] = ()
+    # Packages the notebook needs beyond numpy, pandas, torch, matplotlib and
+    # otter-grader (pinned from constraints.txt by the notebook's setup cell).
+    packages: tuple[str, ...] = ()
 
     def master(self, repo: Path = REPO) -> Path:
         return repo / "solutions" / self.name / f"{self.name}.ipynb"
@@ -194,6 +197,7 @@ WEEK2 = Week(
             replace=("conv1d_valid", "import numpy as np\n\n\n" + FLIPPED_KERNEL),
         ),
     ),
+    packages=("logomaker",),
 )
 
 WEEK3A = Week(
@@ -234,6 +238,7 @@ WEEK3A = Week(
     release_data=(4000, 46100),
     release_scripts=("predict.py",),
     reuses=("get_device", "one_hot_encode"),
+    packages=("pyjaspar", "logomaker", "janggu"),
     companions=("model_weights.pt", "predict.py"),
 )
 

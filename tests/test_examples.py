@@ -85,19 +85,22 @@ def test_completed_example_loses_points_exactly_where_the_registry_says(
 def test_grades_csv_has_otter_layout_with_the_points_possible_first(graded_week, week):
     graded = graded_week(week)
     header, points, *rows = list(csv.reader((graded["out"] / "grades.csv").open()))
-    assert header[0] == "file" and header[-3:] == [
-        "total_points_earned",
-        "percent_correct",
-        "grading_status",
-    ]
+    otter = ["total_points_earned", "percent_correct", "grading_status"]
+    extra = ["autograded_points", "manual_points", "manual_pending"]
+    assert header[0] == "file" and header[-6:] == otter + extra
     record = next(iter(graded["records"].values()))
-    assert set(header[1:-3]) == {q["name"] for q in record["questions"]}
+    assert set(header[1:-6]) == {q["name"] for q in record["questions"]}
     assert points[0] == "POINTS POSSIBLE"
     for question in record["questions"]:  # manual questions too
         assert float(points[header.index(question["name"])]) == question["possible"]
-    assert float(points[header.index("total_points_earned")]) == record["possible"]
+    every = sum(q["possible"] for q in record["questions"])
+    assert float(points[header.index("total_points_earned")]) == every
+    assert float(points[header.index("autograded_points")]) == record["possible"]
     assert float(points[header.index("percent_correct")]) == 100
     assert len(rows) == len(course.week(week).examples)
-    totals = {r["file"]: r["total"] for r in graded["records"].values()}
-    assert {row[0]: float(row[-3]) for row in rows} == totals
-    assert {row[-1] for row in rows} == {"graded"}
+    column = {name: header.index(name) for name in header}
+    autograded = {r["file"]: r["total"] for r in graded["records"].values()}
+    assert {row[0]: float(row[column["autograded_points"]]) for row in rows} == (
+        autograded
+    )
+    assert {row[column["grading_status"]] for row in rows} == {"graded"}

@@ -203,6 +203,9 @@ def test_grades_csv_columns_come_from_the_assignment(corpus):
         "total_points_earned",
         "percent_correct",
         "grading_status",
+        "autograded_points",
+        "manual_points",
+        "manual_pending",
     ]
     assert len(rows) == 2 + len(MAIN)  # header, points possible, one per submission
     assert all(len(row) == len(rows[0]) for row in rows)

@@ -38,10 +38,6 @@ LOCKED = {"editable": False, "deletable": False}
 # must agree (pandas 2.2 -> 3 changed copy-on-write and string columns).
 GRADED_WITH = {"torch": 1, "numpy": 1, "pandas": 2}
 BASE_PACKAGES = ("otter-grader", "numpy", "pandas", "torch", "matplotlib")
-WEEK_PACKAGES = {
-    "week2": ("logomaker",),
-    "week3a": ("pyjaspar", "logomaker", "janggu"),
-}
 NO_DEPS = ("janggu",)  # data only: its own pins are years old
 IMPORT_NAMES = {"otter-grader": "otter"}
 
@@ -60,7 +56,7 @@ def pins(repo: Path = REPO) -> dict[str, str]:
 def packages(week: str, repo: Path = REPO) -> dict[str, str]:
     """``{import name: pinned pip spec}`` the week's notebook needs."""
     versions = pins(repo)
-    names = BASE_PACKAGES + WEEK_PACKAGES.get(week, ())
+    names = BASE_PACKAGES + course.week(week).packages
     return {IMPORT_NAMES.get(n, n): f"{n}=={versions[n]}" for n in names}
 
 

@@ -12,10 +12,16 @@ grade (a changed answer simply returns to the review queue).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 
-from gene46100.grader.records import QuestionResult, QuestionStatus, Record
+from gene46100.grader.records import (  # noqa: F401 - Totals, totals: re-exported
+    MANUAL_STATUSES,
+    QuestionResult,
+    QuestionStatus,
+    Record,
+    Totals,
+    totals,
+)
 
 Manual = dict[str, dict[str, dict]]  # submission id -> question -> grade
 
@@ -59,55 +65,6 @@ def grade_feedback(grade: dict) -> str:
     if grade.get("comment"):
         lines.append(str(grade["comment"]))
     return "\n".join(lines) or "Graded by a person."
-
-
-@dataclass(frozen=True)
-class Totals:
-    """What a score includes, so every place says it the same way."""
-
-    auto: float
-    auto_possible: float
-    manual: float
-    manual_possible: float
-    pending: int  # manual questions not graded yet
-
-    @property
-    def overall(self) -> float:
-        return round(self.auto + self.manual, 4)
-
-    @property
-    def overall_possible(self) -> float:
-        return self.auto_possible + self.manual_possible
-
-    def describe(self) -> str:
-        """``autograded 17/19, overall 24/29, 2 questions not yet graded``."""
-        text = f"autograded {self.auto:g}/{self.auto_possible:g}"
-        if self.manual_possible:
-            text += f", overall {self.overall:g}/{self.overall_possible:g}"
-        if self.pending:
-            text += (
-                f", {self.pending} question{'s' if self.pending > 1 else ''} "
-                "not yet graded"
-            )
-        return text
-
-
-def totals(record: Record) -> Totals:
-    """The totals of a record (merged with ``with_manual`` or not)."""
-    auto = [q for q in record.questions if q.status not in MANUAL_STATUSES]
-    manual = [q for q in record.questions if q.status in MANUAL_STATUSES]
-    return Totals(
-        auto=round(sum(q.score for q in auto), 4),
-        auto_possible=sum(q.possible for q in auto),
-        manual=round(
-            sum(q.score for q in manual if q.status == QuestionStatus.REVIEWED), 4
-        ),
-        manual_possible=sum(q.possible for q in manual),
-        pending=sum(1 for q in manual if q.status == QuestionStatus.MANUAL),
-    )
-
-
-MANUAL_STATUSES = (QuestionStatus.MANUAL, QuestionStatus.REVIEWED)
 
 
 def merged(records: list[Record], grades: Manual) -> list[Record]:

@@ -143,6 +143,55 @@ class Record:
         return cls(**fields)
 
 
+@dataclass(frozen=True)
+class Totals:
+    """What a score includes, so every place says it the same way."""
+
+    auto: float
+    auto_possible: float
+    manual: float
+    manual_possible: float
+    pending: int  # manual questions not graded yet
+
+    @property
+    def overall(self) -> float:
+        return round(self.auto + self.manual, 4)
+
+    @property
+    def overall_possible(self) -> float:
+        return self.auto_possible + self.manual_possible
+
+    def describe(self) -> str:
+        """``autograded 17/19, overall 24/29, 2 questions not yet graded``."""
+        text = f"autograded {self.auto:g}/{self.auto_possible:g}"
+        if self.manual_possible:
+            text += f", overall {self.overall:g}/{self.overall_possible:g}"
+        if self.pending:
+            text += (
+                f", {self.pending} question{'s' if self.pending > 1 else ''} "
+                "not yet graded"
+            )
+        return text
+
+
+def totals(record: Record) -> Totals:
+    """The totals of a record (merged with ``with_manual`` or not)."""
+    auto = [q for q in record.questions if q.status not in MANUAL_STATUSES]
+    manual = [q for q in record.questions if q.status in MANUAL_STATUSES]
+    return Totals(
+        auto=round(sum(q.score for q in auto), 4),
+        auto_possible=sum(q.possible for q in auto),
+        manual=round(
+            sum(q.score for q in manual if q.status == QuestionStatus.REVIEWED), 4
+        ),
+        manual_possible=sum(q.possible for q in manual),
+        pending=sum(1 for q in manual if q.status == QuestionStatus.MANUAL),
+    )
+
+
+MANUAL_STATUSES = (QuestionStatus.MANUAL, QuestionStatus.REVIEWED)
+
+
 class Journal:
     """Append-only JSON-lines journal keyed by submission id.
 
@@ -216,8 +265,6 @@ def write_grades_csv(out_dir: Path, spec: dict, records: list[Record]) -> Path:
     not graded yet: their cells are blank). The first row holds the points possible.
     Pass records merged with the manual grades (``gradebook.merged``).
     """
-    from gene46100.grader.gradebook import totals
-
     names = [q["name"] for q in spec["questions"]]
     possible = {q["name"]: q["points"] for q in spec["questions"]}
     total = sum(q["points"] for q in spec["questions"])
