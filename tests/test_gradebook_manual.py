@@ -100,7 +100,9 @@ def test_the_report_command_rewrites_the_gradebook(tmp_path, capsys, monkeypatch
     rows = list(csv.reader((tmp_path / "grades.csv").open()))
     assert rows[2][rows[0].index("m1")] == "1.5"
     assert (tmp_path / "feedback" / "ann-1.html").exists()
-    assert (tmp_path / "journal-untouched").exists() is False
+    saved = json.loads((tmp_path / "records" / "ann-1.json").read_text())
+    m1 = next(q for q in saved["questions"] if q["name"] == "m1")
+    assert (m1["status"], m1["score"]) == ("reviewed", 1.5)
     assert (
         tmp_path / "records.jsonl"
     ).read_text() == line  # the journal is not touched

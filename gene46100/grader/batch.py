@@ -89,6 +89,8 @@ def write_gradebook(out_dir: Path, spec: dict, current: list[Record]) -> list[Re
     manual grades as they are now; returns the merged records."""
     manual = gradebook.manual_grades(out_dir, spec.get("assignment"))
     final = gradebook.merged(current, manual)
+    for record in final:  # records/<id>.json: the journal's record with its grades
+        records.write_record_file(out_dir, record)
     records.write_grades_csv(out_dir, spec, final)
     reports.write_all(out_dir, spec, final)
     return final
