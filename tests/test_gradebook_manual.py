@@ -111,3 +111,16 @@ def test_the_report_command_rewrites_the_gradebook(tmp_path, capsys, monkeypatch
 def test_the_report_command_refuses_a_folder_without_records(tmp_path, capsys):
     assert cli.main(["report", "week1", "--out", str(tmp_path)]) == 2
     assert "no records.jsonl" in capsys.readouterr().err
+
+
+def test_an_untouched_notebook_reads_as_such_with_its_empty_answers_scored():
+    """Placeholders scored "No response" by the review do not hide that nothing was
+    attempted (one kind line, not a wall of "not implemented yet")."""
+    stub = record("bob-2")
+    stub.questions[1] = QuestionResult(
+        "q1", 0, 3, QuestionStatus.FAILED, "q1: not implemented yet"
+    )
+    no_response = {"score": 0, "possible": 2, "items": [], "comment": "No response"}
+    merged = gradebook.with_manual(stub, {"m1": no_response, "m2": no_response})
+    page = reports.feedback_page(SPEC, merged)
+    assert "Nothing answered yet" in page and "No response" in page

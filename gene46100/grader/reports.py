@@ -580,7 +580,9 @@ def attempted(question: QuestionResult) -> bool:
 
 def untouched(record: Record) -> bool:
     """Every autograded question still a stub (an untouched notebook)."""
-    auto = [q for q in record.questions if q.status not in ("manual", "not_run")]
+    auto = [
+        q for q in record.questions if q.status not in ("manual", "reviewed", "not_run")
+    ]
     return bool(auto) and not any(attempted(q) for q in auto)
 
 
