@@ -217,6 +217,18 @@ def test_worker_without_sandbox_or_with_another_grader_refuses(monkeypatch):
     expected = cluster.fingerprint("week1")
     assert cluster.fingerprint("week1") == expected  # stable
     assert cluster.fingerprint("week2") != expected  # each week's own checks count
+    # week 3a's reference imports week 2's one_hot_encode: its module counts for 3a
+    import gene46100_ref
+
+    week2 = Path(gene46100_ref.__file__).resolve().parent / "week2.py"
+    saved = week2.read_bytes()
+    before = cluster.fingerprint("week3a"), cluster.fingerprint("week1")
+    try:
+        week2.write_bytes(saved + b"\n# edited\n")
+        assert cluster.fingerprint("week3a") != before[0]
+        assert cluster.fingerprint("week1") == before[1]
+    finally:
+        week2.write_bytes(saved)
     monkeypatch.setattr(sandbox, "bwrap_path", lambda: "/usr/bin/bwrap")
     assert cluster.worker_problem(False, "week1", expected) == ""
     other = cluster.worker_problem(False, "week1", "0" * 16)

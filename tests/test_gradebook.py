@@ -152,6 +152,7 @@ def test_the_checks_fingerprint_follows_the_checks_source(tmp_path, monkeypatch)
             target = tool / path.relative_to(provenance.TOOL)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(path.read_bytes())
+    (tool / "course.py").write_bytes((provenance.TOOL / "course.py").read_bytes())
     monkeypatch.setattr(provenance, "TOOL", tool)
     provenance.checks_digest.cache_clear()
     before = {w: provenance.checks_digest(w) for w in ("week1", "week2")}
@@ -160,6 +161,10 @@ def test_the_checks_fingerprint_follows_the_checks_source(tmp_path, monkeypatch)
     provenance.checks_digest.cache_clear()
     assert provenance.checks_digest("week1") != before["week1"]
     assert provenance.checks_digest("week2") == before["week2"]
+    registry = tool / "course.py"  # the registry sets every question's CPU budget
+    registry.write_text(registry.read_text() + "\n# a budget changed\n")
+    provenance.checks_digest.cache_clear()
+    assert provenance.checks_digest("week2") != before["week2"]
     provenance.checks_digest.cache_clear()
 
 

@@ -31,7 +31,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import re
 import socket
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from typing import TYPE_CHECKING
 
 import gene46100
 import gene46100_ref
+from gene46100 import course
 from gene46100.grader import sandbox
 from gene46100.grader.assignment import Assignment, Settings, release_files
 from gene46100.grader.intake import MAX_NOTEBOOK_BYTES, Submission
@@ -56,7 +56,6 @@ if TYPE_CHECKING:  # dask is imported only when a cluster is used
 LOCAL_PREFIX = "local:"  # local:N = a LocalCluster of N worker processes on loopback
 WAIT_FOR_WORKERS_S = 300.0  # Slurm may take a while to start the workers' jobs
 TASK_RETRIES = 2  # reruns of a task that raised (an unfit or broken worker)
-WEEK_FILE = re.compile(r"week\d+[a-z]*")  # a week's own files (week3a.py)
 
 
 class ClusterRefused(RuntimeError):
@@ -290,17 +289,20 @@ def _problem_text(answer: object) -> str:
 
 def fingerprint(assignment: str) -> str:
     """What the assignment's grades depend on, here: the grader's source (other weeks'
-    files aside) and the Python, torch and numpy versions.
+    files aside, but for the earlier weeks' reference modules, which this week's
+    imports) and the Python, torch and numpy versions.
 
     A worker with another grader version (other checks, another sandbox worker) or
     another torch / numpy could give other scores, so its fingerprint must match the
     driver's. Read from disk: the sandbox copies worker.py from there.
     """
     digest = hashlib.sha256()
+    reused = set(course.earlier(assignment))  # the reference imports them
     for package in (gene46100, gene46100_ref):
         root = Path(package.__file__).resolve().parent
+        used = {assignment} | (reused if package is gene46100_ref else set())
         for path in sorted(root.rglob("*.py")):
-            if WEEK_FILE.fullmatch(path.stem) and path.stem != assignment:
+            if path.stem in course.COURSE and path.stem not in used:
                 continue  # another week's reference or checks
             name = f"{package.__name__}/{path.relative_to(root).as_posix()}"
             digest.update(name.encode() + b"\0")

@@ -46,8 +46,9 @@ def python_files(folder: Path) -> list[Path]:
 @lru_cache(maxsize=8)
 def checks_digest(week: str) -> str:
     """The hidden checks of ``week`` (other weeks' checks aside), their framework,
-    the contract and the in-sandbox worker."""
-    files = []
+    the contract, the in-sandbox worker and the course registry (which sets each
+    question's CPU budget)."""
+    files = [TOOL / "course.py"]
     for part in CHECK_PARTS:
         for path in python_files(TOOL / part):
             own_week = path.stem in course.COURSE
