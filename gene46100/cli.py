@@ -184,7 +184,7 @@ def canvas_command(args: argparse.Namespace) -> int:
 def print_table(results: list[Record]) -> None:
     """A per-submission score table, one row each (M: a written answer not graded
     yet; the totals say what they include, as every page does)."""
-    from gene46100.grader.gradebook import totals
+    from gene46100.grader.records import totals
 
     if not results:
         print("no submissions found")

@@ -13,7 +13,7 @@ import pytest
 from helpers import minimal_complete
 
 from gene46100 import cli
-from gene46100.grader import canvas, sandbox
+from gene46100.grader import canvas, gradebook, sandbox
 from gene46100.grader.records import QuestionResult, QuestionStatus, Record, Status
 
 ROSTER = (
@@ -57,7 +57,9 @@ def rows(path) -> list[list[str]]:
 
 
 def test_the_export_follows_canvas_import_rules_with_a_roster(tmp_path, monkeypatch):
-    monkeypatch.setattr(canvas, "manual_grades", lambda out: {})  # none graded yet
+    monkeypatch.setattr(
+        gradebook, "manual_grades", lambda out, week=None: {}
+    )  # none graded yet
     batch(
         tmp_path,
         record("canvas-doe-101", "101", 17),
@@ -89,7 +91,7 @@ def test_the_export_follows_canvas_import_rules_with_a_roster(tmp_path, monkeypa
 
 def test_manual_grades_count_in_the_total(tmp_path, monkeypatch):
     graded = {"canvas-doe-101": {"m1": {"score": 8, "possible": 10}}}
-    monkeypatch.setattr(canvas, "manual_grades", lambda out: graded)
+    monkeypatch.setattr(gradebook, "manual_grades", lambda out, week=None: graded)
     batch(tmp_path, record("canvas-doe-101", "101", 17))
     done = canvas.export("week1", tmp_path, None, "Week 1 (9001)")
     assert rows(done.path)[2][-1] == "25" and rows(done.path)[1][-1] == "29"

@@ -52,7 +52,7 @@ def record(rid: str = "ann-1") -> Record:
 
 def test_totals_say_what_they_include():
     merged = gradebook.with_manual(record(), GRADED)
-    sums = gradebook.totals(merged)
+    sums = records.totals(merged)
     assert (sums.auto, sums.manual, sums.pending) == (3, 1.5, 1)
     assert (
         sums.describe() == "autograded 3/3, overall 4.5/10, 1 question not yet graded"

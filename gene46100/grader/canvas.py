@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gene46100.grader import gradebook
-from gene46100.grader.records import Journal, write_atomic
+from gene46100.grader.records import Journal, totals, write_atomic
 
 STUDENT = ["Student", "ID"]
 SIS_COLUMNS = ["SIS User ID", "SIS Login ID", "Integration ID"]
@@ -125,11 +125,6 @@ def choose_column(week: str, given: str, roster: Roster | None) -> tuple[str, st
     )
 
 
-def manual_grades(out_dir: Path) -> gradebook.Manual:
-    """The review's grades (a seam for the tests)."""
-    return gradebook.manual_grades(out_dir)
-
-
 @dataclass
 class Export:
     path: Path
@@ -155,11 +150,11 @@ def export(
     roster = read_roster(roster_path) if roster_path else None
     column, warning = choose_column(week, assignment, roster)
     warnings = [warning] if warning else []
-    merged = gradebook.merged(records, manual_grades(out_dir))
+    merged = gradebook.merged(records, gradebook.manual_grades(out_dir, week))
     students: dict[str, Student] = dict(roster.students) if roster else {}
     unmatched, pending, possible = [], 0, 0.0
     for record in sorted(merged, key=lambda r: r.id):
-        sums = gradebook.totals(record)
+        sums = totals(record)
         score, possible = sums.overall, sums.overall_possible
         pending += bool(sums.pending)
         canvas_id = record.canvas_user

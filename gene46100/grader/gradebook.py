@@ -14,14 +14,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from gene46100.grader.records import (  # noqa: F401 - Totals, totals: re-exported
-    MANUAL_STATUSES,
-    QuestionResult,
-    QuestionStatus,
-    Record,
-    Totals,
-    totals,
-)
+from gene46100.grader.records import QuestionResult, QuestionStatus, Record
 
 Manual = dict[str, dict[str, dict]]  # submission id -> question -> grade
 

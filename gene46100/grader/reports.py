@@ -23,12 +23,12 @@ from matplotlib.figure import Figure
 
 from gene46100 import course
 from gene46100.course import GENERIC_TOPIC
-from gene46100.grader.gradebook import totals
 from gene46100.grader.records import (
     LOST,
     QuestionResult,
     Record,
     read_regrade_diff,
+    totals,
     write_atomic,
 )
 
@@ -319,19 +319,25 @@ def _alerts(record: Record) -> str:
     return "".join(parts)
 
 
-def topics_of(assignment: str) -> dict[str, str]:
-    """What to review per question (the course registry's ``review_topics``)."""
+def topic(assignment: str, question: str) -> str:
+    """What to review for a question (the course registry's ``review_topics``)."""
     week = course.COURSE.get(assignment)
-    return week.review_topics if week else {}
+    return week.topic(question) if week else GENERIC_TOPIC
+
+
+def needs_review(question: QuestionResult) -> bool:
+    """Lost points while it ran, and was attempted (a stub needs no topic)."""
+    return (
+        question.status in LOST
+        and question.score < question.possible
+        and attempted(question)
+    )
 
 
 def review_topics(assignment: str, record: Record) -> list[tuple[str, str]]:
     """``(question, topic)`` for each autograded question that lost points when run."""
-    topics = topics_of(assignment)
     return [
-        (q.name, topics.get(q.name, GENERIC_TOPIC))
-        for q in record.questions
-        if q.status in LOST and q.score < q.possible and attempted(q)
+        (q.name, topic(assignment, q.name)) for q in record.questions if needs_review(q)
     ]
 
 
@@ -344,8 +350,7 @@ def _review_section(assignment: str, record: Record) -> str:
 
 
 def _question_table(record: Record) -> str:
-    topics = topics_of(record.assignment)
-    rows = [_question_row(q, topics) for q in record.questions]
+    rows = [_question_row(q, record.assignment) for q in record.questions]
     return "<h2>Questions</h2>" + _table(
         ["question", "score", "status", "feedback"],
         rows,
@@ -354,28 +359,26 @@ def _question_table(record: Record) -> str:
     )
 
 
-def _question_row(question: QuestionResult, topics: dict[str, str]) -> list[str]:
+def _question_row(question: QuestionResult, assignment: str) -> list[str]:
     score, possible = question.score, question.possible
     if question.status == "manual":
-        cell = f"&ndash; / {_fmt(possible)}"
         text = "Not graded yet: a person grades this answer."
         return [
             f"<b>{_e(question.name)}</b>",
-            cell,
+            f"&ndash; / {_fmt(possible)}",
             _badge("manual"),
             f'<div class="pre">{_e(text)}</div>',
         ]
-    else:
-        width = 100 * score / possible if possible else 0
-        cell = (
-            f"{_fmt(score)} / {_fmt(possible)}"
-            f'<div class="bar"><span style="width:{width:.0f}%"></span></div>'
-        )
+    width = 100 * score / possible if possible else 0
+    cell = (
+        f"{_fmt(score)} / {_fmt(possible)}"
+        f'<div class="bar"><span style="width:{width:.0f}%"></span></div>'
+    )
     text = question.feedback if attempted(question) else "Not attempted yet."
     feedback = f'<div class="pre">{_e(text)}</div>'
-    if question.status in LOST and score < possible and attempted(question):
-        topic = topics.get(question.name, GENERIC_TOPIC)
-        feedback += f'<div class="muted">Review: {_e(topic)}</div>'
+    if needs_review(question):
+        hint = topic(assignment, question.name)
+        feedback += f'<div class="muted">Review: {_e(hint)}</div>'
     return [
         f"<b>{_e(question.name)}</b>",
         cell,
