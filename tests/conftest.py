@@ -101,6 +101,7 @@ HEAVY = (
     "tests/test_reference_week2.py::test_train_model",
     "tests/test_reference_week3a.py::test_score_peaks",
     "tests/test_reference_week3a.py::test_reference_predict_script",
+    "tests/test_refusal_path.py::test_a_rerun_with_nothing_changed_plans_nothing",
     "tests/test_selfcheck.py::",
     "tests/test_notebooks.py::",
 )

@@ -44,11 +44,26 @@ class Assignment:
     spec_bytes: bytes = b""  # assignment.json as built (part of every fingerprint)
 
 
-def load_assignment(name: str, settings: Settings) -> Assignment:
+def read_spec(name: str, settings: Settings) -> bytes:
+    """``assignment.json`` as built: enough to fingerprint a batch and write its
+    gradebook, without importing the checks (and torch) or planning anything."""
     path = settings.autograder_dir / name / "assignment.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `gene46100 build` first")
-    spec_bytes = path.read_bytes()
+    return path.read_bytes()
+
+
+def spec_only(name: str, settings: Settings) -> Assignment:
+    """The assignment without plans: what records of submissions that are not run
+    (refused at intake) need, for a batch with nothing to run."""
+    spec_bytes = read_spec(name, settings)
+    return Assignment(name, json.loads(spec_bytes), {}, {}, set(), spec_bytes)
+
+
+def load_assignment(name: str, settings: Settings) -> Assignment:
+    """The assignment with every question's plan (hidden inputs drawn, the checks
+    and the reference imported): needed only when some submission is run."""
+    spec_bytes = read_spec(name, settings)
     spec = json.loads(spec_bytes)
     graded = checks.questions(name)
     in_spec = {q["name"] for q in spec["questions"] if not q["manual"]}

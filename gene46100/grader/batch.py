@@ -7,7 +7,7 @@ graded (see ``runners``); ``grades.csv`` and the reports are written from it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,13 +15,19 @@ from pathlib import Path
 from gene46100.grader import (
     answers,
     gradebook,
+    pipeline,
     provenance,
     records,
     reports,
     runners,
 )
-from gene46100.grader.assignment import Assignment, Settings, load_assignment
-from gene46100.grader.intake import Submission
+from gene46100.grader.assignment import (
+    Assignment,
+    Settings,
+    load_assignment,
+    spec_only,
+)
+from gene46100.grader.intake import InvalidSubmission, Submission, read_code_cells
 from gene46100.grader.records import Record, Status
 
 # ``--regrade failed``: grading did not run to its end (a crash, a hang, an OOM or a
@@ -47,33 +53,32 @@ def grade_batch(
     ``say`` hears one line per kind of work done ("3 changed since the last run:
     regraded (submission)"). Grading twice with nothing changed changes nothing.
     """
-    assignment = load_assignment(assignment_name, settings)
+    light = spec_only(assignment_name, settings)
     journal = records.Journal(out_dir)
     done = journal.load()
     batch_print = provenance.batch_fingerprint(
-        assignment.name, assignment.spec_bytes, settings.seed
+        light.name, light.spec_bytes, settings.seed
     )
     prints = {s.id: provenance.fingerprint(batch_print, s) for s in submissions}
     plan = plan_work(submissions, done, prints, regrade)
     for line in plan.summary():
         if say is not None:
             say(line)
-    runner = runners.runner_for(settings)
     by_id = {s.id: s for s in plan.todo}
-    manual = gradebook.manual_grades(out_dir, assignment.name)  # the review's grades
+    manual = gradebook.manual_grades(out_dir, light.name)  # the review's grades
     diffs: list[list[str]] = []
-    for record in runner.grade_each(assignment, plan.todo, settings):  # on arrival
+    for record in grade_todo(light, plan.todo, settings):  # on arrival
         record.provenance = prints[record.id]
         record.graded_at = now()
         before = done.get(record.id)
         journal.append(record)
         records.write_record_file(out_dir, record)
-        save_answers(out_dir, assignment, by_id.get(record.id), settings)
+        save_answers(out_dir, light, by_id.get(record.id), settings)
         if before is not None:
             diffs += records.regrade_rows(before, record, plan.reasons[record.id])
         done[record.id] = record
         records.write_grades_csv(
-            out_dir, assignment.spec, gradebook.merged(list(done.values()), manual)
+            out_dir, light.spec, gradebook.merged(list(done.values()), manual)
         )
         if progress is not None:
             progress(record)
@@ -81,7 +86,37 @@ def grade_batch(
         records.append_regrade_diff(out_dir, diffs)
     wanted = {s.id for s in submissions}
     final = [r for r in done.values() if r.id in wanted]
-    return write_gradebook(out_dir, assignment.spec, final)
+    return write_gradebook(out_dir, light.spec, final)
+
+
+def grade_todo(
+    light: Assignment, todo: list[Submission], settings: Settings
+) -> Iterator[Record]:
+    """Records of ``todo`` as they finish. Submissions refused at intake get theirs
+    at once from the spec alone; the checks, the reference (torch) and every
+    question's plan are loaded only if some submission is actually run, so a rerun
+    with nothing changed, or a batch of refusals, answers in well under a second."""
+    refused = [s for s in todo if refused_at_intake(s)]
+    for submission in refused:
+        yield pipeline.grade_submission(light, submission, settings)
+    runnable = [s for s in todo if s not in refused]
+    if runnable:
+        assignment = load_assignment(light.name, settings)
+        yield from runners.runner_for(settings).grade_each(
+            assignment, runnable, settings
+        )
+
+
+def refused_at_intake(submission: Submission) -> bool:
+    """Whether the submission is not run at all: intake refused it, or its notebook
+    cannot be read (not JSON, not a Python notebook...); its record needs no plan."""
+    if submission.problem or submission.notebook is None:
+        return True
+    try:
+        read_code_cells(submission.notebook)
+    except InvalidSubmission:
+        return True
+    return False
 
 
 def write_gradebook(out_dir: Path, spec: dict, current: list[Record]) -> list[Record]:
