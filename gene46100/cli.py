@@ -119,6 +119,7 @@ def grade_found(args: argparse.Namespace, submissions: list[Submission]) -> int:
         timeouts=Timeouts(cell_s=args.cell_timeout, submission_s=args.timeout),
         jobs=args.jobs,
         unsafe=args.unsafe_no_sandbox,
+        warm=not args.cold,
         scheduler=args.scheduler or "",
     )
     out = Path(args.out)
@@ -318,6 +319,12 @@ def parser() -> argparse.ArgumentParser:
         "oom, kernel_died, internal_error) or submission ids; earlier records are "
         "kept (records.jsonl) and the changes go to regrade-diff.csv. Without it, a "
         "re-run regrades exactly the submissions whose inputs changed",
+    )
+    g.add_argument(
+        "--cold",
+        action="store_true",
+        help="start a fresh sandbox for every submission instead of forking it from "
+        "a warm one (slower; same isolation and grades)",
     )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=grade_command)

@@ -4,6 +4,7 @@ plan (issue 14's refusal speed-path; its behaviour here, its time in benchmarks/
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import shutil
 
@@ -60,6 +61,10 @@ def test_refusals_and_runnable_submissions_in_one_batch_all_get_records(
     seen = {}
 
     class Recorder:
+        def warm_up(self, settings, count):
+            seen["warm_up"] = count
+            return contextlib.nullcontext()
+
         def grade_each(self, assignment, todo, settings):
             seen["plans"] = sorted(assignment.plans)
             seen["ids"] = [s.id for s in todo]
@@ -72,6 +77,7 @@ def test_refusals_and_runnable_submissions_in_one_batch_all_get_records(
     records = batch.grade_batch("week1", submissions, tmp_path / "out", Settings())
     assert len(records) == 3
     assert seen["ids"] == [s.id for s in submissions if s.notebook == good]
+    assert seen["warm_up"] == 1  # sandboxes for the runnable one only
     assert set(seen["plans"]) == set(course.week("week1").budgets)
 
 

@@ -26,6 +26,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     jobs: int = 1
     unsafe: bool = False
+    warm: bool = True  # fork each submission from a warm sandbox (sandbox/warm.py)
     scheduler: str = ""  # a Dask scheduler (see cluster.py); "": this machine
     seed: int = checks.GRADING_SEED
     autograder_dir: Path = REPO / "autograder"

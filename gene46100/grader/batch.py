@@ -103,10 +103,10 @@ def grade_todo(
     refused_ids = {s.id for s in refused}
     runnable = [s for s in todo if s.id not in refused_ids]
     if runnable:
-        assignment = load_assignment(light.name, settings)
-        yield from runners.runner_for(settings).grade_each(
-            assignment, runnable, settings
-        )
+        runner = runners.runner_for(settings)
+        with runner.warm_up(settings, len(runnable)):  # imports while we plan
+            assignment = load_assignment(light.name, settings)
+            yield from runner.grade_each(assignment, runnable, settings)
 
 
 def refused_at_intake(submission: Submission) -> bool:

@@ -165,6 +165,12 @@ def connect(address: str) -> Iterator[Client]:
 class DaskRunner:
     """The runner for ``--scheduler``: each submission graded on a Dask worker."""
 
+    def warm_up(
+        self, settings: Settings, count: int
+    ) -> contextlib.AbstractContextManager:
+        """Each worker starts its own sandboxes (cold): nothing to start here."""
+        return contextlib.nullcontext()
+
     def grade_each(
         self, assignment: Assignment, submissions: list[Submission], settings: Settings
     ) -> Iterator[Record]:

@@ -7,6 +7,7 @@ submission.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 import traceback
@@ -18,16 +19,21 @@ from gene46100.grader.assignment import Assignment, Settings, make_job, work_fil
 from gene46100.grader.intake import InvalidSubmission, Submission, read_code_cells
 from gene46100.grader.records import QuestionResult, QuestionStatus, Record, Status
 from gene46100.grader.sandbox.supervisor import RunReport, run_sandbox
+from gene46100.grader.sandbox.warm import WarmPool
 from gene46100.grader.scoring import lost, manual, score_question, submission_status
 
 
 def grade_submission(
-    assignment: Assignment, submission: Submission, settings: Settings
+    assignment: Assignment,
+    submission: Submission,
+    settings: Settings,
+    pool: WarmPool | None = None,
 ) -> Record:
-    """Grade one submission; always returns a record (never raises)."""
+    """Grade one submission (forked from a warm sandbox of ``pool`` if given);
+    always returns a record (never raises)."""
     started = time.monotonic()
     try:
-        record = _grade(assignment, submission, settings)
+        record = _grade(assignment, submission, settings, pool)
     except Exception as exc:  # noqa: BLE001 - a grader bug must not lose the record
         record = empty_record(
             assignment,
@@ -41,7 +47,10 @@ def grade_submission(
 
 
 def _grade(
-    assignment: Assignment, submission: Submission, settings: Settings
+    assignment: Assignment,
+    submission: Submission,
+    settings: Settings,
+    pool: WarmPool | None = None,
 ) -> Record:
     if submission.problem or submission.notebook is None:
         return empty_record(assignment, submission, Status.INVALID, submission.problem)
@@ -51,9 +60,10 @@ def _grade(
         return empty_record(assignment, submission, Status.INVALID, str(exc))
     flags = tamper.scan(cells, assignment.released_lines)
     job = make_job(assignment, cells, work_files_for(assignment, submission, settings))
-    report, job_dir = run_sandbox(
-        job, settings.limits, settings.timeouts, settings.unsafe
-    )
+    with pool.slot() if pool else contextlib.nullcontext() as slot:
+        report, job_dir = run_sandbox(
+            job, settings.limits, settings.timeouts, settings.unsafe, slot=slot
+        )
     try:
         record = _record(
             assignment, submission, report, job_dir / "out", settings, flags
@@ -168,6 +178,8 @@ def _finish(
         record.restarts = report.restarts
         record.run_seconds = report.seconds
         record.phase_seconds = dict(report.phases)
+        record.sandbox_start = report.start
+        record.peak_rss_mb = report.peak_rss_mb
         if settings is not None:
             record.limits = sandbox.describe_limits(
                 settings.limits, report.process_cgroup

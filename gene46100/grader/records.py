@@ -108,6 +108,10 @@ class Record:
     run_seconds: float = 0.0
     phase_seconds: dict[str, float] = field(default_factory=dict)
     sandbox: str = "bubblewrap"
+    # "warm" (forked from a warm sandbox), "cold", or "cold (why not warm)"; and
+    # the forked worker's peak resident memory in MB (warm starts only).
+    sandbox_start: str = ""
+    peak_rss_mb: float = 0.0
     limits: dict[str, Any] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     seconds: float = 0.0  # the whole grading of this submission

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 JOB_MOUNT = "/job"
+JOBS_MOUNT = "/jobs"  # a warm sandbox's job dirs (hidden from each forked child)
+WARM_MOUNT = "/warm"  # a warm sandbox's zygote and worker (read-only)
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 ETC_FILES = (
     "ld.so.cache",
@@ -267,6 +269,29 @@ def bwrap_argv(
     job_dir: Path, command: list[str], threads: int, tmp_mb: int = 0
 ) -> list[str]:
     """The bubblewrap command line that runs ``command`` with ``job_dir`` at /job."""
+    argv = system_argv(threads, tmp_mb)
+    argv += ["--ro-bind", str(job_dir), JOB_MOUNT]
+    for name in WRITABLE:
+        (job_dir / name).mkdir(exist_ok=True)
+        argv += ["--bind", str(job_dir / name), f"{JOB_MOUNT}/{name}"]
+    return argv + ["--chdir", JOB_MOUNT] + command
+
+
+def warm_argv(
+    boot_dir: Path, jobs_dir: Path, command: list[str], threads: int, tmp_mb: int = 0
+) -> list[str]:
+    """The command line of a warm sandbox (``warm.py``): the same system view, the
+    zygote as pid 1, its files read-only at ``/warm`` and the host's folder of job
+    dirs at ``/jobs``, from which each forked child binds its own at ``/job``."""
+    argv = system_argv(threads, tmp_mb)
+    argv += ["--as-pid-1", "--ro-bind", str(boot_dir), WARM_MOUNT]
+    argv += ["--bind", str(jobs_dir), JOBS_MOUNT, "--dir", JOB_MOUNT]
+    return argv + ["--chdir", "/"] + command
+
+
+def system_argv(threads: int, tmp_mb: int) -> list[str]:
+    """What every sandbox gets: namespaces, environment, /proc, /dev, a capped /tmp,
+    the system and the Python environment read-only, the hidden packages masked."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise SandboxUnavailable(
@@ -301,11 +326,7 @@ def bwrap_argv(
         argv += ["--ro-bind", directory, directory]
     for directory in hidden_package_dirs():
         argv += ["--tmpfs", directory]
-    argv += ["--ro-bind", str(job_dir), JOB_MOUNT]
-    for name in WRITABLE:
-        (job_dir / name).mkdir(exist_ok=True)
-        argv += ["--bind", str(job_dir / name), f"{JOB_MOUNT}/{name}"]
-    return argv + ["--chdir", JOB_MOUNT] + command
+    return argv
 
 
 def unsafe_argv(job_dir: Path, command: list[str]) -> list[str]:
@@ -338,6 +359,18 @@ def start(
             "MPLCONFIGDIR": str(job_dir / "home/.mpl"),
             "IPYTHONDIR": str(job_dir / "home/.ipython"),
         }
+    return spawn(argv, limits, (events_fd,), job_dir, env)
+
+
+def spawn(
+    argv: list[str],
+    limits: Limits,
+    pass_fds: tuple[int, ...],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """Start ``argv`` in a session and a pids cgroup of its own, with the limits set
+    before it runs; its output is discarded; ``kill`` ends it and all it started."""
     cgroup = make_pids_cgroup(limits.processes)
 
     def prepare_child() -> None:
@@ -350,9 +383,9 @@ def start(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        pass_fds=(events_fd,),
+        pass_fds=pass_fds,
         env=env,
-        cwd=str(job_dir),
+        cwd=str(cwd),
         start_new_session=True,
         preexec_fn=prepare_child,
     )

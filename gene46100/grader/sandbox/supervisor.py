@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from gene46100.grader import sandbox
-from gene46100.grader.sandbox import sealing
-from gene46100.untrusted import worker
+from gene46100.grader.sandbox import sealing, warm
+from gene46100.untrusted import worker, zygote
 
 WORKER_SOURCE = Path(worker.__file__)
 QUESTION_MARGIN_S = 10.0
@@ -58,6 +58,10 @@ class RunReport:
     phases: dict[str, float] = field(
         default_factory=lambda: {"startup": 0.0, "cells": 0.0, "questions": 0.0}
     )
+    # "warm" (forked from a warm sandbox, warm.py), "cold", or "cold (why the warm
+    # start was given up)"; and the forked worker's peak resident memory (warm only).
+    start: str = "cold"
+    peak_rss_mb: float = 0.0
 
 
 @dataclass
@@ -79,8 +83,8 @@ class Job:
 def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
     """Write the job's files into a fresh private directory."""
     job_dir = Path(tempfile.mkdtemp(prefix="g46-", dir=root))
-    (job_dir / "out").mkdir()
-    (job_dir / "home").mkdir()
+    for name in sandbox.WRITABLE:  # out, home, work, scratch
+        (job_dir / name).mkdir()
     shutil.copyfile(WORKER_SOURCE, job_dir / "worker.py")
     for name, arrays in job.arrays.items():
         np.savez(job_dir / f"inputs-{name}.npz", **arrays)
@@ -90,7 +94,6 @@ def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
         for file_name, data in files.items():
             (folder / Path(file_name).name).write_bytes(data)
     work = job_dir / "work"  # the notebook's working directory
-    work.mkdir()
     if job.work_files:
         for rel, source in job.work_files.items():
             target = work / rel
@@ -144,7 +147,8 @@ def parse_event(line: bytes) -> dict | None:
 
 
 class Attempt:
-    """One launch of the sandbox, from start to exit or kill."""
+    """One launch of the sandbox, from start to exit or kill: a cold bubblewrap
+    sandbox, or a worker forked in the warm sandbox ``slot``."""
 
     def __init__(
         self,
@@ -155,6 +159,7 @@ class Attempt:
         question_limits: dict[str, float],
         provides: dict[str, str] | None = None,
         disk_base: int = 0,
+        slot: warm.Slot | None = None,
     ) -> None:
         read_fd, write_fd = os.pipe()
         command = [
@@ -168,10 +173,19 @@ class Attempt:
         self.guard = sealing.Guard(
             job_dir, list(question_limits), provides or {}, limits.disk_mb, disk_base
         )
-        self.process = sandbox.start(
-            job_dir, command, limits, write_fd, threads, unsafe
-        )
-        os.close(write_fd)
+        self.warm = slot is not None
+        try:
+            self.process = (
+                slot.launch(job_dir, write_fd)
+                if slot is not None
+                else sandbox.start(job_dir, command, limits, write_fd, threads, unsafe)
+            )
+        except BaseException:
+            os.close(read_fd)
+            self.guard.close()
+            raise
+        finally:
+            os.close(write_fd)
         self.events = EventReader(read_fd)
         self.read_fd = read_fd
         self.cell: tuple[int, float] | None = None
@@ -179,11 +193,26 @@ class Attempt:
         self.started = time.monotonic()
         self.mark = self.started  # the start of the current phase
         self.seen_start = False
+        self.warm_refused = ""  # the forked worker's reason, before it started
 
     def close(self) -> None:
-        sandbox.kill(self.process)
+        if self.warm:
+            self.process.stop()
+        else:
+            sandbox.kill(self.process)
         os.close(self.read_fd)
         self.guard.close()
+
+    def warm_failure(self, outcome: str) -> str:
+        """Why this warm attempt cannot stand (the submission is graded cold), or "".
+        A zygote lost after the worker said done costs nothing: the results are
+        sealed and the slot is restarted for the next submission."""
+        if not self.warm:
+            return ""
+        if self.process.returncode == zygote.UNSAFE_EXIT and not self.seen_start:
+            why = f": {self.warm_refused}" if self.warm_refused else ""
+            return f"the forked worker could not make its private sandbox{why}"
+        return "" if outcome == "done" else self.process.failure
 
 
 def run_sandbox(
@@ -192,10 +221,52 @@ def run_sandbox(
     timeouts: Timeouts,
     unsafe: bool = False,
     scratch_root: Path | None = None,
+    slot: warm.Slot | None = None,
 ) -> tuple[RunReport, Path]:
-    """Run the job with restarts; return the report and job dir (results in out/)."""
+    """Run the job with restarts; return the report and job dir (results in out/).
+
+    With a warm ``slot`` every attempt is a worker forked there; if the warm start
+    cannot keep a guarantee, the whole submission is graded again cold and the
+    report's ``start`` says why."""
+    if slot is None or unsafe or job.threads != slot.threads:
+        return _run(job, limits, timeouts, unsafe, scratch_root, None)
+    try:
+        return _run(job, limits, timeouts, unsafe, None, slot)
+    except warm.WarmUnavailable as exc:
+        why = str(exc)
+    report, job_dir = _run(job, limits, timeouts, unsafe, scratch_root, None)
+    report.start = f"cold ({why})"
+    return report, job_dir
+
+
+def _run(
+    job: Job,
+    limits: sandbox.Limits,
+    timeouts: Timeouts,
+    unsafe: bool,
+    scratch_root: Path | None,
+    slot: warm.Slot | None,
+) -> tuple[RunReport, Path]:
+    if slot is not None:
+        slot.ready()  # raises WarmUnavailable before any work
+        scratch_root = slot.jobs_dir
     job_dir = prepare_job_dir(job, scratch_root)
-    report, skip = RunReport(), set()
+    try:
+        return _attempts(job, job_dir, limits, timeouts, unsafe, slot)
+    except warm.WarmUnavailable:
+        shutil.rmtree(job_dir, ignore_errors=True)
+        raise
+
+
+def _attempts(
+    job: Job,
+    job_dir: Path,
+    limits: sandbox.Limits,
+    timeouts: Timeouts,
+    unsafe: bool,
+    slot: warm.Slot | None,
+) -> tuple[RunReport, Path]:
+    report, skip = RunReport(start="warm" if slot else "cold"), set()
     disk_base = sandbox.disk_usage(job_dir, 2**62)  # the quota counts what runs add
     pending = list(job.questions)
     deadline = time.monotonic() + timeouts.submission_s
@@ -210,12 +281,21 @@ def run_sandbox(
             {q["name"]: float(q["timeout_s"]) for q in pending},
             {q["name"]: q["provide"] for q in pending if q.get("provide")},
             disk_base,
+            slot,
         )
         report.process_cgroup = getattr(attempt.process, "cgroup", None) is not None
         try:
             outcome = watch(attempt, report, timeouts, deadline)
         finally:
             attempt.close()
+        failure = attempt.warm_failure(outcome)
+        if failure:
+            if slot is not None and failure.startswith("the forked worker could not"):
+                slot.disabled = failure  # it would fail the same way every time
+            raise warm.WarmUnavailable(failure)
+        report.peak_rss_mb = max(
+            report.peak_rss_mb, getattr(attempt.process, "maxrss_mb", 0.0)
+        )
         if attempt.guard.over_quota:
             sealing.reset_writable(job_dir, job.work_files)
         pending = [q for q in pending if q["name"] not in report.questions]
@@ -309,6 +389,8 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
         attempt.mark = now
     if kind == "started":
         attempt.seen_start = True
+    elif kind == "warm_refused" and not attempt.seen_start:
+        attempt.warm_refused = str(event.get("why"))[:200]
     elif kind == "cell_start" and isinstance(event.get("i"), int):
         attempt.cell = (event["i"], now)
     elif kind == "cell_end" and attempt.cell is not None:
