@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -368,5 +370,17 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def entry() -> None:
+    """The ``gene46100`` command: ``main``, then exit without the interpreter's
+    teardown. Freeing torch's modules at exit takes about 2 s on 2 cores, longer
+    than grading an untouched submission; by then every file is written and closed
+    (records are journaled as they finish), so only the buffers are flushed."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -101,3 +103,25 @@ def test_a_rerun_with_nothing_changed_plans_nothing(graded_week, tmp_path, monke
     assert {r.id: r.total for r in records} == {
         r["id"]: r["total"] for r in graded["journal"]
     }
+
+
+def test_the_refusal_command_imports_neither_torch_nor_matplotlib(tmp_path):
+    """The whole ``gene46100 grade`` of refusals, in a fresh interpreter: no torch
+    (the checks, the reference), no matplotlib (the report's charts say nothing was
+    run), no sandbox started; its pages and grades.csv are still written."""
+    unreadable_notebooks(tmp_path / "batch")
+    out = tmp_path / "out"
+    script = (
+        "import sys\n"
+        "from gene46100 import cli\n"
+        f"code = cli.main(['grade', 'week1', {str(tmp_path / 'batch')!r}, "
+        f"'--out', {str(out)!r}, '--quiet'])\n"
+        "heavy = sorted(m for m in ('torch', 'matplotlib') if m in sys.modules)\n"
+        "print('heavy:', heavy, 'code:', code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert "heavy: [] code: 0" in done.stdout, done.stdout + done.stderr
+    assert "nothing to chart" in (out / "report.html").read_text()
+    assert (out / "grades.csv").exists()

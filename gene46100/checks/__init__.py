@@ -76,6 +76,11 @@ class Question:
     def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
         raise NotImplementedError
 
+    def prepare(self, plan: Plan) -> None:
+        """Compute now what scoring will need whatever the submission did (the
+        reference's outputs, through ``plan.memo``): the batch calls it in the
+        background while the first sandboxes run. Nothing to do by default."""
+
 
 # ------------------------------------------------------------------ adapters
 def adapter_source(*objects: Any, header: str = "") -> str:

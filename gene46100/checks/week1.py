@@ -1533,9 +1533,20 @@ class Q9Train(Question):
         plan.context["cases"] = cases
         return plan
 
+    def prepare(self, plan: Plan) -> None:
+        self.references(plan)
+
+    @staticmethod
+    def references(plan: Plan) -> dict[str, dict]:
+        """The reference's training of every case (once per plan)."""
+        cases = plan.context["cases"]
+        return plan.memo(
+            "references", lambda: {n: reference_training(c) for n, c in cases.items()}
+        )
+
     def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
         cases = plan.context["cases"]
-        refs = {name: reference_training(c) for name, c in cases.items()}
+        refs = self.references(plan)
         return [
             guarded(
                 "returns a list of n_epochs Python floats",

@@ -939,9 +939,23 @@ class Q4TrainTest(Question):
             )
         return tests
 
+    def prepare(self, plan: Plan) -> None:
+        self.references(plan)
+
+    @staticmethod
+    def references(plan: Plan) -> dict[str, np.ndarray]:
+        """The reference's training of every case but ``learn`` (once per plan)."""
+        cases = plan.context["cases"]
+        return plan.memo(
+            "references",
+            lambda: {
+                k: reference_training(c) for k, c in cases.items() if k != "learn"
+            },
+        )
+
     def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
         cases, tests = plan.context["cases"], plan.context["tests"]
-        refs = {k: reference_training(c) for k, c in cases.items() if k != "learn"}
+        refs = self.references(plan)
         return [
             guarded(
                 "train_model returns two lists of epochs floats",

@@ -20,12 +20,17 @@ Hidden *inputs* only ever enter a plan; reference outputs and labels stay in
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+MEMO_LOCK = threading.RLock()  # one for all plans: what it guards is computed once
 
 
 @dataclass
@@ -36,6 +41,16 @@ class Plan:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)  # trusted-only (never sent)
     files: dict[str, bytes] = field(default_factory=dict)  # hidden input files
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per plan (a reference's outputs, say): a batch scores
+        every submission against the same plan, so the first caller computes and
+        the others wait for it and reuse it (kept in ``context``, trusted-only)."""
+        with MEMO_LOCK:
+            slot = f"memo:{key}"
+            if slot not in self.context:
+                self.context[slot] = compute()
+            return self.context[slot]
 
     def file(self, name: str, data: bytes) -> dict:
         """Register a hidden input file (e.g. held-out sequences); return the argument

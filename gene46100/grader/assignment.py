@@ -7,6 +7,7 @@ deterministic); the plans and reference outputs stay in this trusted process.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,24 @@ def load_assignment(name: str, settings: Settings) -> Assignment:
     }
     released = tamper.released_lines(settings.release_dir / name / f"{name}.ipynb")
     return Assignment(name, spec, graded, plans, released, spec_bytes)
+
+
+def prepare_scoring(assignment: Assignment) -> threading.Thread:
+    """Start computing what scoring needs whatever the submissions do (reference
+    outputs, ``Question.prepare``) in a background thread, while the first sandboxes
+    start and run: the grader's own CPU is then spent while it waits anyway. A
+    failure here is left for scoring to meet (and record) again."""
+
+    def prepare() -> None:
+        for name, question in assignment.questions.items():
+            try:
+                question.prepare(assignment.plans[name])
+            except Exception:  # noqa: BLE001 - scoring recomputes it and records why
+                pass
+
+    thread = threading.Thread(target=prepare, name="prepare-scoring", daemon=True)
+    thread.start()
+    return thread
 
 
 def check_provides_order(graded: dict[str, Question]) -> None:

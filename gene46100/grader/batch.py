@@ -6,6 +6,7 @@ graded (see ``runners``); ``grades.csv`` and the reports are written from it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ from gene46100.grader.assignment import (
     Assignment,
     Settings,
     load_assignment,
+    prepare_scoring,
     spec_only,
 )
 from gene46100.grader.intake import InvalidSubmission, Submission, read_code_cells
@@ -106,6 +108,9 @@ def grade_todo(
         runner = runners.runner_for(settings)
         with runner.warm_up(settings, len(runnable)):  # imports while we plan
             assignment = load_assignment(light.name, settings)
+            if not settings.scheduler:  # a cluster's workers score: not this host
+                prepare_scoring(assignment)
+            threading.Thread(target=reports.preload, daemon=True).start()
             yield from runner.grade_each(assignment, runnable, settings)
 
 

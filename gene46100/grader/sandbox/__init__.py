@@ -6,6 +6,9 @@ directory (the notebook's code, this question set's inputs, the worker) as its o
 writable place. Hidden tests, reference outputs, other submissions and the grader's
 records stay outside. Without bubblewrap the grader refuses, unless asked to run
 unsafely.
+
+A cold sandbox (``start``) runs one worker for one attempt; a warm one (``warm.py``,
+``warm_argv``) has the same system view and runs the zygote that forks them.
 """
 
 from __future__ import annotations
@@ -257,6 +260,19 @@ def sandbox_env(threads: int) -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": str(threads),
         "CUDA_VISIBLE_DEVICES": "",
     }
+
+
+def matplotlib_font_cache() -> list[Path]:
+    """The host's matplotlib font list (``fontlist-v*.json``), found without importing
+    matplotlib. A sandbox starts with a copy: building it scans every font, about a
+    second of each submission's ``import matplotlib.pyplot`` (public data: paths)."""
+    configured = os.environ.get("MPLCONFIGDIR")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    folder = Path(configured) if configured else Path(cache) / "matplotlib"
+    try:
+        return sorted(folder.glob("fontlist-v*.json"))[-1:]
+    except OSError:
+        return []
 
 
 # The only folders of the job dir that sandboxed code may write; the rest (the job

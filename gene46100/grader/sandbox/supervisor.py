@@ -85,6 +85,9 @@ def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
     job_dir = Path(tempfile.mkdtemp(prefix="g46-", dir=root))
     for name in sandbox.WRITABLE:  # out, home, work, scratch
         (job_dir / name).mkdir()
+    for path in sandbox.matplotlib_font_cache():  # MPLCONFIGDIR is home/.mpl
+        (job_dir / "home/.mpl").mkdir(exist_ok=True)
+        shutil.copyfile(path, job_dir / "home/.mpl" / path.name)
     shutil.copyfile(WORKER_SOURCE, job_dir / "worker.py")
     for name, arrays in job.arrays.items():
         np.savez(job_dir / f"inputs-{name}.npz", **arrays)

@@ -138,6 +138,9 @@ class Slot:
         boot = self.folder / "boot"
         shutil.copyfile(ZYGOTE_SOURCE, boot / "zygote.py")
         shutil.copyfile(WORKER_SOURCE, boot / "worker.py")
+        for path in sandbox.matplotlib_font_cache():
+            (boot / "mpl").mkdir(exist_ok=True)
+            shutil.copyfile(path, boot / "mpl" / path.name)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command = [
             sys.executable,
