@@ -550,6 +550,199 @@ FORK_BOMB = (
     "    if os.fork() == 0:\n        time.sleep(4610046101)"
 )
 
+# The warm sandbox (grader/sandbox/warm.py): every submission is a worker forked by
+# the sandbox's pid 1, a zygote that imported numpy, torch and IPython once. A cell
+# goes for that parent: it stops and kills it (pid 1, which is also the cell's parent),
+# ptraces it, opens its memory and each of its open files, lists the job dirs it sees
+# through its root and working directory. Any of that working would also be the way
+# to q3: the cell then defines a correct mse_gradient (it comes last, after the stub).
+# (In a cold sandbox pid 1 is bubblewrap's own init, which the worker can ptrace and
+# whose stdio it can open: this case relies on being graded warm.)
+WARM_PARENT_ATTACK = """import ctypes, os, signal, time
+import numpy as np
+
+_worked = []
+_targets = sorted({1, os.getppid()})
+for _sig in (signal.SIGSTOP, signal.SIGKILL):
+    for _pid in _targets:
+        try:
+            os.kill(_pid, _sig)
+        except OSError as _exc:
+            print("kill", _pid, _sig.name, _exc)
+    time.sleep(0.5)
+    for _pid in _targets:  # stopped, dead or gone: the signal got through
+        try:
+            with open(f"/proc/{_pid}/stat") as _f:
+                _state = _f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            _state = "gone"
+        if _state not in ("R", "S", "D"):
+            _worked.append(f"{_sig.name} {_pid}: {_state}")
+_libc = ctypes.CDLL(None, use_errno=True)
+for _pid in _targets:
+    if _libc.ptrace(16, _pid, 0, 0) == 0:  # PTRACE_ATTACH
+        _worked.append(f"ptrace {_pid}")
+        _libc.ptrace(17, _pid, 0, 0)  # PTRACE_DETACH
+for _path in ("/proc/1/mem", "/proc/1/root/jobs", "/proc/1/cwd/jobs"):
+    try:
+        if _path.endswith("mem"):
+            with open(_path, "rb") as _f:
+                _f.read(1)
+        else:
+            os.listdir(_path)
+        _worked.append(_path)
+    except OSError as _exc:
+        print(_path, _exc)
+try:  # the numbers are listed (the folder is the sandbox user's); opening is refused
+    _fds = sorted(int(_n) for _n in os.listdir("/proc/1/fd"))
+except OSError:
+    _fds = range(256)
+for _n in _fds:
+    try:
+        _fd = os.open(f"/proc/1/fd/{_n}", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        continue
+    os.close(_fd)
+    _worked.append(f"/proc/1/fd/{_n}")
+print("reached the warm parent:", _worked)
+if _worked:
+    def mse_gradient(X, y, beta):
+        X, y, beta = (np.asarray(a, float) for a in (X, y, beta))
+        return 2.0 * X.T @ (X @ beta - y) / len(y)
+"""
+
+# Everything a submission could leave for the one graded after it in the same warm
+# sandbox: files in /tmp, /dev/shm, $HOME and its working folder (its own: they go
+# with it), in /, /etc, /dev and /jobs (shared with the zygote: read-only; writing
+# one of them would fake q3), patched numpy and torch, sys.path, the environment,
+# torch's default dtype, print and plot settings, and processes: a new session and a
+# double-forked daemon from a cell (killed after the cell) and again from q3 (they
+# outlive the worker: the zygote kills them before the next fork). Every name it
+# leaves says "planted" (what WARM_LEFTOVER_PROBE looks for); every process carries
+# the run's marker (what the test looks for on the host).
+WARM_PLANTER = """import os, subprocess, sys, time
+import matplotlib
+import numpy as np
+import torch
+
+_MARK = "@MARK@"
+_escaped = []
+for _folder in ("/tmp", "/dev/shm", os.path.expanduser("~"), os.getcwd(),
+                "/", "/etc", "/dev", "/jobs"):
+    _path = os.path.join(_folder, "planted-" + _MARK)
+    try:
+        with open(_path, "w") as _f:
+            _f.write("planted")
+    except OSError as _exc:
+        print(_path, _exc)
+        continue
+    if _folder in ("/", "/etc", "/dev", "/jobs"):
+        _escaped.append(_path)
+os.makedirs("/tmp/planted-path", exist_ok=True)
+with open("/tmp/planted-path/planted_module.py", "w") as _f:
+    _f.write("PLANTED = True\\n")
+
+
+def _planted(function):
+    def wrapper(*args, **kwargs):
+        return function(*args, **kwargs)
+
+    wrapper.planted = _MARK
+    return wrapper
+
+
+np.linalg.solve = _planted(np.linalg.solve)
+np.mean = _planted(np.mean)
+torch.tensor = _planted(torch.tensor)
+np.planted = torch.planted = matplotlib.planted = _MARK
+sys.path.insert(0, "/tmp/planted-path")
+os.environ["PLANTED"] = _MARK
+torch.set_default_dtype(torch.float64)
+np.set_printoptions(precision=2)
+matplotlib.rcParams["lines.linewidth"] = 9.0
+
+
+def _plant_processes(tag):
+    subprocess.Popen(["sleep", tag + "1" + _MARK], start_new_session=True)
+    pid = os.fork()
+    if pid == 0:  # a daemon: a new session, forked again, its parent gone
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                os.execvp("sleep", ["sleep", tag + "2" + _MARK])
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+_plant_processes("4610053")
+time.sleep(0.2)
+if _escaped:
+    print("wrote outside its sandbox:", _escaped)
+
+    def mse_gradient(X, y, beta):
+        X, y, beta = (np.asarray(a, float) for a in (X, y, beta))
+        return 2.0 * X.T @ (X @ beta - y) / len(y)
+"""
+
+WARM_PLANTER_Q3 = """_started = []
+
+
+def mse_gradient(X, y, beta):
+    if not _started:  # once per question process; they outlive it
+        _started.append(True)
+        _plant_processes("4610054")
+    raise NotImplementedError
+"""
+
+# An honest notebook that would lose points to anything WARM_PLANTER leaves: q1 to a
+# process still running, q2 to a planted file, q3 to planted state in memory. Its
+# answers are the usual correct ones plus the number of leftovers found (0).
+WARM_LEFTOVER_PROBE = """import glob, os, sys
+import matplotlib
+import numpy as np
+import torch
+
+
+def _leftovers(kind):
+    if kind == "processes":  # besides pid 1, this question's process and the worker
+        mine = {1, os.getpid(), os.getppid()}
+        return [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine]
+    if kind == "files":
+        folders = ["/tmp", "/dev/shm", os.path.expanduser("~"), os.getcwd(),
+                   "/", "/etc", "/dev"]
+        return [p for d in folders for p in glob.glob(os.path.join(d, "*planted*"))]
+    found = [k for k in os.environ if "PLANTED" in k.upper()]
+    found += [p for p in sys.path if "planted" in p]
+    for module in (np, np.linalg, torch, matplotlib):
+        found += [name for name in vars(module) if "planted" in name]
+    for function in (np.linalg.solve, np.mean, torch.tensor):
+        if hasattr(function, "planted") or function.__module__ == "__main__":
+            found.append(function.__name__)
+    if torch.get_default_dtype() != torch.float32:
+        found.append("torch default dtype")
+    if np.get_printoptions()["precision"] != 8:
+        found.append("numpy print options")
+    if matplotlib.rcParams["lines.linewidth"] != 1.5:
+        found.append("matplotlib rcParams")
+    return found
+
+
+_honest = {"q1": normal_equation, "q2": mse_loss, "q3": mse_gradient}
+
+
+def normal_equation(X, y):
+    return _honest["q1"](X, y) + len(_leftovers("processes"))
+
+
+def mse_loss(y_hat, y):
+    return _honest["q2"](y_hat, y) + len(_leftovers("files"))
+
+
+def mse_gradient(X, y, beta):
+    return _honest["q3"](X, y, beta) + len(_leftovers("memory"))
+"""
+
 
 def _corpus() -> list[Case]:
     c: list[Case] = []
@@ -1424,6 +1617,18 @@ def mse_gradient(X, y, beta):
             cell="timeout",
         )
     )
+    c.append(
+        hostile(
+            "warm_attacks_parent",
+            X,
+            "a cell goes for the warm sandbox's parent (pid 1, also its own parent): "
+            "SIGSTOP and SIGKILL, ptrace, its memory, its open files, the job dirs it "
+            "sees; it would fake q3 if any of that worked. Signals to pid 1 are "
+            "dropped, it is not dumpable: q3 scores 0, the rest keep their marks, "
+            "the batch goes on warm, flagged",
+            stubbed(WARM_PARENT_ATTACK, where="end"),
+        )
+    )
     # ------------------------------------------------------------- timeouts
     c.append(
         benign(
@@ -1686,6 +1891,36 @@ time.sleep(0.5)
             zero=(),
         )
     )
+    c.append(
+        hostile(
+            "warm_leftovers_plant",
+            B,
+            "a submission leaves what it can for the next one in its warm sandbox: "
+            "files in /tmp, /dev/shm, $HOME and its folder, patched numpy and torch, "
+            "sys.path, the environment, torch's default dtype, background processes "
+            "from a cell and from q3; it would fake q3 if /, /etc, /dev or /jobs took "
+            "a file. They are read-only: q3 scores 0, the rest keep their marks, "
+            "nothing outlives it (the probes that follow find nothing), flagged",
+            Notebook(
+                LIGHT,
+                (
+                    Edit(WARM_PLANTER_Q3, "mse_gradient"),
+                    Edit(WARM_PLANTER, where="end"),
+                ),
+            ),
+        )
+    )
+    for n in (1, 2):  # graded right after the plant: one of them on its slot
+        c.append(
+            benign(
+                f"warm_leftovers_probe_{n}",
+                B,
+                "an honest notebook whose q1, q2 and q3 would go wrong if a process, "
+                "a file or a patch an earlier submission left were still there: "
+                "full marks, not flagged",
+                with_cells(WARM_LEFTOVER_PROBE, where="end"),
+            )
+        )
     # ------------------------------------------------------------- network
     c.append(
         hostile(

@@ -5,8 +5,10 @@ every case gets the outcome its ``Expect`` states (honest questions keep their s
 hostile ones gain nothing and are flagged, broken ones get a clear status), the batch
 has exactly one record per submission with the assignment's columns, no file outside
 the sandbox's scratch changed, nothing the sandboxes started is still running, and the
-grader's own memory stayed bounded. Two small extra batches check the per-submission
-deadline and that grading nondeterministic code twice gives the same scores.
+grader's own memory stayed bounded, and every submission that was run was forked from
+a warm sandbox (``sandbox_start``). Three small extra batches check the per-submission
+deadline, that grading nondeterministic code twice gives the same scores, and that
+nothing a submission leaves in a warm sandbox reaches the next one graded there.
 """
 
 from __future__ import annotations
@@ -40,6 +42,18 @@ pytestmark = [
 FLAGS = ["--jobs", "2", "--cell-timeout", "15", "--timeout", "300", "--quiet"]
 DEADLINE_FLAGS = ["--jobs", "2", "--cell-timeout", "15", "--timeout", "25", "--quiet"]
 REGRADE = ("honest", "reseeds_and_threads_in_cell", "unseeded_sgd", "unseeded_mlp_init")
+# One warm slot, in this order (sorted ids): the attack on the warm parent, then the
+# submission that plants leftovers, then the probes that would lose points to them.
+SEQUENTIAL = (
+    "warm_attacks_parent",
+    "warm_leftovers_plant",
+    "warm_leftovers_probe_1",
+    "warm_leftovers_probe_2",
+)
+SEQUENTIAL_FLAGS = ["--jobs", "1", *FLAGS[2:]]
+# Cases that may be graded cold in the main batch, and the reason their record must
+# give (none: every submission that is run is forked from a warm sandbox).
+COLD_ALLOWED: dict[str, str] = {}
 MAIN = [c for c in CASES if c.batch == "main"]
 MiB = 1024 * 1024
 
@@ -254,7 +268,11 @@ def process_table() -> dict[int, tuple[str, str]]:
 
 
 def test_nothing_the_sandboxes_started_is_still_running(corpus):
-    marker, scratch = corpus.ctx.marker, corpus.scratch.name
+    check_no_strays(corpus)
+
+
+def check_no_strays(batch: Batch) -> None:
+    marker, scratch = batch.ctx.marker, batch.scratch.name
     ours = {
         pid: cmd
         for pid, (cmd, mounts) in process_table().items()
@@ -267,6 +285,28 @@ def test_nothing_the_sandboxes_started_is_still_running(corpus):
         for p in root.glob(f"gene46100-{os.getpid()}-*")
     ]
     assert not cgroups, cgroups
+
+
+def check_warm_starts(batch: Batch, allowed: dict[str, str]) -> None:
+    """Every submission that was run was forked from a warm sandbox (the corpus goes
+    through the warm path); refusals were never run. A case of ``allowed`` may have
+    been regraded cold, and then says why."""
+    wrong = {}
+    for name, record in batch.records.items():
+        start = record.get("sandbox_start")
+        if record["status"] == "invalid_submission":
+            ok = start == "" and record.get("peak_rss_mb") == 0
+        elif start == "warm":
+            ok = record.get("peak_rss_mb", 0) > 0  # the forked worker's, measured
+        else:
+            ok = name in allowed and start.startswith(f"cold ({allowed[name]}")
+        if not ok:
+            wrong[name] = (record["status"], start, record.get("peak_rss_mb"))
+    assert not wrong, wrong
+
+
+def test_every_submission_run_was_forked_warm(corpus):
+    check_warm_starts(corpus, COLD_ALLOWED)
 
 
 def test_grader_memory_stays_bounded(corpus):
@@ -365,3 +405,28 @@ def test_case_ids_are_safe(corpus):
         re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", sid) for sid in corpus.ids.values()
     )
     assert set(POINTS) == set(GRADED)
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory) -> Batch:
+    """The warm-sandbox cases again, one at a time through a single warm slot, so
+    each probe is graded right after the plant, by the same zygote (in the main
+    batch two slots take turns in an order no test controls)."""
+    return grade(
+        tmp_path_factory.mktemp("sequential"),
+        [BY_NAME[n] for n in SEQUENTIAL],
+        SEQUENTIAL_FLAGS,
+    )
+
+
+@pytest.mark.parametrize("name", SEQUENTIAL)
+def test_one_warm_slot_leaves_nothing_to_the_next(sequential, name):
+    assert [r["id"] for r in sequential.lines] == sorted(sequential.ids.values())
+    assert [sequential.ids[n] for n in SEQUENTIAL] == sorted(sequential.ids.values())
+    check_case(sequential, BY_NAME[name])
+
+
+def test_one_warm_slot_stays_warm_and_clean(sequential):
+    assert sequential.exit_code == 0 and len(sequential.lines) == len(SEQUENTIAL)
+    check_warm_starts(sequential, {})
+    check_no_strays(sequential)

@@ -95,9 +95,10 @@ def check(result: int, what: str) -> None:
 def warm_imports() -> None:
     """What every submission would import anyway, loaded once here. Nothing is run
     (no tensor op, so no thread pool exists to be broken by fork)."""
-    # matplotlib's cache goes to the zygote's own /tmp (hidden from children); the
-    # children's environment stays the cold sandbox's.
-    config_dir = os.environ.get("MPLCONFIGDIR")
+    # matplotlib's cache goes to the zygote's own /tmp (hidden from children), and
+    # what the imports set in the environment (torch._dynamo sets a cache folder) is
+    # undone: children start with the cold sandbox's environment, exactly.
+    environment = dict(os.environ)
     os.environ["MPLCONFIGDIR"] = "/tmp/mpl"
     if os.path.isdir("/warm/mpl"):  # the host's font list: no font scan here
         import shutil
@@ -115,10 +116,8 @@ def warm_imports() -> None:
     import torch.optim  # noqa: F401
     import traitlets.config  # noqa: F401
 
-    if config_dir is None:
-        del os.environ["MPLCONFIGDIR"]
-    else:
-        os.environ["MPLCONFIGDIR"] = config_dir
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 def load_worker(path: str):
