@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -289,3 +290,32 @@ def _network():
     assert warm_value["env"] == cold_value["env"]
     assert warm_value["cwd"] == cold_value["cwd"] == "/job/work"
     assert warm_value["network"] == cold_value["network"] != "connected"
+
+
+def test_a_python_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
+    """A checkout (and its .venv) under /tmp is bound read-only beneath the sandbox's
+    /tmp; each child's fresh /tmp must keep it (CI found this: every warm run died)."""
+    env = Path(tempfile.mkdtemp(prefix="g46-env-", dir="/tmp"))
+    try:
+        (env / "marker.txt").write_text("here")
+        real = sandbox.python_dirs
+        monkeypatch.setattr(sandbox, "python_dirs", lambda: [*real(), str(env)])
+        source = f"""
+import os
+def report():
+    path = {str(env / "marker.txt")!r}
+    try:
+        open(path, "a").close()
+        writable = True
+    except OSError:
+        writable = False
+    return {{"text": open(path).read(), "writable": writable,
+             "tmp": sorted(os.listdir("/tmp"))}}
+"""
+        with warm.WarmPool(1, LIMITS, root=tmp_path) as pool, pool.slot() as slot:
+            report, seen = run(slot, source)
+        assert report.start == "warm"
+        assert seen["text"] == "here" and seen["writable"] is False
+        assert seen["tmp"] == [env.name]  # nothing else of the zygote's /tmp
+    finally:
+        shutil.rmtree(env, ignore_errors=True)

@@ -69,7 +69,8 @@ SWEEP_S = 10.0
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC = 32, 4096, 8192, 16384
+MS_PRIVATE = 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 ST_RELATIME = 4096
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT = 4, 24, 47
@@ -210,6 +211,25 @@ def apply_limits(limits: dict) -> None:
         resource.setrlimit(name, (value, value))
 
 
+def fresh_tmpfs(target: str, options: str) -> None:
+    """A new empty tmpfs on ``target`` that keeps the mounts which lay beneath it: the
+    Python environment may live under /tmp (a checkout there), bound read-only by
+    bubblewrap. They are parked under /jobs, then moved into the new tmpfs."""
+    below = [p for p in mount_points() if p.startswith(target + "/")]
+    tops = [p for p in below if not any(p.startswith(q + "/") for q in below)]
+    parked = []
+    for number, point in enumerate(tops):
+        holder = f"{JOBS_MOUNT}/{number}"
+        os.mkdir(holder)
+        mount(point, holder, None, MS_BIND | MS_REC)  # its own flags (read-only) kept
+        parked.append((holder, point))
+    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
+    for holder, point in parked:
+        os.makedirs(point, exist_ok=True)
+        mount(holder, point, None, MS_MOVE)
+        os.rmdir(holder)
+
+
 def enter_private_sandbox(job: str, tmp_mb: int) -> None:
     """Make this child's own sandbox (see the module docstring); raises ``Unsafe``."""
     uid, gid = os.getuid(), os.getgid()
@@ -232,10 +252,12 @@ def enter_private_sandbox(job: str, tmp_mb: int) -> None:
     remount_all_read_only(keep=writable)  # /job itself included
     size = f"size={tmp_mb}m," if tmp_mb else ""
     tmpfs = MS_NOSUID | MS_NODEV
-    mount("tmpfs", JOBS_MOUNT, "tmpfs", tmpfs | MS_RDONLY, "size=4k,mode=0555")
-    mount("tmpfs", "/tmp", "tmpfs", tmpfs, f"{size}mode=1777")
+    # /jobs: empty in the end; meanwhile it holds what lay beneath /tmp and /dev/shm.
+    mount("tmpfs", JOBS_MOUNT, "tmpfs", tmpfs, "size=64k,mode=0700")
+    fresh_tmpfs("/tmp", f"{size}mode=1777")
     if os.path.isdir("/dev/shm"):
-        mount("tmpfs", "/dev/shm", "tmpfs", tmpfs, f"{size}mode=1777")
+        fresh_tmpfs("/dev/shm", f"{size}mode=1777")
+    mount(None, JOBS_MOUNT, None, MS_REMOUNT | MS_RDONLY | tmpfs)
     bring_up_loopback()
     drop_capabilities()
     # Inherited from the zygote; this process must be as dumpable as a cold worker
