@@ -243,18 +243,25 @@ def test_a_zygote_lost_mid_run_regrades_the_submission_cold(slot):
     assert again.start == "warm"
 
 
-def test_a_child_that_cannot_isolate_itself_is_graded_cold(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("breakage", "why"),
+    [
+        ('    raise Unsafe("test")\n', "could not make its private sandbox: test"),
+        ("    os._exit(3)\n", "could not start (exit code 3)"),
+    ],
+)
+def test_a_child_that_cannot_isolate_itself_is_graded_cold(
+    tmp_path, monkeypatch, breakage, why
+):
     broken = tmp_path / "zygote.py"
     text = warm.ZYGOTE_SOURCE.read_text()
     marker = "    uid, gid = os.getuid(), os.getgid()\n"
     assert marker in text
-    broken.write_text(text.replace(marker, marker + '    raise Unsafe("test")\n'))
+    broken.write_text(text.replace(marker, marker + breakage))
     monkeypatch.setattr(warm, "ZYGOTE_SOURCE", broken)
     with warm.WarmPool(1, LIMITS, root=tmp_path) as pool, pool.slot() as slot:
         report, value = run(slot, "def report():\n    return 'ok'")
-        assert report.start == (
-            "cold (the forked worker could not make its private sandbox: test)"
-        )
+        assert report.start == f"cold (the forked worker {why})"
         assert value == "ok"
         started = time.monotonic()
         again, _ = run(slot, "def report():\n    return 'ok'")  # no second try

@@ -215,6 +215,10 @@ class Attempt:
         if self.process.returncode == zygote.UNSAFE_EXIT and not self.seen_start:
             why = f": {self.warm_refused}" if self.warm_refused else ""
             return f"the forked worker could not make its private sandbox{why}"
+        if not self.seen_start and not self.process.failure:
+            # No student code runs before "started": this is the warm path's fault.
+            code = self.process.returncode
+            return f"the forked worker could not start (exit code {code})"
         return "" if outcome == "done" else self.process.failure
 
 
