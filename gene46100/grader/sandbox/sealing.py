@@ -120,12 +120,17 @@ class Guard:
         if source and all(q in finished for q in earlier):
             path = self.job_dir / f"provide-{name}.py"
             path.unlink(missing_ok=True)
-            path.write_text(source)
+            # Whole or not at all: the worker reads it the moment it exists (a
+            # forked worker is quick enough to read it half written).
+            partial = self.job_dir / f".provide-{name}.partial"
+            partial.write_text(source)
+            os.replace(partial, path)
 
     def close(self) -> None:
         """After the attempt: no reference source stays behind for a restart."""
-        for path in self.job_dir.glob("provide-*.py"):
-            path.unlink(missing_ok=True)
+        for pattern in ("provide-*.py", ".provide-*.partial"):
+            for path in self.job_dir.glob(pattern):
+                path.unlink(missing_ok=True)
 
     # ------------------------------------------------------------ disk
     def disk_full(self, now: float) -> bool:
