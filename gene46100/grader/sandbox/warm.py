@@ -118,7 +118,6 @@ class Slot:
         self.control: socket.socket | None = None
         self.folder: Path | None = None
         self.ready_info: dict | None = None
-        self.failure = ""  # why the last warm attempt was given up
         # Set when warm starts cannot work here at all (the zygote cannot start, a
         # child cannot build its private sandbox): every submission then goes cold.
         self.disabled = ""
@@ -265,7 +264,6 @@ class WarmProcess:
             expect(control, "clean", ANSWER_S + zygote.SWEEP_S)
         except (WarmUnavailable, OSError, ValueError, TypeError) as exc:
             self.failure = self.failure or str(exc)
-            self.slot.failure = self.failure
             self.slot.close()
 
 
@@ -278,7 +276,6 @@ class WarmPool:
     ) -> None:
         self.slots = [Slot(limits, threads, root) for _ in range(max(1, count))]
         self.free: queue.Queue[Slot] = queue.Queue()
-        self.threads = threads
 
     def __enter__(self) -> WarmPool:
         for slot in self.slots:
