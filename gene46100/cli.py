@@ -124,6 +124,8 @@ def grade_found(args: argparse.Namespace, submissions: list[Submission]) -> int:
         warm=not args.cold,
         scheduler=args.scheduler or "",
     )
+    if args.no_reference_cache:
+        settings.reference_cache = None
     out = Path(args.out)
     try:
         with tqdm(
@@ -327,6 +329,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start a fresh sandbox for every submission instead of forking it from "
         "a warm one (slower; same isolation and grades)",
+    )
+    g.add_argument(
+        "--no-reference-cache",
+        action="store_true",
+        help="compute the reference outputs this run instead of reusing those an "
+        "earlier run computed from the same hidden inputs and code (kept in "
+        "~/.cache/gene46100, or $GENE46100_CACHE; GENE46100_CACHE=off turns it off)",
     )
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=grade_command)

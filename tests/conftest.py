@@ -111,3 +111,20 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if item.nodeid.startswith(HEAVY):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reference_cache(tmp_path_factory):
+    """Reference outputs that grading keeps across runs (grader/refcache.py) go to
+    this session's own folder: never the user's cache, and empty at the start."""
+    import os
+
+    from gene46100.grader import refcache
+
+    before = os.environ.get(refcache.ENV)
+    os.environ[refcache.ENV] = str(tmp_path_factory.mktemp("reference-cache"))
+    yield
+    if before is None:
+        os.environ.pop(refcache.ENV, None)
+    else:
+        os.environ[refcache.ENV] = before

@@ -1558,11 +1558,11 @@ class Q9Train(Question):
             ),
             guarded(
                 "SGD curve matches the reference from the same weights",
-                lambda: self._check_curve(run, "sgd", cases, refs),
+                lambda: self._check_curve(run, "sgd", plan, refs),
             ),
             guarded(
                 "Adam curve matches the reference from the same weights",
-                lambda: self._check_curve(run, "adam", cases, refs),
+                lambda: self._check_curve(run, "adam", plan, refs),
             ),
             guarded(
                 "the trained model fits held-out points of y = x^3",
@@ -1610,17 +1610,18 @@ class Q9Train(Question):
                     + (f": {hint}" if hint else "")
                 )
 
-    def _check_curve(
-        self, run: QuestionRun, name: str, cases: dict, refs: dict
-    ) -> None:
-        c = cases[name]
+    def _check_curve(self, run: QuestionRun, name: str, plan: Plan, refs: dict) -> None:
+        c = plan.context["cases"][name]
         what = self._what(c)
         curve = curve_values(outcome_value(run, name, what), what)
         curve_length_only(curve, what, c["n_epochs"])
         expected = refs[name]["curve"]
         if not close(curve, expected, rtol=CURVE_RTOL, atol=1e-6 * expected[0]):
             hint = first_match(
-                curve, q9_candidates(c), rtol=CURVE_RTOL, atol=1e-6 * expected[0]
+                curve,
+                q9_candidates(plan, name),
+                rtol=CURVE_RTOL,
+                atol=1e-6 * expected[0],
             )
             if not hint and np.ptp(curve) == 0:
                 hint = (
@@ -1747,26 +1748,36 @@ def train_variant(
     return np.array(curve[extra_epochs:])
 
 
-def q9_candidates(c: dict) -> list[Candidate]:
+def q9_candidates(plan: Plan, name: str) -> list[Candidate]:
+    """The known mistakes' learning curves for case ``name``, each trained only when
+    a submission needs it and then once per plan (``Plan.memo``: later runs reuse
+    it through the reference cache)."""
+    c = plan.context["cases"][name]
     other = {"sgd": "adam", "adam": "sgd"}[c["optimizer"]]
+
+    def variant(label: str, **mistake: Any) -> Callable[[], np.ndarray]:
+        return lambda: plan.memo(
+            f"variant:{name}:{label}", lambda: train_variant(c, **mistake)
+        )
+
     return [
         (
             "each entry is the loss after that epoch's update (off by one): record the "
             "loss before opt.step()",
-            lambda: train_variant(c, extra_epochs=1),
+            variant("after-step", extra_epochs=1),
         ),
         (
             "gradients accumulate across epochs: call opt.zero_grad() every epoch",
-            lambda: train_variant(c, zero_grad=False),
+            variant("no-zero-grad", zero_grad=False),
         ),
         (
             f"this is what {other!r} gives: the optimizer argument was ignored; "
             "use torch.optim.SGD for 'sgd' and torch.optim.Adam for 'adam'",
-            lambda: train_variant(c, optimizer=other),
+            variant("other-optimizer", optimizer=other),
         ),
         (
             "the loss is the sum of squared errors; use nn.MSELoss() (the mean)",
-            lambda: train_variant(c, reduction="sum"),
+            variant("sum", reduction="sum"),
         ),
     ]
 

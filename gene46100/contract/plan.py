@@ -23,7 +23,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -31,6 +31,15 @@ FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 MEMO_LOCK = threading.RLock()  # one for all plans: what it guards is computed once
+MEMO_PREFIX = "memo:"  # context keys holding memo values (not part of a plan's digest)
+
+
+class MemoStore(Protocol):
+    """Where memo values outlive the process (``grader.refcache.ReferenceCache``)."""
+
+    def load(self, plan: Plan, key: str) -> tuple[bool, Any]: ...
+
+    def save(self, plan: Plan, key: str, value: Any) -> None: ...
 
 
 @dataclass
@@ -41,15 +50,25 @@ class Plan:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)  # trusted-only (never sent)
     files: dict[str, bytes] = field(default_factory=dict)  # hidden input files
+    store: MemoStore | None = field(default=None, repr=False, compare=False)
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per plan (a reference's outputs, say): a batch scores
         every submission against the same plan, so the first caller computes and
-        the others wait for it and reuse it (kept in ``context``, trusted-only)."""
+        the others wait for it and reuse it (kept in ``context``, trusted-only).
+        With a ``store``, a value computed by an earlier run from the same plan and
+        code is loaded instead, and a computed one is stored for later runs."""
         with MEMO_LOCK:
-            slot = f"memo:{key}"
+            slot = f"{MEMO_PREFIX}{key}"
             if slot not in self.context:
-                self.context[slot] = compute()
+                found, value = (False, None)
+                if self.store is not None:
+                    found, value = self.store.load(self, key)
+                if not found:
+                    value = compute()
+                    if self.store is not None:
+                        self.store.save(self, key, value)
+                self.context[slot] = value
             return self.context[slot]
 
     def file(self, name: str, data: bytes) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 from gene46100 import checks
 from gene46100.checks import Plan, Question
 from gene46100.course import REPO
-from gene46100.grader import sandbox, tamper
+from gene46100.grader import refcache, sandbox, tamper
 from gene46100.grader.intake import Submission
 from gene46100.grader.sandbox.supervisor import Job, Timeouts
 
@@ -32,6 +32,8 @@ class Settings:
     seed: int = checks.GRADING_SEED
     autograder_dir: Path = REPO / "autograder"
     release_dir: Path = REPO / "assignments"  # lines found here are never flagged
+    # Reference outputs kept across runs (grader/refcache.py); None: computed each run.
+    reference_cache: Path | None = field(default_factory=refcache.default_dir)
 
 
 @dataclass
@@ -79,6 +81,10 @@ def load_assignment(name: str, settings: Settings) -> Assignment:
         n: q.plan(checks.question_rng(name, n, settings.seed))
         for n, q in graded.items()
     }
+    # Without a sandbox, student code could plant entries that later batches trust.
+    cache = None if settings.unsafe else settings.reference_cache
+    bound = [*sandbox.SYSTEM_DIRS, *sandbox.python_dirs()]
+    refcache.attach(plans, name, settings.seed, cache, bound)
     released = tamper.released_lines(settings.release_dir / name / f"{name}.ipynb")
     return Assignment(name, spec, graded, plans, released, spec_bytes)
 
