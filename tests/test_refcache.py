@@ -326,3 +326,18 @@ def test_student_code_cannot_see_the_default_cache_folder(tmp_path):
         import shutil
 
         shutil.rmtree(folder)
+
+
+def test_a_batch_only_memo_stays_out_of_the_store(tmp_path):
+    """Values keyed by a submission's answer (week 1 q5's divergence runs) are
+    computed once per batch, never written for later runs."""
+    plan = stored(tmp_path)
+    compute = Counter(True)
+    assert plan.memo("diverges:lr0:0x1p-3", compute, across_runs=False) is True
+    assert plan.memo("diverges:lr0:0x1p-3", Counter(None), across_runs=False) is True
+    assert compute.calls == 1
+    assert not list((tmp_path / "references").glob("*.npz"))
+    later = stored(tmp_path)
+    again = Counter(False)
+    assert later.memo("diverges:lr0:0x1p-3", again, across_runs=False) is False
+    assert again.calls == 1 and later.store.hits == []

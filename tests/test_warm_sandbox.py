@@ -299,6 +299,34 @@ def _network():
     assert warm_value["network"] == cold_value["network"] != "connected"
 
 
+def transparent_huge_pages() -> str:
+    """The kernel's THP mode (``always``, ``madvise`` or ``never``)."""
+    try:
+        text = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return "never"
+    return text.split("[", 1)[1].split("]", 1)[0] if "[" in text else "never"
+
+
+@pytest.mark.skipif(
+    transparent_huge_pages() == "never", reason="no transparent huge pages here"
+)
+def test_a_submission_starts_from_the_parents_huge_pages(slot):
+    """The zygote's imports sit in 2 MB pages (``zygote.PARENT_ENV``), so a fork
+    copies few page-table entries; the child's environment does not name it."""
+    source = """
+import os
+def report():
+    with open("/proc/self/smaps_rollup") as f:
+        huge = [int(line.split()[1]) for line in f if line.startswith("AnonHugePages")]
+    return {"huge_kb": huge[0], "tunables": os.environ.get("GLIBC_TUNABLES", "")}
+"""
+    report, seen = run(slot, source)
+    assert report.start == "warm"
+    assert seen["huge_kb"] >= 32 * 1024, seen  # measured here: ~110 MB of ~250 MB
+    assert seen["tunables"] == ""
+
+
 def test_a_python_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
     """A checkout (and its .venv) under /tmp is bound read-only beneath the sandbox's
     /tmp; each child's fresh /tmp must keep it (CI found this: every warm run died)."""

@@ -832,7 +832,7 @@ class Q5MaxStableLR(Question):
             ),
             guarded(
                 "gradient descent converges just below it and diverges just above",
-                lambda: self._check_divergence(run, cases),
+                lambda: self._check_divergence(run, cases, plan),
             ),
         ]
 
@@ -860,18 +860,25 @@ class Q5MaxStableLR(Question):
                     )
                 )
 
-    def _check_divergence(self, run: QuestionRun, cases: dict) -> None:
+    def _check_divergence(self, run: QuestionRun, cases: dict, plan: Plan) -> None:
         for case in ("lr0", "lr3"):
             X, y = cases[case]
             what, got = self._value(run, case, X)
             hint = first_match(got, q5_candidates(X), rtol=1e-6, atol=0.0)
             hint = f" ({hint})" if hint else ""
-            if gd_diverges(X, y, 0.95 * got):
+
+            def diverges(lr: float, X=X, y=y, case=case) -> bool:
+                # 1,000 reference GD steps per call: a class mostly gives the same
+                # few answers, so each distinct rate is run once per batch.
+                key = f"diverges:{case}:{float(lr).hex()}"
+                return plan.memo(key, lambda: gd_diverges(X, y, lr), across_runs=False)
+
+            if diverges(0.95 * got):
                 raise Mismatch(
                     f"gradient descent already diverges at 0.95 x {what}, so "
                     f"your limit is too high{hint}"
                 )
-            if not gd_diverges(X, y, 1.05 * got):
+            if not diverges(1.05 * got):
                 raise Mismatch(
                     f"gradient descent still converges at 1.05 x {what}, so "
                     f"the real limit is higher than yours{hint}"

@@ -52,22 +52,27 @@ class Plan:
     files: dict[str, bytes] = field(default_factory=dict)  # hidden input files
     store: MemoStore | None = field(default=None, repr=False, compare=False)
 
-    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+    def memo(
+        self, key: str, compute: Callable[[], Any], across_runs: bool = True
+    ) -> Any:
         """``compute()`` once per plan (a reference's outputs, say): a batch scores
         every submission against the same plan, so the first caller computes and
         the others wait for it and reuse it (kept in ``context``, trusted-only).
         With a ``store``, a value computed by an earlier run from the same plan and
-        code is loaded instead, and a computed one is stored for later runs."""
+        code is loaded instead, and a computed one is stored for later runs;
+        ``across_runs=False`` keeps it for this batch only (a value keyed by a
+        submission's answer, which would fill the store with one-off entries)."""
+        store = self.store if across_runs else None
         with MEMO_LOCK:
             slot = f"{MEMO_PREFIX}{key}"
             if slot not in self.context:
                 found, value = (False, None)
-                if self.store is not None:
-                    found, value = self.store.load(self, key)
+                if store is not None:
+                    found, value = store.load(self, key)
                 if not found:
                     value = compute()
-                    if self.store is not None:
-                        self.store.save(self, key, value)
+                    if store is not None:
+                        store.save(self, key, value)
                 self.context[slot] = value
             return self.context[slot]
 

@@ -30,6 +30,9 @@ JOB_MOUNT = "/job"
 JOBS_MOUNT = "/jobs"  # a warm sandbox's job dirs (hidden from each forked child)
 WARM_MOUNT = "/warm"  # a warm sandbox's zygote and worker (read-only)
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
+# The kernel's transparent-huge-page settings (read-only, public): glibc's malloc
+# reads them at start to honour the warm parent's ``zygote.PARENT_ENV``.
+KERNEL_FILES = ("/sys/kernel/mm/transparent_hugepage",)
 ETC_FILES = (
     "ld.so.cache",
     "ld.so.conf",
@@ -294,12 +297,20 @@ def bwrap_argv(
 
 
 def warm_argv(
-    boot_dir: Path, jobs_dir: Path, command: list[str], threads: int, tmp_mb: int = 0
+    boot_dir: Path,
+    jobs_dir: Path,
+    command: list[str],
+    threads: int,
+    tmp_mb: int = 0,
+    parent_env: dict[str, str] | None = None,
 ) -> list[str]:
     """The command line of a warm sandbox (``warm.py``): the same system view, the
     zygote as pid 1, its files read-only at ``/warm`` and the host's folder of job
-    dirs at ``/jobs``, from which each forked child binds its own at ``/job``."""
+    dirs at ``/jobs``, from which each forked child binds its own at ``/job``.
+    ``parent_env``: variables for the zygote alone (it removes them before forking)."""
     argv = system_argv(threads, tmp_mb)
+    for key, value in (parent_env or {}).items():
+        argv += ["--setenv", key, value]
     argv += ["--as-pid-1", "--ro-bind", str(boot_dir), WARM_MOUNT]
     argv += ["--bind", str(jobs_dir), JOBS_MOUNT, "--dir", JOB_MOUNT]
     return argv + ["--chdir", "/"] + command
@@ -334,7 +345,7 @@ def system_argv(threads: int, tmp_mb: int) -> list[str]:
         else []
     )
     argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
-    for directory in SYSTEM_DIRS:
+    for directory in (*SYSTEM_DIRS, *KERNEL_FILES):
         argv += ["--ro-bind-try", directory, directory]
     for name in ETC_FILES:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]

@@ -149,7 +149,12 @@ class Slot:
             str(theirs.fileno()),
         ]
         argv = sandbox.warm_argv(
-            boot, self.jobs_dir, command, self.threads, self.limits.tmp_mb
+            boot,
+            self.jobs_dir,
+            command,
+            self.threads,
+            self.limits.tmp_mb,
+            parent_env=zygote.PARENT_ENV,
         )
         try:
             self.process = sandbox.spawn(
