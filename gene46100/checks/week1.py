@@ -866,23 +866,24 @@ class Q5MaxStableLR(Question):
             what, got = self._value(run, case, X)
             hint = first_match(got, q5_candidates(X), rtol=1e-6, atol=0.0)
             hint = f" ({hint})" if hint else ""
-
-            def diverges(lr: float, X=X, y=y, case=case) -> bool:
-                # 1,000 reference GD steps per call: a class mostly gives the same
-                # few answers, so each distinct rate is run once per batch.
-                key = f"diverges:{case}:{float(lr).hex()}"
-                return plan.memo(key, lambda: gd_diverges(X, y, lr), across_runs=False)
-
-            if diverges(0.95 * got):
+            if self._diverges(plan, case, 0.95 * got):
                 raise Mismatch(
                     f"gradient descent already diverges at 0.95 x {what}, so "
                     f"your limit is too high{hint}"
                 )
-            if not diverges(1.05 * got):
+            if not self._diverges(plan, case, 1.05 * got):
                 raise Mismatch(
                     f"gradient descent still converges at 1.05 x {what}, so "
                     f"the real limit is higher than yours{hint}"
                 )
+
+    @staticmethod
+    def _diverges(plan: Plan, case: str, lr: float) -> bool:
+        """``gd_diverges`` on the hidden ``case`` at ``lr``, once per batch: 1,000
+        reference steps a call, and a class mostly gives the same few rates."""
+        X, y = plan.context["cases"][case]
+        key = f"diverges:{case}:{float(lr).hex()}"
+        return plan.memo(key, lambda: gd_diverges(X, y, lr), across_runs=False)
 
 
 def gd_diverges(X: np.ndarray, y: np.ndarray, lr: float, n_steps: int = 1000) -> bool:

@@ -83,8 +83,7 @@ def load_assignment(name: str, settings: Settings) -> Assignment:
     }
     # Without a sandbox, student code could plant entries that later batches trust.
     cache = None if settings.unsafe else settings.reference_cache
-    bound = [*sandbox.SYSTEM_DIRS, *sandbox.KERNEL_FILES, *sandbox.python_dirs()]
-    refcache.attach(plans, name, settings.seed, cache, bound)
+    refcache.attach(plans, name, settings.seed, cache, sandbox.read_only_binds())
     released = tamper.released_lines(settings.release_dir / name / f"{name}.ipynb")
     return Assignment(name, spec, graded, plans, released, spec_bytes)
 

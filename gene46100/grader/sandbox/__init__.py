@@ -230,6 +230,12 @@ def python_dirs() -> list[str]:
     return sorted(p for p in real if not p.startswith(SYSTEM_DIRS))
 
 
+def read_only_binds() -> list[str]:
+    """Every host folder a sandbox sees (read-only): the system, the kernel's THP
+    settings and the Python environment, as ``system_argv`` binds them."""
+    return [*SYSTEM_DIRS, *KERNEL_FILES, *python_dirs()]
+
+
 # Installed copies of these are masked inside the sandbox: the tool holds the hidden
 # checks, the reference holds the answers.
 HIDDEN_PACKAGES = ("gene46100", "gene46100_ref")
