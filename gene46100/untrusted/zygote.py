@@ -37,6 +37,13 @@ so each child, before any student code, gets:
   capabilities (dropped after the mounts; inherited mounts are locked, so a nested
   user namespace cannot lift them).
 
+In a shared warm sandbox (``--shared``: one per pool, ``warm.SharedParent``) this
+process serves slots instead of jobs (``serve_slots``): per slot it forks a slot
+zygote as pid 1 of a new pid namespace (``fork_in_new_pid_namespace``), which makes
+its own mount namespace, ``/proc`` and ``/jobs`` (``enter_slot_namespace``), drops
+its capabilities but ``CAP_SETFCAP``, and then serves that slot's control socket
+exactly as below; slots' processes cannot see each other.
+
 The zygote is pid 1 of the sandbox's pid namespace: the kernel drops the signals
 other processes of the namespace send it (SIGKILL and SIGSTOP included) unless it
 handles them, and it handles none; it is not dumpable, so no child can ptrace it or
@@ -50,6 +57,7 @@ submission in a cold sandbox and says so in the record.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import json
@@ -61,6 +69,7 @@ import sys
 import time
 
 UNSAFE_EXIT = 86  # the child could not make its private sandbox: grade it cold
+SANDBOX_ID = 65534  # the uid and gid of sandboxed code (sandbox.SANDBOX_ID)
 JOB_MOUNT = "/job"
 JOBS_MOUNT = "/jobs"
 WRITABLE = ("out", "home", "work", "scratch")
@@ -75,7 +84,12 @@ SWEEP_S = 10.0
 PARENT_ENV = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MNT_DETACH = 2
+# bubblewrap's /proc entries that it covers read-only; a slot's own /proc does too.
+PROC_COVERED = ("sys", "sysrq-trigger", "irq", "bus")
+SHARED = "--shared"  # argv: the zygote of one warm sandbox shared by all slots
+PROBE = "--probe-shared"  # argv: check that a shared sandbox works here, then exit
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC = 32, 4096, 8192, 16384
 MS_PRIVATE = 1 << 18
@@ -84,6 +98,7 @@ ST_RELATIME = 4096
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT = 4, 24, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 CAP_LAST = 63
+CAP_SETFCAP = 31
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
@@ -197,12 +212,16 @@ def bring_up_loopback() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
 
 
-def drop_capabilities() -> None:
+def drop_capabilities(keep: int | None = None) -> None:
+    """No capabilities left (but ``keep``, effective and permitted only)."""
     for cap in range(CAP_LAST + 1):
         libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the kernel's last
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: all empty
+    if keep is not None:  # struct __user_cap_data_struct[2]: low words, high words
+        word, bit = (0, keep) if keep < 32 else (3, keep - 32)
+        data[word] = data[word + 1] = 1 << bit
     check(libc.capset(header, data), "capset")
 
 
@@ -244,8 +263,8 @@ def enter_private_sandbox(job: str, tmp_mb: int) -> None:
     flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET
     check(libc.unshare(flags), "unshare")
     write("/proc/self/setgroups", "deny")
-    write("/proc/self/uid_map", f"{uid} {uid} 1")
-    write("/proc/self/gid_map", f"{gid} {gid} 1")
+    write("/proc/self/uid_map", f"{SANDBOX_ID} {uid} 1")  # nobody, as a cold one
+    write("/proc/self/gid_map", f"{SANDBOX_ID} {gid} 1")
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     source = os.path.join(JOBS_MOUNT, os.path.basename(job))
     if not os.path.isdir(source) or os.path.islink(source):
@@ -393,13 +412,8 @@ def rss_mb() -> float:
     return 0.0
 
 
-def main(worker_path: str, control_fd: int) -> None:
-    # Pid 1 gets only the signals it handles: handle none (not even Ctrl-C).
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    control = socket.socket(fileno=control_fd)
-    worker = load_worker(worker_path)
-    warm_imports()
+def serve(worker, control: socket.socket) -> None:
+    """Say ready, then run the grader's jobs one at a time until it goes away."""
     send(control, ev="ready", rss_mb=rss_mb(), pid=os.getpid())
     while True:
         try:
@@ -417,9 +431,177 @@ def main(worker_path: str, control_fd: int) -> None:
             os.close(fd)
 
 
-if __name__ == "__main__":
+# ---------------------------------------------------------------- a shared sandbox
+def enter_slot_namespace(name: str) -> None:
+    """Make this process (pid 1 of a new pid namespace, still in bubblewrap's user
+    namespace with ``CAP_SYS_ADMIN``) a slot zygote's world: a mount namespace of its
+    own with a ``/proc`` of its pid namespace only (bubblewrap's, which lists every
+    slot's processes, is detached; the same entries are covered read-only), its own
+    job folder ``/jobs/<name>`` as ``/jobs``, then no capability but
+    ``CAP_SETFCAP`` (in this user namespace only). Raises ``Unsafe``.
+    """
+    check(libc.unshare(CLONE_NEWNS), "unshare mount namespace")
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # The kernel mounts a proc only where one is already fully visible: mount the new
+    # one aside, detach bubblewrap's, then move the new one in.
+    aside = "/tmp/.slot-proc"
+    os.makedirs(aside, exist_ok=True)
+    mount("proc", aside, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    check(libc.umount2(b"/proc", MNT_DETACH), "detach /proc")
+    mount(aside, "/proc", None, MS_MOVE)
+    os.rmdir(aside)
+    for entry in PROC_COVERED:
+        path = f"/proc/{entry}"
+        if os.path.exists(path):
+            mount(path, path, None, MS_BIND | MS_REC)
+            flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+            mount(None, path, None, flags)
+    folder = os.path.join(JOBS_MOUNT, name)
+    if "/" in name or name in ("", ".", "..") or os.path.islink(folder):
+        raise Unsafe(f"bad slot name {name!r}")
+    if not os.path.isdir(folder):
+        raise Unsafe(f"no slot folder {folder}")
+    mount(folder, JOBS_MOUNT, None, MS_BIND)
+    # CAP_SETFCAP stays: the kernel lets a forked child map its uid 0 here to nobody
+    # in its own user namespace only when it had it in this one (as bubblewrap does).
+    drop_capabilities(keep=CAP_SETFCAP)
+
+
+def fork_in_new_pid_namespace(own_pid_ns: int) -> int:
+    """``os.fork``, the child as pid 1 of a new pid namespace; the caller's later
+    children are in its own namespace again (``setns`` back to ``own_pid_ns``)."""
+    check(libc.unshare(CLONE_NEWPID), "unshare pid namespace")
     try:
-        main(sys.argv[1], int(sys.argv[2]))
+        pid = os.fork()
+    except OSError:
+        pid = -1
+    if pid == 0:
+        return 0
+    if libc.setns(own_pid_ns, CLONE_NEWPID) != 0:
+        os._exit(UNSAFE_EXIT)  # it could not fork safely any more: end the sandbox
+    if pid < 0:
+        raise Unsafe("fork failed")
+    return pid
+
+
+def slot_zygote(worker, slot_fd: int, name: str, keep: tuple[int, ...]) -> None:
+    """The forked slot zygote: its namespace, then ``serve``; never returns."""
+    code = 0
+    try:
+        for fd in keep:
+            os.close(fd)
+        control = socket.socket(fileno=slot_fd)
+        # A session and process group of its own: a child's killpg(0) reaches every
+        # member of its group in any pid namespace (a slot zygote's init protection
+        # does not hold against other namespaces), so no two slots may share one.
+        os.setsid()
+        try:
+            enter_slot_namespace(name)
+        except (Unsafe, OSError) as exc:
+            send(control, ev="refused", why=str(exc)[:200])
+            os._exit(UNSAFE_EXIT)
+        serve(worker, control)
+    except BaseException as exc:  # noqa: BLE001 - the slot ends; the grader sees why
+        code = 1
+        with contextlib.suppress(Exception):
+            send(control, ev="failed", why=f"{type(exc).__name__}: {exc}"[:200])
+    os._exit(code)
+
+
+def serve_slots(worker, control: socket.socket) -> None:
+    """The shared zygote: on ``{"op": "slot", "name"}`` with a socket, fork a slot
+    zygote (pid 1 of a new pid namespace) that serves that socket as ``serve`` does;
+    on ``{"op": "kill", "pid"}`` kill one and reap it."""
+    own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    send(control, ev="ready", rss_mb=rss_mb(), pid=os.getpid())
+    slots: set[int] = set()
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, 65536, 4)
+        except InterruptedError:
+            continue
+        if not data:
+            return  # the grader closed its end: the sandbox ends with us
+        reap(slots, os.WNOHANG)
+        message = json.loads(data)
+        if message.get("op") == "slot" and len(fds) == 1:
+            name = str(message.get("name", ""))
+            try:
+                pid = fork_in_new_pid_namespace(own_pid_ns)
+            except Unsafe as exc:
+                os.close(fds[0])
+                send(control, ev="refused", why=str(exc)[:200])
+                continue
+            if pid == 0:
+                slot_zygote(worker, fds[0], name, (control.detach(), own_pid_ns))
+            os.close(fds[0])
+            slots.add(pid)
+            send(control, ev="slot", pid=pid)
+            continue
+        for fd in fds:
+            os.close(fd)
+        if message.get("op") == "kill" and message.get("pid") in slots:
+            os.kill(int(message["pid"]), signal.SIGKILL)
+            reap({int(message["pid"])}, 0)
+            slots.discard(int(message["pid"]))
+        send(control, ev="killed")
+
+
+def reap(pids: set[int], options: int) -> None:
+    """Reap those of ``pids`` that have ended (all of them, waiting, when options is
+    0); forget them."""
+    for pid in list(pids):
+        try:
+            done, _ = os.waitpid(pid, options)
+        except ChildProcessError:
+            done = pid
+        if done:
+            pids.discard(pid)
+
+
+def probe_shared() -> int:
+    """Exit status 0 when a shared sandbox works here: a slot's namespaces can be
+    made, and this process's later children are in its own pid namespace again."""
+    own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    os.makedirs(f"{JOBS_MOUNT}/probe", exist_ok=True)
+    try:
+        pid = fork_in_new_pid_namespace(own_pid_ns)
+    except Unsafe:
+        return 1
+    if pid == 0:
+        try:
+            enter_slot_namespace("probe")
+            with open("/proc/self/status") as f:
+                nspid = [line.split()[1:] for line in f if line.startswith("NSpid")]
+            os._exit(0 if os.getpid() == 1 and nspid[0] == ["1"] else 2)
+        except BaseException:  # noqa: BLE001
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    again = os.fork()
+    if again == 0:
+        os._exit(0 if os.getpid() != 1 else 4)
+    _, status_again = os.waitpid(again, 0)
+    return os.waitstatus_to_exitcode(status) or os.waitstatus_to_exitcode(status_again)
+
+
+def main(worker_path: str, control_fd: int, shared: bool = False) -> None:
+    # Pid 1 gets only the signals it handles: handle none (not even Ctrl-C).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    control = socket.socket(fileno=control_fd)
+    worker = load_worker(worker_path)
+    warm_imports()
+    if shared:
+        serve_slots(worker, control)
+    else:
+        serve(worker, control)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == [PROBE]:
+        sys.exit(probe_shared())
+    try:
+        main(sys.argv[1], int(sys.argv[2]), sys.argv[3:] == [SHARED])
     except OSError as exc:
         if exc.errno != errno.EPIPE:
             raise

@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+SANDBOX_ID = 65534  # nobody: the uid and gid sandboxed code runs as
 JOB_MOUNT = "/job"
 JOBS_MOUNT = "/jobs"  # a warm sandbox's job dirs (hidden from each forked child)
 WARM_MOUNT = "/warm"  # a warm sandbox's zygote and worker (read-only)
@@ -309,22 +310,40 @@ def warm_argv(
     threads: int,
     tmp_mb: int = 0,
     parent_env: dict[str, str] | None = None,
+    shared: bool = False,
 ) -> list[str]:
     """The command line of a warm sandbox (``warm.py``): the same system view, the
     zygote as pid 1, its files read-only at ``/warm`` and the host's folder of job
     dirs at ``/jobs``, from which each forked child binds its own at ``/job``.
-    ``parent_env``: variables for the zygote alone (it removes them before forking)."""
-    argv = system_argv(threads, tmp_mb)
+    ``parent_env``: variables for the zygote alone (it removes them before forking).
+    ``shared``: the zygote keeps ``CAP_SYS_ADMIN`` and ``CAP_SETFCAP`` in the
+    sandbox's user namespace (never beyond it) to give each slot zygote its own pid
+    namespace and ``/proc``; each slot zygote drops all but ``CAP_SETFCAP`` (see
+    ``zygote.enter_slot_namespace``), and a forked child drops that too."""
+    # Shared: ids 0 (the host's user outside), so bubblewrap makes one user
+    # namespace that owns the pid and mount namespaces (for other ids it takes a
+    # detour through a second one, and the zygote would have no power over them);
+    # each forked child maps itself to SANDBOX_ID, as that detour does.
+    identity = (0, 0) if shared else (SANDBOX_ID, SANDBOX_ID)
+    argv = system_argv(threads, tmp_mb, identity)
+    if shared:
+        argv.insert(1, "--unshare-user")
     for key, value in (parent_env or {}).items():
         argv += ["--setenv", key, value]
+    if shared:  # least privilege: bubblewrap keeps every capability for root
+        argv += ["--cap-drop", "ALL"]
+        argv += ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETFCAP"]
     argv += ["--as-pid-1", "--ro-bind", str(boot_dir), WARM_MOUNT]
     argv += ["--bind", str(jobs_dir), JOBS_MOUNT, "--dir", JOB_MOUNT]
     return argv + ["--chdir", "/"] + command
 
 
-def system_argv(threads: int, tmp_mb: int) -> list[str]:
+def system_argv(
+    threads: int, tmp_mb: int, identity: tuple[int, int] = (SANDBOX_ID, SANDBOX_ID)
+) -> list[str]:
     """What every sandbox gets: namespaces, environment, /proc, /dev, a capped /tmp,
-    the system and the Python environment read-only, the hidden packages masked."""
+    the system and the Python environment read-only, the hidden packages masked;
+    its processes run as ``identity`` (uid, gid)."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise SandboxUnavailable(
@@ -336,9 +355,9 @@ def system_argv(threads: int, tmp_mb: int) -> list[str]:
         "--die-with-parent",
         "--new-session",
         "--uid",
-        "65534",
+        str(identity[0]),
         "--gid",
-        "65534",
+        str(identity[1]),
         "--clearenv",
     ]
     for key, value in sandbox_env(threads).items():
