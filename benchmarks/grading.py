@@ -290,8 +290,9 @@ def batch_rows(runs: BatchRuns, n: int) -> list[Row]:
             Stat(runs.wall["ours"]).scaled(1 / n),
             Stat(runs.wall["cold"]).scaled(1 / n),
             "gene46100 grade --cold",
-            note="ours forks each submission from a warm sandbox per worker; --cold "
-            "starts a fresh one for each (both: every guarantee on)",
+            note="ours forks each submission from a warm sandbox shared by the "
+            "workers (a slot zygote each); --cold starts a fresh one for each (both: "
+            "every guarantee on)",
         )
     )
     if runs.cpu_counted:
