@@ -388,6 +388,7 @@ shared_only = pytest.mark.skipif(
 
 HOLDER = """
 import os, subprocess, time
+terminal = os.openpty()  # a pseudo-terminal of its own slot's /dev/pts
 held = subprocess.Popen(["sleep", "1000", "@MARKER@"])
 time.sleep(@SECONDS@)
 
@@ -414,9 +415,27 @@ for pid in range(2, 4000):  # any pid the kernel would let it name
     except OSError as exc:
         refused[pid] = type(exc).__name__
 
+terminals = sorted(os.listdir("/dev/pts"))
+
 def report():
-    return {"cmdlines": cmdlines, "nameable": refused, "me": os.getpid()}
+    return {"cmdlines": cmdlines, "nameable": refused, "me": os.getpid(),
+            "terminals": terminals}
 """
+
+
+@shared_only
+def test_a_lost_shared_sandbox_is_restarted_for_every_slot(tmp_path):
+    """When the shared zygote dies between submissions, each slot forks a fresh slot
+    zygote from a restarted one (and never kills by a pid of the lost sandbox)."""
+    source = "def report():\n    return 'ok'"
+    with warm.WarmPool(2, LIMITS, root=tmp_path, shared=True) as pool:
+        with pool.slot() as first, pool.slot() as second:
+            assert run(first, source)[0].start == run(second, source)[0].start
+            lost = pool.parent.generation
+            sandbox.kill(pool.parent.process)
+            again = [run(slot, source)[0].start for slot in (first, second, first)]
+            assert pool.parent.generation == lost + 1
+    assert again == ["warm"] * 3
 
 
 # A process group spans pid namespaces: if the slots shared one, this would kill the
@@ -463,6 +482,7 @@ def test_slots_of_a_shared_sandbox_neither_see_nor_signal_each_other(tmp_path):
     assert not any(marker in line for line in seen["cmdlines"])
     # Only its own worker, question process and slot zygote are there to name.
     assert len(seen["cmdlines"]) <= 4, seen["cmdlines"]
+    assert seen["terminals"] == ["ptmx"]  # not the other slot's open terminal
     assert set(seen["nameable"]) <= {1, seen["me"] - 1, seen["me"] + 1}
     assert still_there  # the neighbour's sleep lived on
     assert done["a"][0].cells[0]["status"] == "ok"

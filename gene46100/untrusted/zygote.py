@@ -99,6 +99,9 @@ PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT = 4, 24, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 CAP_LAST = 63
 CAP_SETFCAP = 31
+CAP_SYS_ADMIN = 21
+PR_CAPBSET_READ = 23
+PTS_OPTIONS = "newinstance,ptmxmode=0666,mode=620"  # as bubblewrap mounts it
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
@@ -437,14 +440,15 @@ def enter_slot_namespace(name: str) -> None:
     namespace with ``CAP_SYS_ADMIN``) a slot zygote's world: a mount namespace of its
     own with a ``/proc`` of its pid namespace only (bubblewrap's, which lists every
     slot's processes, is detached; the same entries are covered read-only), its own
-    job folder ``/jobs/<name>`` as ``/jobs``, then no capability but
-    ``CAP_SETFCAP`` (in this user namespace only). Raises ``Unsafe``.
+    ``/dev/pts`` instance, its own job folder ``/jobs/<name>`` as ``/jobs``, then no
+    capability but ``CAP_SETFCAP`` (in this user namespace only; the bounding set
+    emptied). Raises ``Unsafe``.
     """
     check(libc.unshare(CLONE_NEWNS), "unshare mount namespace")
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     # The kernel mounts a proc only where one is already fully visible: mount the new
     # one aside, detach bubblewrap's, then move the new one in.
-    aside = "/tmp/.slot-proc"
+    aside = f"/tmp/.proc-{name}"  # /tmp is one tmpfs for all slots: a name each
     os.makedirs(aside, exist_ok=True)
     mount("proc", aside, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     check(libc.umount2(b"/proc", MNT_DETACH), "detach /proc")
@@ -459,12 +463,17 @@ def enter_slot_namespace(name: str) -> None:
     folder = os.path.join(JOBS_MOUNT, name)
     if "/" in name or name in ("", ".", "..") or os.path.islink(folder):
         raise Unsafe(f"bad slot name {name!r}")
+    # bubblewrap's /dev/pts is one devpts instance for the whole sandbox: each slot
+    # gets its own, so no slot can open another's terminals (/dev/ptmx points here).
+    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, PTS_OPTIONS)
     if not os.path.isdir(folder):
         raise Unsafe(f"no slot folder {folder}")
     mount(folder, JOBS_MOUNT, None, MS_BIND)
     # CAP_SETFCAP stays: the kernel lets a forked child map its uid 0 here to nobody
     # in its own user namespace only when it had it in this one (as bubblewrap does).
     drop_capabilities(keep=CAP_SETFCAP)
+    if libc.prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0:
+        raise Unsafe("CAP_SYS_ADMIN is still in the bounding set")
 
 
 def fork_in_new_pid_namespace(own_pid_ns: int) -> int:
@@ -511,7 +520,8 @@ def slot_zygote(worker, slot_fd: int, name: str, keep: tuple[int, ...]) -> None:
 def serve_slots(worker, control: socket.socket) -> None:
     """The shared zygote: on ``{"op": "slot", "name"}`` with a socket, fork a slot
     zygote (pid 1 of a new pid namespace) that serves that socket as ``serve`` does;
-    on ``{"op": "kill", "pid"}`` kill one and reap it."""
+    on ``{"op": "kill", "pid"}`` kill one (its whole namespace dies with it; it is
+    reaped later, so the answer never waits on a namespace full of processes)."""
     own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
     send(control, ev="ready", rss_mb=rss_mb(), pid=os.getpid())
     slots: set[int] = set()
@@ -542,14 +552,11 @@ def serve_slots(worker, control: socket.socket) -> None:
             os.close(fd)
         if message.get("op") == "kill" and message.get("pid") in slots:
             os.kill(int(message["pid"]), signal.SIGKILL)
-            reap({int(message["pid"])}, 0)
-            slots.discard(int(message["pid"]))
         send(control, ev="killed")
 
 
 def reap(pids: set[int], options: int) -> None:
-    """Reap those of ``pids`` that have ended (all of them, waiting, when options is
-    0); forget them."""
+    """Reap those of ``pids`` that have ended; forget them."""
     for pid in list(pids):
         try:
             done, _ = os.waitpid(pid, options)

@@ -316,9 +316,10 @@ def warm_argv(
     zygote as pid 1, its files read-only at ``/warm`` and the host's folder of job
     dirs at ``/jobs``, from which each forked child binds its own at ``/job``.
     ``parent_env``: variables for the zygote alone (it removes them before forking).
-    ``shared``: the zygote keeps ``CAP_SYS_ADMIN`` and ``CAP_SETFCAP`` in the
-    sandbox's user namespace (never beyond it) to give each slot zygote its own pid
-    namespace and ``/proc``; each slot zygote drops all but ``CAP_SETFCAP`` (see
+    ``shared``: the zygote keeps ``CAP_SYS_ADMIN``, ``CAP_SETFCAP`` and
+    ``CAP_SETPCAP`` in the sandbox's user namespace (never beyond it) to give each
+    slot zygote its own pid namespace, ``/proc`` and ``/dev/pts``; each slot zygote
+    drops all but ``CAP_SETFCAP`` (its bounding set emptied: see
     ``zygote.enter_slot_namespace``), and a forked child drops that too."""
     # Shared: ids 0 (the host's user outside), so bubblewrap makes one user
     # namespace that owns the pid and mount namespaces (for other ids it takes a
@@ -332,7 +333,8 @@ def warm_argv(
         argv += ["--setenv", key, value]
     if shared:  # least privilege: bubblewrap keeps every capability for root
         argv += ["--cap-drop", "ALL"]
-        argv += ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETFCAP"]
+        for cap in ("CAP_SYS_ADMIN", "CAP_SETFCAP", "CAP_SETPCAP"):
+            argv += ["--cap-add", cap]
     argv += ["--as-pid-1", "--ro-bind", str(boot_dir), WARM_MOUNT]
     argv += ["--bind", str(jobs_dir), JOBS_MOUNT, "--dir", JOB_MOUNT]
     return argv + ["--chdir", "/"] + command

@@ -25,13 +25,15 @@ what it cannot reach:
 Shared (``SharedParent``, the default where ``shared_supported``): one warm sandbox
 serves every slot of a pool, so the imports are paid once per pool (about 2.6 CPU
 seconds and 250 MB per extra slot saved). Its zygote forks, per slot, a slot zygote
-that is pid 1 of a pid namespace of its own, with a mount namespace, a ``/proc`` and a
-``/jobs`` (that slot's job dirs only) of its own, in a pids cgroup of its own (the
-host moves it there, by the pid the kernel reports with its ``ready``); it then works
+that is pid 1 of a pid namespace of its own, with a mount namespace, a ``/proc``, a
+``/dev/pts``, a ``/jobs`` (that slot's job dirs only) and a session of its own, in a
+pids cgroup of its own (the host moves it there, by the pid the kernel reports with
+its ``ready``, and holds it by a pidfd); it then works
 exactly as a zygote of its own sandbox would (above). What this adds to the threat
 model: submissions graded at the same time share the sandbox's user namespace, but
 neither can name, list, read, ptrace or signal the other's processes (sibling pid
-namespaces, a ``/proc`` of each one's own namespace), see its job dir (each child's
+namespaces, a ``/proc`` of each one's own namespace, no common process group or
+terminals), see its job dir (each child's
 ``/jobs`` is its slot's, then an empty tmpfs), or use up its processes (a cgroup
 each, or RLIMIT_NPROC per child user namespace without one). The zygote holds
 ``CAP_SYS_ADMIN`` and ``CAP_SETFCAP`` in the sandbox's user namespace (bubblewrap's,
@@ -62,7 +64,6 @@ import os
 import queue
 import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -209,6 +210,7 @@ class SharedParent:
         self.control: socket.socket | None = None
         self.folder: Path | None = None
         self.ready_info: dict | None = None
+        self.generation = 0  # one more at each start
 
     @property
     def jobs_dir(self) -> Path:
@@ -223,14 +225,17 @@ class SharedParent:
         self.process, self.control = start_zygote(
             self.folder, self.jobs_dir, self.limits, self.threads, shared=True
         )
+        self.generation += 1
         self.ready_info = None
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        process = self.process  # read once: another slot's thread may close it
+        return process is not None and process.poll() is None
 
-    def open_slot(self, name: str) -> tuple[socket.socket, int]:
+    def open_slot(self, name: str) -> tuple[socket.socket, int, int]:
         """A new slot zygote serving job folders of ``jobs_dir/name``: the host's end
-        of its control socket and its pid in the shared sandbox."""
+        of its control socket, its pid in the shared sandbox and the sandbox's
+        generation (pids of an earlier one mean other processes)."""
         with self.lock:
             if not self.alive():
                 self.close()
@@ -246,16 +251,19 @@ class SharedParent:
                 answer = expect(self.control, "slot", ANSWER_S)
             except (WarmUnavailable, OSError):
                 ours.close()
+                self.close()  # a late answer would be read as the next one's
                 raise
             finally:
                 theirs.close()
-            return ours, int(answer["pid"])
+            return ours, int(answer["pid"]), self.generation
 
-    def kill_slot(self, pid: int) -> None:
+    def kill_slot(self, pid: int, generation: int) -> None:
         """Kill a slot zygote (its pid namespace, all its processes, dies with it);
         a zygote that does not answer is killed with the whole sandbox."""
         with self.lock:
-            if not self.alive() or self.control is None:
+            if generation != self.generation or not self.alive():
+                return  # that sandbox, and the slot zygote with it, is gone
+            if self.control is None:
                 return
             try:
                 self.control.send(json.dumps({"op": "kill", "pid": pid}).encode())
@@ -284,26 +292,29 @@ class SlotProcess:
     """A slot zygote of a ``SharedParent``, as ``Slot`` sees its sandbox process:
     ``pid`` (the host's), ``poll``, ``cgroup``, ``end``."""
 
-    def __init__(self, parent: SharedParent, shared_pid: int) -> None:
-        self.parent, self.shared_pid = parent, shared_pid
+    def __init__(self, parent: SharedParent, shared_pid: int, generation: int) -> None:
+        self.parent, self.shared_pid, self.generation = parent, shared_pid, generation
         self.pid = 0  # the host's pid, from the zygote's ready message
+        self.pidfd: int | None = None
         self.cgroup: Path | None = None
 
     def poll(self) -> int | None:
         if not self.parent.alive():
             return -9
-        if not self.pid:
+        if self.pidfd is None:
             return None
-        try:
-            state = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1]
-        except OSError:
-            return -9
-        return -9 if state.split()[0] in ("Z", "X") else None
+        ended = select.select([self.pidfd], [], [], 0)[0]  # readable once it exits
+        return -9 if ended else None
 
     def contain(self, host_pid: int, processes: int) -> None:
-        """Move the slot zygote (idle: it forks only on a job) into a pids cgroup of
-        its own, where the host can make one."""
+        """Hold the slot zygote by a pidfd (a pid number could be reused once it is
+        reaped) and move it (idle: it forks only on a job) into a pids cgroup of its
+        own, where the host can make one."""
         self.pid = host_pid
+        try:
+            self.pidfd = os.pidfd_open(host_pid)
+        except (AttributeError, OSError) as exc:
+            raise WarmUnavailable(f"the slot's zygote is gone ({exc})") from exc
         self.cgroup = sandbox.make_pids_cgroup(processes)
         if self.cgroup is None:
             return
@@ -315,11 +326,13 @@ class SlotProcess:
             raise WarmUnavailable(f"the slot's cgroup refused it ({exc})") from exc
 
     def end(self) -> None:
-        self.parent.kill_slot(self.shared_pid)
-        if self.pid:
-            with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)  # in case the parent did not
+        """Kill the slot zygote through the shared one (not by host pid: once reaped
+        there it may be another process's), and empty its cgroup."""
+        self.parent.kill_slot(self.shared_pid, self.generation)
         sandbox.remove_cgroup(self.cgroup)
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
 
 
 def start_zygote(
@@ -400,8 +413,8 @@ class Slot:
                 assert self.parent.folder is not None
                 self.folder = self.parent.jobs_dir / self.name
                 self.folder.mkdir()
-            self.control, shared_pid = self.parent.open_slot(self.name)
-            self.process = SlotProcess(self.parent, shared_pid)
+            self.control, shared_pid, generation = self.parent.open_slot(self.name)
+            self.process = SlotProcess(self.parent, shared_pid, generation)
             self.ready_info = None
             return
         if self.folder is None:
