@@ -415,17 +415,23 @@ def rss_mb() -> float:
     return 0.0
 
 
-def serve(worker, control: socket.socket) -> None:
-    """Say ready, then run the grader's jobs one at a time until it goes away."""
-    send(control, ev="ready", rss_mb=rss_mb(), pid=os.getpid())
+def messages(control: socket.socket):
+    """The grader's messages with the fds they carry, until it closes its end (then
+    the sandbox ends with us)."""
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(control, 65536, 4)
         except InterruptedError:
             continue
         if not data:
-            return  # the grader closed its end: the sandbox ends with us
-        message = json.loads(data)
+            return
+        yield json.loads(data), fds
+
+
+def serve(worker, control: socket.socket) -> None:
+    """Say ready, then run the grader's jobs one at a time until it goes away."""
+    send(control, ev="ready", rss_mb=rss_mb(), pid=os.getpid())
+    for message, fds in messages(control):
         if message.get("op") == "run":
             run_job(worker, control, message, fds)
         elif message.get("op") == "end":
@@ -525,15 +531,8 @@ def serve_slots(worker, control: socket.socket) -> None:
     own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
     send(control, ev="ready", rss_mb=rss_mb(), pid=os.getpid())
     slots: set[int] = set()
-    while True:
-        try:
-            data, fds, _, _ = socket.recv_fds(control, 65536, 4)
-        except InterruptedError:
-            continue
-        if not data:
-            return  # the grader closed its end: the sandbox ends with us
+    for message, fds in messages(control):
         reap(slots, os.WNOHANG)
-        message = json.loads(data)
         if message.get("op") == "slot" and len(fds) == 1:
             name = str(message.get("name", ""))
             try:
