@@ -6,7 +6,6 @@ graded (see ``runners``); ``grades.csv`` and the reports are written from it.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -110,7 +109,6 @@ def grade_todo(
             assignment = load_assignment(light.name, settings)
             if not settings.scheduler:  # a cluster's workers score: not this host
                 prepare_scoring(assignment)
-            threading.Thread(target=reports.preload, daemon=True).start()
             yield from runner.grade_each(assignment, runnable, settings)
 
 

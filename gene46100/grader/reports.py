@@ -1,28 +1,24 @@
 """Reports for people: Gradescope results, a feedback page per student, a class report.
 
 Everything here reads finished records (plain data, see ``grade._finish``) and writes
-static, self-contained files: inline CSS, plots as inline base64 PNG, no JavaScript.
+static, self-contained files: inline CSS, charts as inline SVG (``charts``), no
+JavaScript.
 File names, messages and cell errors in a record come from student submissions, so
 every one of them is HTML-escaped before it reaches a page.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import re
 import statistics
 from collections import Counter
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 from gene46100 import course
 from gene46100.course import GENERIC_TOPIC
+from gene46100.grader import charts
 from gene46100.grader.records import (
     LOST,
     QuestionResult,
@@ -47,7 +43,6 @@ SAFE_SANDBOX = "bubblewrap"
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 # Numbers (ints, decimals, exponents) vary between students; the mistake does not.
 NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-ACCENT = "#3867a6"
 
 
 def write_all(out_dir: Path, spec: dict, records: list[Record]) -> Path:
@@ -157,7 +152,7 @@ th{background:#eef1f6;font-weight:600}td.num,th.num{text-align:right;
 .alert.bad{border:1px solid #e9a3a3}.alert.warn{border:1px solid #ebc27a}
 .bar{background:#e8ebf0;border-radius:4px;height:8px;width:110px;margin:4px 0 0 auto}
 .bar span{display:block;height:8px;border-radius:4px;background:#3f9a5a}
-img{max-width:100%;height:auto}ul{margin:6px 0;padding-left:22px}
+img,svg.chart{max-width:100%;height:auto}ul{margin:6px 0;padding-left:22px}
 a{color:#2d5da8}
 """
 STATUS_STYLE = {
@@ -212,41 +207,6 @@ def _table(
         f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
         f"<tbody>\n{body}</tbody></table>"
     )
-
-
-def preload() -> None:
-    """Import what drawing needs (matplotlib's Figure and Agg), ahead of time: a
-    batch calls it in the background while its sandboxes run."""
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-
-
-def _figure(width: float, height: float) -> Figure:
-    """A bare matplotlib Figure: it renders with Agg and never touches pyplot.
-    Imported here, not at the top: a batch of refusals draws nothing and should not
-    pay matplotlib's import (about a second on 2 cores)."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height))
-
-
-def _png(fig: Figure, alt: str) -> str:
-    """The figure as an inline ``<img>`` (the page stays a single file)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
-
-
-def _histogram(values: list[float], bins: object, xlabel: str, alt: str) -> str:
-    fig = _figure(9.0, 2.7)
-    ax = fig.add_subplot()
-    ax.hist(values, bins=bins, color=ACCENT, edgecolor="white")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("submissions")
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.spines[["top", "right"]].set_visible(False)
-    return _png(fig, alt)
 
 
 def _fmt(value: float) -> str:
@@ -517,7 +477,7 @@ def _status_counts(records: list[Record]) -> str:
 
 def none_ran(records: list[Record]) -> bool:
     """Whether every submission was refused before it ran: their scores say
-    nothing, and a batch of refusals is answered without drawing (matplotlib)."""
+    nothing, so the report draws no chart for them."""
     return all(r.status == "invalid_submission" for r in records)
 
 
@@ -530,11 +490,11 @@ NOTHING_RAN = (
 def _score_section(records: list[Record]) -> str:
     if none_ran(records):
         return f"<h2>Scores</h2>{NOTHING_RAN}"
-    img = _histogram(
+    img = charts.histogram(
         [r.percent for r in records],
         list(range(0, 105, 5)),
-        "autograded score (%)",
-        "histogram of scores",
+        xlabel="autograded score (%)",
+        alt="histogram of scores",
     )
     return f'<h2>Scores</h2><div class="card">{img}</div>'
 
@@ -562,12 +522,13 @@ def _pass_rate_section(spec: dict, records: list[Record]) -> str:
     if none_ran(records):
         return f"<h2>Pass rate per question</h2>{NOTHING_RAN}"
     rates = pass_rates(spec, records)
-    fig = _figure(9.0, 2.7)
-    ax = fig.add_subplot()
-    ax.bar([r["name"] for r in rates], [100 * r["rate"] for r in rates], color=ACCENT)
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("full points (%)")
-    ax.spines[["top", "right"]].set_visible(False)
+    chart = charts.bar_chart(
+        [r["name"] for r in rates],
+        [100 * r["rate"] for r in rates],
+        alt="pass rate per question",
+        ylabel="full points (%)",
+        ymax=100,
+    )
     rows = [
         [
             f"<b>{_e(r['name'])}</b>",
@@ -585,7 +546,7 @@ def _pass_rate_section(spec: dict, records: list[Record]) -> str:
     )
     return (
         f'<h2>Pass rate per question</h2><div class="card">'
-        f"{_png(fig, 'pass rate per question')}{table}"
+        f"{chart}{table}"
         '<p class="muted">Manual questions are graded by a person and left out.'
         "</p></div>"
     )
@@ -811,11 +772,11 @@ def _timing_section(records: list[Record]) -> str:
     if none_ran(records):
         return ""
     seconds = [float(r.seconds or 0) for r in records]
-    img = _histogram(
+    img = charts.histogram(
         seconds,
         min(20, max(5, len(seconds))),
-        "seconds per submission",
-        "histogram of grading times",
+        xlabel="seconds per submission",
+        alt="histogram of grading times",
     )
     return (
         f'<h2>Grading time</h2><div class="card"><p>median '
