@@ -119,6 +119,29 @@ def check(result: int, what: str) -> None:
 
 
 # ---------------------------------------------------------------- warm imports
+# What IPython imports lazily when a child makes its shell (the magics, the
+# completer...) and runs its first cell: ~16 ms of every submission's CPU, paid
+# once here instead (tests/test_zygote_imports.py lists what a child still imports).
+SHELL_IMPORTS = (
+    "bdb",
+    "IPython.core.application",
+    "IPython.core.completer",
+    "IPython.core.completerlib",
+    "IPython.core.crashhandler",
+    "IPython.core.logger",
+    "IPython.core.magic_arguments",
+    "IPython.core.magics",
+    "IPython.core.magics.ast_mod",
+    "IPython.core.magics.execution",
+    "IPython.core.oinspect",
+    "IPython.utils.contexts",
+    "IPython.utils.generics",
+    "IPython.utils.module_paths",
+    "IPython.utils.timing",
+    "IPython.utils.wildcard",
+)
+
+
 def warm_imports() -> None:
     """What every submission would import anyway, loaded once here. Nothing is run
     (no tensor op, so no thread pool exists to be broken by fork)."""
@@ -133,6 +156,9 @@ def warm_imports() -> None:
         shutil.copytree("/warm/mpl", "/tmp/mpl")
     import IPython.core.interactiveshell  # noqa: F401
     import matplotlib
+
+    for name in SHELL_IMPORTS:
+        __import__(name)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401 - loads the font list once
