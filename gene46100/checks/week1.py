@@ -864,17 +864,15 @@ class Q5MaxStableLR(Question):
         for case in ("lr0", "lr3"):
             X, y = cases[case]
             what, got = self._value(run, case, X)
-            hint = first_match(got, q5_candidates(X), rtol=1e-6, atol=0.0)
-            hint = f" ({hint})" if hint else ""
             if self._diverges(plan, case, 0.95 * got):
                 raise Mismatch(
                     f"gradient descent already diverges at 0.95 x {what}, so "
-                    f"your limit is too high{hint}"
+                    f"your limit is too high{q5_hint(got, X)}"
                 )
             if not self._diverges(plan, case, 1.05 * got):
                 raise Mismatch(
                     f"gradient descent still converges at 1.05 x {what}, so "
-                    f"the real limit is higher than yours{hint}"
+                    f"the real limit is higher than yours{q5_hint(got, X)}"
                 )
 
     @staticmethod
@@ -895,6 +893,13 @@ def gd_diverges(X: np.ndarray, y: np.ndarray, lr: float, n_steps: int = 1000) ->
         not np.all(np.isfinite(last))
         or np.linalg.norm(last - answer) > 1e6 * (1 + np.linalg.norm(answer))
     )
+
+
+def q5_hint(got: float, X: np.ndarray) -> str:
+    """`` (the named mistake)`` when a known wrong variant gives ``got``, else ""
+    (worked out only for a failing answer: the variants cost eigen-decompositions)."""
+    hint = first_match(got, q5_candidates(X), rtol=1e-6, atol=0.0)
+    return f" ({hint})" if hint else ""
 
 
 def q5_candidates(X: np.ndarray) -> list[Candidate]:
@@ -1209,7 +1214,7 @@ class Q7MLP(Question):
             ),
             guarded(
                 "forward matches the reference (float32, rtol 1e-5)",
-                lambda: self._check_values(run, cases),
+                lambda: self._check_values(run, plan),
                 weight=2.0,
             ),
             guarded(
@@ -1218,7 +1223,7 @@ class Q7MLP(Question):
             ),
             guarded(
                 "output_dim > 1 gives (N, output_dim)",
-                lambda: self._check_multi(run, cases["multi"]),
+                lambda: self._check_multi(run, plan),
                 weight=0.5,
             ),
         ]
@@ -1244,10 +1249,17 @@ class Q7MLP(Question):
             )
         outcome_value(run, "build", "building MLP(input_dim, hid_dim, output_dim)")
 
-    def _check_values(self, run: QuestionRun, cases: dict) -> None:
+    @staticmethod
+    def expected(plan: Plan, case: str) -> np.ndarray:
+        """The reference MLP's output on ``case``, once per plan, not per submission."""
+        c = plan.context["cases"][case]
+        return plan.memo(f"forward:{case}", lambda: reference_forward(c))
+
+    def _check_values(self, run: QuestionRun, plan: Plan) -> None:
+        cases = plan.context["cases"]
         for case in ("batch0", "batch1"):
             what, got = self._output(run, case, cases[case])
-            expected = reference_forward(cases[case])
+            expected = self.expected(plan, case)
             if got.size != expected.size:
                 raise Mismatch(
                     f"{what} gave {got.size} numbers; expected {expected.size}"
@@ -1270,9 +1282,10 @@ class Q7MLP(Question):
                     + mlp_shape_hint(got.shape, n)
                 )
 
-    def _check_multi(self, run: QuestionRun, c: dict) -> None:
+    def _check_multi(self, run: QuestionRun, plan: Plan) -> None:
+        c = plan.context["cases"]["multi"]
         what, got = self._output(run, "multi", c)
-        expected = reference_forward(c)
+        expected = self.expected(plan, "multi")
         if got.shape != expected.shape:
             hint = (
                 ": .squeeze(1) leaves (N, output_dim) alone when output_dim > 1; "
