@@ -329,8 +329,8 @@ def test_student_code_cannot_see_the_default_cache_folder(tmp_path):
 
 
 def test_a_batch_only_memo_stays_out_of_the_store(tmp_path):
-    """Values keyed by a submission's answer (week 1 q5's divergence runs) are
-    computed once per batch, never written for later runs."""
+    """A memo asked not to outlive the batch (``across_runs=False``) is computed
+    once per batch and never written for later runs."""
     plan = stored(tmp_path)
     compute = Counter(True)
     assert plan.memo("diverges:lr0:0x1p-3", compute, across_runs=False) is True

@@ -15,16 +15,22 @@ kernel); ``gene46100 grade`` splits them across the sandbox boundary.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import importlib
+import importlib.util
 import inspect
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from gene46100 import course
+from gene46100.checks.reference import CallStore, references_of
 from gene46100.contract.plan import Plan
 from gene46100.contract.results import Outcome, QuestionRun, Value
 
@@ -276,7 +282,6 @@ def provided_source(assignment: str, question: Question) -> str:
     """Source of the reference definitions a question swaps in (may be empty)."""
     if not question.provides and not question.adapters:
         return ""
-    module = importlib.import_module(f"gene46100_ref.{assignment}")
     # Lazy annotations: a provided function may name notebook types (DataLoader...)
     # that the namespace it is defined in does not import.
     parts = [
@@ -285,10 +290,49 @@ def provided_source(assignment: str, question: Question) -> str:
         "import torch",
         "from torch import nn",
     ]
-    parts += [inspect.getsource(getattr(module, name)) for name in question.provides]
+    module = f"gene46100_ref.{assignment}"
+    parts += [reference_source(module, name) for name in question.provides]
     if question.adapters:
-        parts.append(inspect.cleandoc(question.adapters))
+        # dedent, not cleandoc: cleandoc would strip the body of a lone function
+        # (its lines after the first are all indented) out of the function.
+        parts.append(textwrap.dedent(question.adapters).strip())
     return "\n\n".join(parts)
+
+
+def reference_source(module_name: str, name: str) -> str:
+    """The source of reference definition ``name``: read from the module's file
+    when it is defined there, so that the grading command need not import the
+    module (and torch) to send it; else (imported from an earlier week) from the
+    imported object."""
+    source = top_level_sources(module_name).get(name)
+    if source is None:
+        source = inspect.getsource(getattr(importlib.import_module(module_name), name))
+    return source
+
+
+@functools.lru_cache(maxsize=16)
+def top_level_sources(module_name: str) -> dict[str, str]:
+    """Each top-level function and class of a module, by name, as ``inspect.
+    getsource`` gives it (decorators included), parsed from its file unimported."""
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        return {}
+    text = Path(spec.origin).read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    sources = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            sources[node.name] = "".join(lines[first - 1 : node.end_lineno])
+    return sources
+
+
+def use_reference_store(assignment: str, store: CallStore | None) -> None:
+    """Answer the week's plain-data reference calls from ``store`` (``grader.
+    refcache.CallCache``) from now on; None: call the reference itself."""
+    module = importlib.import_module(f"gene46100.checks.{course.week(assignment).name}")
+    for reference in references_of(module):
+        reference.store = store
 
 
 def run_inprocess(

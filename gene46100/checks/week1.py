@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from gene46100.checks import (
     Check,
@@ -46,9 +44,27 @@ from gene46100.checks.helpers import (
     times,
     wrong,
 )
+from gene46100.checks.reference import Reference
 from gene46100.contract.results import QuestionRun, Value
-from gene46100_ref import week1 as ref
-from gene46100_ref.seeding import seeded_torch
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+# The reference, imported (with torch) only for what the reference cache does not
+# hold: these plain-data functions answer from it by their exact arguments.
+ref = Reference(
+    "gene46100_ref.week1",
+    cached=(
+        "normal_equation",
+        "mse_loss",
+        "mse_gradient",
+        "gradient_descent",
+        "max_stable_lr",
+        "sgd",
+        "mlp_param_count",
+    ),
+)
 
 
 # ================================================================== helpers
@@ -63,27 +79,27 @@ def random_regression(
 
 # ================================================================== adapters
 # Sandbox side (``Question.adapters``): defined in the student's namespace for one
-# question, with numpy as ``np``, torch as ``torch`` and ``nn``.
-class _GraderMLP(nn.Module):
-    """A plain fully connected ReLU net with ``fc1, fc2, ...`` (grader-owned)."""
-
-    def __init__(self, sizes: list[int]) -> None:
-        super().__init__()
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-            setattr(self, f"fc{i}", nn.Linear(a, b))
-        self.n_layers = len(sizes) - 1
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for i in range(1, self.n_layers + 1):
-            x = getattr(self, f"fc{i}")(x)
-            if i < self.n_layers:
-                x = torch.relu(x)
-        return x.squeeze(1) if x.shape[-1] == 1 else x
-
-
+# question, with numpy as ``np``, torch as ``torch`` and ``nn`` (the trusted side
+# never runs them, nor needs torch to send them).
 def _grader_mlp(sizes: list[int], state: dict, frozen: list[str]) -> nn.Module:
-    """``_GraderMLP(sizes)`` with ``state`` loaded and the ``frozen`` parameters'
+    """A plain fully connected ReLU net with ``fc1, fc2, ...`` of these widths
+    (grader-owned), with ``state`` loaded and the ``frozen`` parameters'
     ``requires_grad`` off."""
+
+    class _GraderMLP(nn.Module):
+        def __init__(self, sizes: list[int]) -> None:
+            super().__init__()
+            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+                setattr(self, f"fc{i}", nn.Linear(a, b))
+            self.n_layers = len(sizes) - 1
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for i in range(1, self.n_layers + 1):
+                x = getattr(self, f"fc{i}")(x)
+                if i < self.n_layers:
+                    x = torch.relu(x)
+            return x.squeeze(1) if x.shape[-1] == 1 else x
+
     model = _GraderMLP(sizes)
     if state:
         tensors = {k: torch.from_numpy(np.array(v)) for k, v in state.items()}
@@ -94,7 +110,7 @@ def _grader_mlp(sizes: list[int], state: dict, frozen: list[str]) -> nn.Module:
     return model
 
 
-MLP_ADAPTERS = adapter_source(_GraderMLP, _grader_mlp)
+MLP_ADAPTERS = adapter_source(_grader_mlp)
 
 
 def grader_mlp(
@@ -125,6 +141,10 @@ def reference_mlp(state: dict[str, np.ndarray]) -> nn.Module:
     """
     in_dim, hid = state["fc1.weight"].shape[1], state["fc1.weight"].shape[0]
     out = state["fc2.weight"].shape[0]
+    import torch
+
+    from gene46100_ref.seeding import seeded_torch
+
     with seeded_torch(0):  # nn.Linear's init draws; keep the global RNG untouched
         model = ref.MLP(in_dim, hid, out)
     model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
@@ -877,17 +897,20 @@ class Q5MaxStableLR(Question):
 
     @staticmethod
     def _diverges(plan: Plan, case: str, lr: float) -> bool:
-        """``gd_diverges`` on the hidden ``case`` at ``lr``, once per batch: 1,000
-        reference steps a call, and a class mostly gives the same few rates."""
+        """``gd_diverges`` on the hidden ``case`` at ``lr``, once: 1,000 reference
+        steps a call, and a class mostly gives the same few rates. The answer (one
+        bool per rate) is kept across runs, so a regrade needs no reference."""
         X, y = plan.context["cases"][case]
         key = f"diverges:{case}:{float(lr).hex()}"
-        return plan.memo(key, lambda: gd_diverges(X, y, lr), across_runs=False)
+        return plan.memo(key, lambda: gd_diverges(X, y, lr))
 
 
 def gd_diverges(X: np.ndarray, y: np.ndarray, lr: float, n_steps: int = 1000) -> bool:
     """Whether the reference GD blows up; 5% above the limit grows 1.1x per step."""
+    # The module itself, not the call cache: ``lr`` comes from a submission, and
+    # each one-off trajectory would stay in the store (the memo keeps the bool).
     with np.errstate(all="ignore"):
-        last = ref.gradient_descent(X, y, lr, n_steps)[-1]
+        last = ref.module.gradient_descent(X, y, lr, n_steps)[-1]
     answer = ref.normal_equation(X, y)
     return bool(
         not np.all(np.isfinite(last))
@@ -1303,6 +1326,8 @@ class Q7MLP(Question):
 
 
 def reference_forward(c: dict) -> np.ndarray:
+    import torch
+
     with torch.no_grad():
         return (
             reference_mlp(c["state"])(torch.from_numpy(c["x"]))
@@ -1706,6 +1731,8 @@ def q9_case(rng: np.random.Generator, optimizer: str, lr: float) -> dict:
 
 def reference_training(c: dict) -> dict:
     """The reference's curve, held-out MSE and untrained predictions for a case."""
+    import torch
+
     model = reference_mlp(c["state"])
     xtest = torch.from_numpy(c["xtest"])
     with torch.no_grad():
@@ -1751,6 +1778,9 @@ def train_variant(
     extra_epochs: int = 0,
 ) -> np.ndarray:
     """A training loop with a known mistake; returns its learning curve."""
+    import torch
+    from torch import nn
+
     model = reference_mlp(c["state"])
     x, y = torch.from_numpy(c["x"]), torch.from_numpy(c["y"])
     kind = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[

@@ -18,11 +18,13 @@ numbers, strings) is computed every run instead of being stored.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 
 ENV = "GENE46100_CACHE"
 OFF = ("off", "0", "no", "none", "")
-FORMAT = 1  # bump when the entry layout changes
+FORMAT = 2  # bump when the entry layout changes (2: numpy scalars keep their type)
 
 
 def default_dir() -> Path | None:
@@ -62,8 +64,8 @@ def encode(value: Any) -> dict[str, np.ndarray]:
     """``value`` as named arrays plus a JSON layout, for ``np.savez``.
 
     Supported: dicts with string keys, lists, tuples, numpy arrays (not object
-    dtype), numpy scalars, bool, int, float, str and None; anything else raises
-    ``UnstorableValue``."""
+    dtype), numpy scalars (kept as such: ``np.float32(1)`` is not ``1.0``), bool,
+    int, float, str and None; anything else raises ``UnstorableValue``."""
     arrays: dict[str, np.ndarray] = {}
 
     def walk(item: Any) -> Any:
@@ -73,14 +75,12 @@ def encode(value: Any) -> dict[str, np.ndarray]:
             return {"dict": {k: walk(v) for k, v in item.items()}}
         if isinstance(item, (list, tuple)):
             return {type(item).__name__: [walk(v) for v in item]}
-        if isinstance(item, np.ndarray):
+        if isinstance(item, (np.ndarray, np.generic)):
             if item.dtype.hasobject:
                 raise UnstorableValue("object arrays are not stored")
             name = f"a{len(arrays)}"
-            arrays[name] = item
-            return {"array": name}
-        if isinstance(item, np.generic):
-            return walk(item.item())
+            arrays[name] = np.asarray(item)
+            return {"array" if isinstance(item, np.ndarray) else "scalar": name}
         if item is None or isinstance(item, (bool, int, str)):
             return {"plain": item}
         if isinstance(item, float):  # JSON cannot hold nan/inf: keep the bits
@@ -108,6 +108,8 @@ def decode(stored: dict[str, np.ndarray]) -> Any:
             return items if kind == "list" else tuple(items)
         if kind == "array":
             return stored[data]
+        if kind == "scalar":
+            return stored[data][()]
         if kind == "float":
             return float.fromhex(data)
         if kind == "plain":
@@ -118,39 +120,43 @@ def decode(stored: dict[str, np.ndarray]) -> Any:
 
 
 # ------------------------------------------------------------------ fingerprints
+def feed_digest(digest: Any, item: Any) -> None:
+    """Feed ``item`` into ``digest`` exactly: containers by type and content (memo
+    values skipped), arrays by dtype, shape and bytes, numbers and strings by repr."""
+    if isinstance(item, dict):
+        digest.update(b"{")
+        for key in sorted(item, key=str):
+            if isinstance(key, str) and key.startswith(MEMO_PREFIX):
+                continue
+            digest.update(repr(key).encode() + b":")
+            feed_digest(digest, item[key])
+        digest.update(b"}")
+    elif isinstance(item, (list, tuple)):
+        digest.update(type(item).__name__.encode() + b"[")
+        for value in item:
+            feed_digest(digest, value)
+        digest.update(b"]")
+    elif isinstance(item, np.ndarray):
+        array = np.ascontiguousarray(item)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes() if not array.dtype.hasobject else b"?")
+    elif isinstance(item, bytes):
+        digest.update(item)
+    else:
+        # repr is exact for numbers (numpy's names their type) and strings; for
+        # anything else it may name a memory address, which only costs a miss.
+        digest.update(repr(item).encode())
+    digest.update(b";")
+
+
 def plan_digest(plan: Plan) -> str:
     """A hash of everything the plan holds but its memo values: probes, hidden
     arrays and files, and the trusted context (arrays by bytes, dtype and shape)."""
     digest = hashlib.sha256()
-
-    def feed(item: Any) -> None:
-        if isinstance(item, dict):
-            digest.update(b"{")
-            for key in sorted(item, key=str):
-                if isinstance(key, str) and key.startswith(MEMO_PREFIX):
-                    continue
-                digest.update(repr(key).encode() + b":")
-                feed(item[key])
-            digest.update(b"}")
-        elif isinstance(item, (list, tuple)):
-            digest.update(b"[")
-            for value in item:
-                feed(value)
-            digest.update(b"]")
-        elif isinstance(item, np.ndarray):
-            array = np.ascontiguousarray(item)
-            digest.update(f"{array.dtype.str}{array.shape}".encode())
-            digest.update(array.tobytes() if not array.dtype.hasobject else b"?")
-        elif isinstance(item, bytes):
-            digest.update(item)
-        else:
-            # repr is exact for numbers and strings; for anything else it may name
-            # a memory address, which only costs a cache miss.
-            digest.update(repr(item).encode())
-        digest.update(b";")
-
-    feed({"probes": plan.probes, "arrays": plan.arrays, "files": plan.files})
-    feed(plan.context)
+    feed_digest(
+        digest, {"probes": plan.probes, "arrays": plan.arrays, "files": plan.files}
+    )
+    feed_digest(digest, plan.context)
     return digest.hexdigest()
 
 
@@ -165,16 +171,49 @@ def code_fingerprint(week: str, seed: int) -> dict[str, object]:
 
 
 # ------------------------------------------------------------------ the cache
+def read_entry(path: Path, label: str) -> tuple[bool, Any]:
+    """(True, value) from the entry at ``path``, or (False, None) when there is none
+    or it cannot be read (it is then recomputed and replaced)."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return True, decode({k: stored[k] for k in stored.files})
+    except FileNotFoundError:
+        return False, None
+    except Exception as exc:  # noqa: BLE001 - any damage: recompute, replace
+        log.warning("%s: unreadable reference cache entry %s (%s)", label, path, exc)
+        return False, None
+
+
+def write_entry(path: Path, value: Any, label: str, key: str) -> None:
+    """Store ``value`` at ``path`` (written aside, then renamed: readers never see
+    half of it). A value that is not plain data, or a folder that cannot be
+    written, is only logged: grading goes on without the cache."""
+    try:
+        arrays = encode(value)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(buffer.getvalue())
+        os.replace(partial, path)
+    except UnstorableValue as exc:
+        log.debug("%s: %s not cached: %s", label, key, exc)
+    except OSError as exc:
+        log.warning("%s: reference cache not written (%s)", label, exc)
+
+
+def fingerprint(code: dict[str, object], **more: str) -> str:
+    return hashlib.sha256(
+        json.dumps({**code, **more}, sort_keys=True).encode()
+    ).hexdigest()
+
+
 class ReferenceCache:
     """One plan's memo values on disk (``Plan.store``): ``load`` and ``save``."""
 
     def __init__(self, folder: Path, code: dict[str, object], week: str, name: str):
         self.folder = folder
-        self.prefix = hashlib.sha256(
-            json.dumps(
-                {**code, "week": week, "question": name}, sort_keys=True
-            ).encode()
-        ).hexdigest()
+        self.prefix = fingerprint(code, week=week, question=name)
         self.name = f"{week} {name}"
         self._plan_digest: str | None = None
         self.hits: list[str] = []
@@ -190,37 +229,50 @@ class ReferenceCache:
     def load(self, plan: Plan, key: str) -> tuple[bool, Any]:
         """(True, value) from a stored entry, or (False, None) when there is none
         or it cannot be read (it is then recomputed and replaced)."""
-        path = self.path(plan, key)
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                value = decode({k: stored[k] for k in stored.files})
-        except FileNotFoundError:
-            return False, None
-        except Exception as exc:  # noqa: BLE001 - any damage: recompute, replace
-            log.warning(
-                "%s: unreadable reference cache entry %s (%s)", self.name, path, exc
-            )
-            return False, None
-        self.hits.append(key)
-        return True, value
+        found, value = read_entry(self.path(plan, key), self.name)
+        if found:
+            self.hits.append(key)
+        return found, value
 
     def save(self, plan: Plan, key: str, value: Any) -> None:
-        """Store ``value`` (written aside, then renamed: readers never see half of
-        it). A value that is not plain data, or a folder that cannot be written,
-        is only logged: grading goes on without the cache."""
-        path = self.path(plan, key)
-        try:
-            arrays = encode(value)
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-            partial.write_bytes(buffer.getvalue())
-            os.replace(partial, path)
-        except UnstorableValue as exc:
-            log.debug("%s: %s not cached: %s", self.name, key, exc)
-        except OSError as exc:
-            log.warning("%s: reference cache not written (%s)", self.name, exc)
+        """Store ``value`` for later runs (see ``write_entry``)."""
+        write_entry(self.path(plan, key), value, self.name, key)
+
+
+class CallCache:
+    """Results of a week's plain-data reference functions by their exact arguments
+    (``checks.reference.Reference.store``): the same fingerprint as plan memos
+    (code, libraries, seed), plus the function's name and a digest of the call.
+
+    The grading command then imports the reference (and torch) only for a call it
+    has not seen: planning (``max_stable_lr`` sets a learning rate) and scoring
+    (``normal_equation`` checks an answer) ask again for the same calls each run.
+    Each value is read from disk once per batch and handed out as a copy, so a
+    check that changes what it got cannot change what the next one gets."""
+
+    def __init__(self, folder: Path, code: dict[str, object], week: str):
+        self.folder = folder
+        self.prefix = fingerprint(code, week=week, calls="reference")
+        self.name = f"{week} reference calls"
+        self._values: dict[str, Any] = {}
+        self.hits: list[str] = []
+
+    def recall(self, function: str, arguments: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``'s value for ``function`` called with ``arguments``: from
+        this batch, from an earlier run, or computed now and stored."""
+        digest = hashlib.sha256(f"{self.prefix}\0{function}\0".encode())
+        feed_digest(digest, arguments)
+        key = digest.hexdigest()[:40]
+        if key not in self._values:
+            path = self.folder / "calls" / f"{key}.npz"
+            found, value = read_entry(path, self.name)
+            if found:
+                self.hits.append(function)
+            else:
+                value = compute()
+                write_entry(path, value, self.name, function)
+            self._values[key] = value
+        return copy.deepcopy(self._values[key])
 
 
 def visible_in_sandbox(folder: Path, bound: list[str]) -> str | None:
@@ -232,11 +284,9 @@ def visible_in_sandbox(folder: Path, bound: list[str]) -> str | None:
     return None
 
 
-def attach(
-    plans: dict[str, Plan], week: str, seed: int, folder: Path | None, bound: list[str]
-) -> Path | None:
-    """Give every plan a ``ReferenceCache`` under ``folder``; the folder used, or
-    None (cache off, or refused because a sandbox would see it)."""
+def usable_folder(folder: Path | None, bound: list[str]) -> Path | None:
+    """``folder``, or None when the cache is off or a sandbox would see the folder
+    (then said in the log): student code must not plant entries scoring trusts."""
     if folder is None:
         return None
     shown = visible_in_sandbox(folder, bound)
@@ -246,6 +296,17 @@ def attach(
             folder,
             shown,
         )
+        return None
+    return folder
+
+
+def attach(
+    plans: dict[str, Plan], week: str, seed: int, folder: Path | None, bound: list[str]
+) -> Path | None:
+    """Give every plan a ``ReferenceCache`` under ``folder``; the folder used, or
+    None (cache off, or refused because a sandbox would see it)."""
+    folder = usable_folder(folder, bound)
+    if folder is None:
         return None
     code = code_fingerprint(week, seed)
     for name, plan in plans.items():
