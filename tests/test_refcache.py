@@ -51,6 +51,7 @@ VALUE = {
         "initial_preds": np.arange(3, dtype=np.float64),
     },
     "flags": [True, None, "text", 3, (1.5, float("nan"), -0.0, math.inf)],
+    "scalars": [np.float32(0.1), np.float64(2.5), np.int64(-3), np.bool_(True)],
 }
 
 
@@ -284,11 +285,64 @@ def test_a_second_run_grades_alike_without_training_the_reference(
         m.setattr(week1_checks, "train_variant", refuse)
         second = batch.grade_batch("week1", submissions, tmp_path / "two", settings)
     assert graded(second) == first
+    autograded = {
+        key: (status, total, [q for q in qs if not q[0].startswith("m")])
+        for key, (status, total, qs) in first.items()
+    }
+    assert graded_without_torch(tmp_path, tmp_path / "cache") == autograded
     uncached = Settings(reference_cache=None)
     assert (
         graded(batch.grade_batch("week1", submissions, tmp_path / "three", uncached))
         == first
     )
+
+
+REFUSE_TORCH = """
+import sys
+
+class RefuseTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            print("IMPORTED TORCH", name, file=sys.stderr)
+            raise ImportError(name)
+
+sys.meta_path.insert(0, RefuseTorch())
+from gene46100 import cli
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def graded_without_torch(tmp_path, cache) -> dict:
+    """Regrade the batch with ``gene46100 grade`` in a process that may not import
+    torch (its sandboxes may): the reference cache holds every reference output."""
+    import json
+    import os
+    import subprocess
+
+    out = tmp_path / "no-torch"
+    done = subprocess.run(
+        [sys.executable, "-c", REFUSE_TORCH, "grade", "week1", str(tmp_path / "batch")]
+        + ["--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, refcache.ENV: str(cache)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "IMPORTED TORCH" not in done.stderr, done.stderr[-3000:]
+    records = [json.loads(line) for line in (out / "records.jsonl").open()]
+    return {
+        r["id"]: (
+            r["status"],
+            r["total"],
+            [
+                (q["name"], q["score"], q["feedback"])
+                for q in r["questions"]
+                if q["status"] != "manual"  # the written answers: a person's
+            ],
+        )
+        for r in records
+    }
 
 
 def test_student_code_cannot_see_the_default_cache_folder(tmp_path):
@@ -341,3 +395,103 @@ def test_a_batch_only_memo_stays_out_of_the_store(tmp_path):
     again = Counter(False)
     assert later.memo("diverges:lr0:0x1p-3", again, across_runs=False) is False
     assert again.calls == 1 and later.store.hits == []
+
+
+# ------------------------------------------------------------ reference calls
+def calls(folder, code=CODE) -> refcache.CallCache:
+    return refcache.CallCache(folder, code, "week1")
+
+
+def design(dtype=np.float64) -> np.ndarray:
+    return np.arange(12, dtype=dtype).reshape(4, 3) / 7
+
+
+def test_a_reference_call_comes_back_exactly_in_a_later_run(tmp_path):
+    compute = Counter(VALUE)
+    got = calls(tmp_path).recall("f", ((design(), 0.5), {"n": 3}), compute)
+    assert_same(got, VALUE)
+    later = calls(tmp_path)  # another run
+    again = Counter("never used")
+    assert_same(later.recall("f", ((design(), 0.5), {"n": 3}), again), VALUE)
+    assert (compute.calls, again.calls) == (1, 0)
+    assert later.hits == ["f"]
+
+
+def test_each_reference_call_gets_its_own_copy(tmp_path):
+    """A check that changes what it got cannot change what the next one gets."""
+    cache = calls(tmp_path)
+    compute = Counter({"beta": np.zeros(3)})
+    first = cache.recall("f", ((design(),), {}), compute)
+    first["beta"][:] = 7.0
+    second = cache.recall("f", ((design(),), {}), compute)
+    assert compute.calls == 1 and not second["beta"].any()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["array value", "dtype", "list for tuple", "int for float", "keyword"]
+    + ["name", "code"],
+)
+def test_a_reference_call_that_differs_is_computed_again(tmp_path, change):
+    """Every part of a call is in its key: a value, a dtype, a container's type, a
+    number's type, a keyword, the function, the code that computes it."""
+
+    def call(X=design(), lr=0.5, sizes=(2, 3), kw=1, name="f", code=CODE, value=0):
+        compute = Counter(value)
+        got = calls(tmp_path, code).recall(name, ((X, lr, sizes), {"k": kw}), compute)
+        return got, compute.calls
+
+    assert call() == (0, 1)
+    X, lr, sizes, kw, name, code = design(), 0.5, (2, 3), 1, "f", dict(CODE)
+    if change == "array value":
+        X[0, 0] += 1e-12
+    elif change == "dtype":
+        X = design(np.float32)
+    elif change == "list for tuple":
+        sizes = [2, 3]
+    elif change == "int for float":
+        kw = 1.0
+    elif change == "keyword":
+        kw = 2
+    elif change == "name":
+        name = "g"
+    else:
+        code["reference"] = "r2"
+    assert call(X, lr, sizes, kw, name, code, value=1) == (1, 1)
+    assert call() == (0, 0)  # the first call is still kept
+
+
+def test_the_reference_stand_in_calls_the_module_without_a_store(tmp_path):
+    """Without a store (the project's tests, Otter's hidden tests in the student's
+    kernel) every call goes to the reference itself; with one, only the named
+    plain-data functions go through it."""
+    from gene46100.checks.reference import Reference
+    from gene46100_ref import week1 as module
+
+    ref = Reference("gene46100_ref.week1", cached=("normal_equation",))
+    X, y = design(), np.arange(4.0)
+    assert_same(ref.normal_equation(X[:, :2], y), module.normal_equation(X[:, :2], y))
+    assert ref.MLP is module.MLP and ref.module is module
+    ref.store = cache = calls(tmp_path)
+    assert_same(ref.normal_equation(X[:, :2], y), module.normal_equation(X[:, :2], y))
+    assert_same(ref.normal_equation(X[:, :2], y), module.normal_equation(X[:, :2], y))
+    assert cache.hits == [] and len(list((tmp_path / "calls").glob("*.npz"))) == 1
+    assert ref.max_stable_lr(X) == module.max_stable_lr(X)  # not named: direct
+    assert len(list((tmp_path / "calls").glob("*.npz"))) == 1
+
+
+def test_provided_source_is_read_without_importing_the_reference():
+    """What ``provides`` sends is the source ``inspect`` gives, for every
+    definition of every week's reference, read from the file unimported."""
+    import importlib
+    import inspect
+
+    from gene46100 import checks, course
+
+    for week in course.WEEKS:
+        name = f"gene46100_ref.{week}"
+        module = importlib.import_module(name)
+        sources = checks.top_level_sources(name)
+        assert sources
+        for definition, source in sources.items():
+            assert source == inspect.getsource(getattr(module, definition))
