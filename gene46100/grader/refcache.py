@@ -8,6 +8,11 @@ seed, the question, the memo key and a digest of the plan itself (probes, hidden
 arrays and files, trusted context). Any change gives a new fingerprint, so a value
 is never reused stale; an unreadable or malformed entry is recomputed and replaced.
 
+``CallCache`` keeps a week's plain-data reference calls (``checks.reference``) the
+same way, keyed by the function and its exact arguments instead of a plan and memo
+key: planning and scoring ask for the same calls every run, and answering them from
+disk spares the grading process the reference module's import of torch.
+
 Threat model: entries are trusted inputs to scoring, so they live outside every
 sandbox (by default ``~/.cache/gene46100/references``; ``GENE46100_CACHE`` moves
 it, ``GENE46100_CACHE=off`` turns it off) and a folder that a sandbox would see
