@@ -495,3 +495,19 @@ def test_provided_source_is_read_without_importing_the_reference():
         assert sources
         for definition, source in sources.items():
             assert source == inspect.getsource(getattr(module, definition))
+
+
+def test_provided_source_follows_a_rebuilt_reference(tmp_path, monkeypatch):
+    """A reference rebuilt while the process lives is read again, never sent stale."""
+    from gene46100 import checks
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "rebuilt_reference.py"
+    path.write_text("def f(x):\n    return x\n")
+    assert checks.top_level_sources("rebuilt_reference") == {
+        "f": "def f(x):\n    return x\n"
+    }
+    path.write_text("@staticmethod\ndef f(x):\n    return 2 * x\n")
+    assert checks.top_level_sources("rebuilt_reference") == {
+        "f": "@staticmethod\ndef f(x):\n    return 2 * x\n"
+    }

@@ -310,14 +310,21 @@ def reference_source(module_name: str, name: str) -> str:
     return source
 
 
-@functools.lru_cache(maxsize=16)
 def top_level_sources(module_name: str) -> dict[str, str]:
     """Each top-level function and class of a module, by name, as ``inspect.
-    getsource`` gives it (decorators included), parsed from its file unimported."""
+    getsource`` gives it (decorators included), parsed from its file unimported
+    (once per version of the file: a rebuilt reference is read again)."""
     spec = importlib.util.find_spec(module_name)
     if spec is None or spec.origin is None:
         return {}
-    text = Path(spec.origin).read_text(encoding="utf-8")
+    stat = Path(spec.origin).stat()
+    return parsed_sources(spec.origin, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def parsed_sources(path: str, mtime_ns: int, size: int) -> dict[str, str]:
+    """``top_level_sources`` of the file at ``path`` as of ``mtime_ns``/``size``."""
+    text = Path(path).read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     sources = {}
     for node in ast.parse(text).body:
