@@ -188,19 +188,22 @@ def test_an_unwritable_folder_only_costs_the_cache(tmp_path, caplog):
 
 def test_a_folder_the_sandbox_sees_is_refused(caplog):
     inside = __import__("pathlib").Path(sys.prefix) / "cache"
-    plans = {"q9": a_plan()}
     with caplog.at_level(logging.WARNING):
-        used = refcache.attach(plans, "week1", 0, inside, [sys.prefix])
-    assert used is None and plans["q9"].store is None
+        loaded = load_assignment("week1", Settings(reference_cache=inside))
+    assert all(plan.store is None for plan in loaded.plans.values())
+    assert week1_checks.ref.store is None
     assert "which sandboxes see" in caplog.text
+    assert refcache.usable_folder(inside, [sys.prefix]) is None
 
 
 def test_no_cache_without_a_sandbox(tmp_path):
     """Unsandboxed student code could plant entries that later batches would trust."""
     plans = load_assignment("week1", Settings(unsafe=True, reference_cache=tmp_path))
     assert all(plan.store is None for plan in plans.plans.values())
+    assert week1_checks.ref.store is None
     sandboxed = load_assignment("week1", Settings(reference_cache=tmp_path))
     assert all(plan.store is not None for plan in sandboxed.plans.values())
+    assert week1_checks.ref.store is not None
 
 
 def test_the_default_folder_and_turning_it_off(monkeypatch, tmp_path):

@@ -80,18 +80,17 @@ def load_assignment(name: str, settings: Settings) -> Assignment:
     # Without a sandbox, student code could plant entries that later batches trust.
     cache = None if settings.unsafe else settings.reference_cache
     cache = refcache.usable_folder(cache, sandbox.read_only_binds())
+    code = refcache.code_fingerprint(name, settings.seed) if cache else {}
     # Plans already ask the reference (a learning rate from the design's spectrum).
     checks.use_reference_store(
-        name,
-        refcache.CallCache(cache, refcache.code_fingerprint(name, settings.seed), name)
-        if cache is not None
-        else None,
+        name, refcache.CallCache(cache, code, name) if cache else None
     )
     plans = {
         n: q.plan(checks.question_rng(name, n, settings.seed))
         for n, q in graded.items()
     }
-    refcache.attach(plans, name, settings.seed, cache, [])
+    if cache:
+        refcache.attach(plans, name, code, cache)
     released = tamper.released_lines(settings.release_dir / name / f"{name}.ipynb")
     return Assignment(name, spec, graded, plans, released, spec_bytes)
 

@@ -22,11 +22,13 @@ INK = "#444"
 GRID = "#e4e7ed"
 
 
-def _e(text: object) -> str:
+def escape(text: object) -> str:
+    """HTML-escape anything (quotes too: values also land in attributes)."""
     return html.escape(str(text), quote=True)
 
 
-def _fmt(value: float) -> str:
+def fmt(value: float) -> str:
+    """A number as short as it reads (``%g``)."""
     return f"{value:g}"
 
 
@@ -68,50 +70,50 @@ def bar_chart(
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" aria-label="{_e(alt)}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" aria-label="{escape(alt)}" '
         f'font-family="system-ui,sans-serif" font-size="12" fill="{INK}">',
-        f"<title>{_e(alt)}</title>",
+        f"<title>{escape(alt)}</title>",
     ]
     for tick in np.arange(0, top + step / 2, step):
         ty = y(tick)
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" '
             f'stroke="{GRID}"/><text x="{LEFT - 6}" y="{ty + 4:.1f}" '
-            f'text-anchor="end">{_fmt(round(float(tick), 10))}</text>'
+            f'text-anchor="end">{fmt(round(float(tick), 10))}</text>'
         )
     slot = plot_w / max(1, len(values))
     gap = 1.0 if edges is not None else slot * 0.2
     for i, value in enumerate(values):
         x0 = LEFT + i * slot + gap / 2
         if edges is not None:
-            name = f"{_fmt(edges[i])} to {_fmt(edges[i + 1])}"
+            name = f"{fmt(edges[i])} to {fmt(edges[i + 1])}"
         else:
             name = labels[i]
         parts.append(
             f'<rect x="{x0:.1f}" y="{y(value):.1f}" width="{slot - gap:.1f}" '
             f'height="{TOP + plot_h - y(value):.1f}" fill="{ACCENT}">'
-            f"<title>{_e(name)}: {_fmt(round(value, 3))}</title></rect>"
+            f"<title>{escape(name)}: {fmt(round(value, 3))}</title></rect>"
         )
         if edges is None:
             parts.append(
                 f'<text x="{x0 + (slot - gap) / 2:.1f}" y="{TOP + plot_h + 16}" '
-                f'text-anchor="middle">{_e(labels[i])}</text>'
+                f'text-anchor="middle">{escape(labels[i])}</text>'
             )
     if edges is not None:  # about ten labelled edges, whatever the bin count
         every = max(1, math.ceil(len(edges) / 11))
         for i in range(0, len(edges), every):
             parts.append(
                 f'<text x="{LEFT + i * slot:.1f}" y="{TOP + plot_h + 16}" '
-                f'text-anchor="middle">{_fmt(round(edges[i], 3))}</text>'
+                f'text-anchor="middle">{fmt(round(edges[i], 3))}</text>'
             )
     base = TOP + plot_h
     parts += [
         f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" '
         f'stroke="{INK}"/>',
         f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" '
-        f'text-anchor="middle">{_e(xlabel)}</text>',
+        f'text-anchor="middle">{escape(xlabel)}</text>',
         f'<text transform="translate(14 {TOP + plot_h / 2:.1f}) rotate(-90)" '
-        f'text-anchor="middle">{_e(ylabel)}</text>',
+        f'text-anchor="middle">{escape(ylabel)}</text>',
         "</svg>",
     ]
     return "".join(parts)

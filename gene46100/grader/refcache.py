@@ -14,7 +14,7 @@ key: planning and scoring ask for the same calls every run, and answering them f
 disk spares the grading process the reference module's import of torch.
 
 Threat model: entries are trusted inputs to scoring, so they live outside every
-sandbox (by default ``~/.cache/gene46100/references``; ``GENE46100_CACHE`` moves
+sandbox (by default under ``~/.cache/gene46100``; ``GENE46100_CACHE`` moves
 it, ``GENE46100_CACHE=off`` turns it off) and a folder that a sandbox would see
 (the Python environment, the system folders) is refused. Entries are ``.npz`` files
 read with ``allow_pickle=False``: a value that is not plain data (dicts of arrays,
@@ -208,6 +208,7 @@ def write_entry(path: Path, value: Any, label: str, key: str) -> None:
 
 
 def fingerprint(code: dict[str, object], **more: str) -> str:
+    """The hash naming one kind of entry: ``code_fingerprint`` plus what else."""
     return hashlib.sha256(
         json.dumps({**code, **more}, sort_keys=True).encode()
     ).hexdigest()
@@ -306,14 +307,9 @@ def usable_folder(folder: Path | None, bound: list[str]) -> Path | None:
 
 
 def attach(
-    plans: dict[str, Plan], week: str, seed: int, folder: Path | None, bound: list[str]
-) -> Path | None:
-    """Give every plan a ``ReferenceCache`` under ``folder``; the folder used, or
-    None (cache off, or refused because a sandbox would see it)."""
-    folder = usable_folder(folder, bound)
-    if folder is None:
-        return None
-    code = code_fingerprint(week, seed)
+    plans: dict[str, Plan], week: str, code: dict[str, object], folder: Path
+) -> None:
+    """Give every plan a ``ReferenceCache`` under ``folder`` (one ``usable_folder``
+    returned) with the week's ``code_fingerprint``."""
     for name, plan in plans.items():
         plan.store = ReferenceCache(folder, code, week, name)
-    return folder
