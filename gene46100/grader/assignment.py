@@ -129,7 +129,10 @@ def check_provides_order(graded: dict[str, Question]) -> None:
 
 
 def make_job(
-    assignment: Assignment, cells: list[dict], work_files: dict[str, Path] | None = None
+    assignment: Assignment,
+    cells: list[dict],
+    work_files: dict[str, Path] | None = None,
+    device: str = "cpu",
 ) -> Job:
     questions = [
         {
@@ -147,6 +150,7 @@ def make_job(
         arrays={n: p.arrays for n, p in assignment.plans.items()},
         files={n: p.files for n, p in assignment.plans.items() if p.files},
         work_files=work_files or {},
+        device=device,
     )
 
 

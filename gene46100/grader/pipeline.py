@@ -20,7 +20,14 @@ from gene46100.grader.intake import InvalidSubmission, Submission, read_code_cel
 from gene46100.grader.records import QuestionResult, QuestionStatus, Record, Status
 from gene46100.grader.sandbox.supervisor import RunReport, run_sandbox
 from gene46100.grader.sandbox.warm import WarmPool
-from gene46100.grader.scoring import lost, manual, score_question, submission_status
+from gene46100.grader.scoring import (
+    check_failed,
+    lost,
+    manual,
+    score_question,
+    submission_status,
+)
+from gene46100.grader.scrub import scrub_record
 
 
 def grade_submission(
@@ -59,7 +66,12 @@ def _grade(
     except InvalidSubmission as exc:
         return empty_record(assignment, submission, Status.INVALID, str(exc))
     flags = tamper.scan(cells, assignment.released_lines)
-    job = make_job(assignment, cells, work_files_for(assignment, submission, settings))
+    job = make_job(
+        assignment,
+        cells,
+        work_files_for(assignment, submission, settings),
+        device="cuda" if settings.limits.gpu else "cpu",
+    )
     with pool.slot() if pool else contextlib.nullcontext() as slot:
         report, job_dir = run_sandbox(
             job, settings.limits, settings.timeouts, settings.unsafe, slot=slot
@@ -105,6 +117,8 @@ def _record(
             questions.append(
                 lost(name, points, "tampered", "returned malformed results")
             )
+        except Exception as exc:  # noqa: BLE001 - our check's bug costs one question
+            questions.append(check_failed(name, points, exc))
     status = submission_status(report, tampered, questions)
     return _finish(
         assignment, submission, status, questions, report, settings, flags=tampered
@@ -180,8 +194,10 @@ def _finish(
         record.phase_seconds = dict(report.phases)
         record.sandbox_start = report.start
         record.peak_rss_mb = report.peak_rss_mb
+        record.grading_notes = list(report.notes)
         if settings is not None:
             record.limits = sandbox.describe_limits(
                 settings.limits, report.process_cgroup
             )
+    scrub_record(record)
     return record

@@ -48,6 +48,9 @@ class QuestionStatus(str, Enum):
     CRASHED = "crashed"
     TAMPERED = "tampered"
     NOT_RUN = "not_run"
+    # The grader's own check failed (a bug of ours): the TA regrades it; it is
+    # never the student's loss (see ``Record.regrade_owed``).
+    INTERNAL_ERROR = "internal_error"
 
     def __str__(self) -> str:
         return self.value
@@ -100,6 +103,9 @@ class Record:
     student: str = ""
     message: str = ""
     intake_notes: list[str] = field(default_factory=list)
+    # What grading did differently from Colab or Jupyter (CUDA run on the CPU, a
+    # magic skipped), by cell or question: the sandbox's word, never a score.
+    grading_notes: list[str] = field(default_factory=list)
     not_graded_files: list[str] = field(default_factory=list)
     graded_files: list[str] = field(default_factory=list)
     ignored_cells: list[int] = field(default_factory=list)

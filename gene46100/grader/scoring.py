@@ -53,6 +53,29 @@ def lost(name: str, points: float, status: str, message: str) -> QuestionResult:
     return QuestionResult(name, 0, points, QuestionStatus(status), f"{name} {message}.")
 
 
+def check_failed(name: str, points: float, exc: Exception) -> QuestionResult:
+    """A question whose trusted scoring raised (the grader's bug, not the
+    student's): 0 for now, ``internal_error`` so the TA sees it first and regrades
+    it once the check is fixed; the other questions stand."""
+    result = QuestionResult(
+        name,
+        0,
+        points,
+        QuestionStatus.INTERNAL_ERROR,
+        f"{name} could not be graded because of a problem in the grader, not in "
+        "your work; it will be graded again and does not count against you.",
+    )
+    result.checks = [
+        {
+            "name": "internal error",
+            "passed": False,
+            "weight": 1.0,
+            "message": f"{type(exc).__name__}: {str(exc)[:300]}",
+        }
+    ]
+    return result
+
+
 def manual(name: str, points: float) -> QuestionResult:
     """A question a person grades (0 until they do)."""
     return QuestionResult(name, 0, points, QuestionStatus.MANUAL, "Graded by a person.")
@@ -77,6 +100,8 @@ def submission_status(
     report: RunReport, tampered: list[str], questions: list[QuestionResult]
 ) -> Status:
     """One status per submission, the most serious first (scores stand regardless)."""
+    if any(q.status == QuestionStatus.INTERNAL_ERROR for q in questions):
+        return Status.INTERNAL_ERROR  # first in the report: the TA regrades it
     if tampered:
         return Status.TAMPERED
     if report.timed_out:

@@ -52,6 +52,8 @@ class Paths:
 
     files_dir = ""
     scratch_dir = ""
+    worker = ""  # this file, as the sandbox sees it (scripts run through it)
+    device = "cpu"  # "cuda" when the grader lends the sandbox its GPU
 
 
 NOT_IMPLEMENTED = "NotImplementedError"
@@ -281,7 +283,8 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
         out_dir = tempfile.mkdtemp(
             prefix=f"{probe['id']}-", dir=Paths.scratch_dir or None
         )
-        outfiles, argv = {}, [sys.executable, script]
+        outfiles = {}
+        argv = [sys.executable, Paths.worker, "--script", Paths.device, script]
         for arg in probe.get("args", []):
             if isinstance(arg, dict) and "$outfile" in arg:
                 name = os.path.basename(str(arg["$outfile"]))
@@ -383,6 +386,7 @@ def answer_question(
         exec(await_provide(job_dir, question["name"]), namespace)  # noqa: S102
     Paths.files_dir = os.path.join(job_dir, f"files-{question['name']}")
     Paths.scratch_dir = os.path.join(job_dir, "scratch")
+    Paths.worker = os.path.join(job_dir, "worker.py")
     os.makedirs(Paths.scratch_dir, exist_ok=True)
     path = os.path.join(job_dir, f"inputs-{question['name']}.npz")
     arrays = np.load(path, allow_pickle=False) if os.path.exists(path) else {}
@@ -489,6 +493,225 @@ def otter_stub() -> types.ModuleType:
     return module
 
 
+# ---------------------------------------------------------------- Colab habits
+MAX_NOTES = 20
+# Shell commands that only make sense on the student's own machine or Colab: the
+# grader has the course's packages, no network and no GPU, so they are skipped.
+SKIPPED_COMMANDS = ("pip", "pip3", "conda", "mamba", "apt", "apt-get", "nvidia-smi")
+
+
+class Notes:
+    """What the grader did differently from Colab or Jupyter (a ``note`` event each,
+    for the record; never a score). ``where`` is the cell or question running."""
+
+    def __init__(self, events: Events) -> None:
+        self.events, self.where, self.seen = events, "", set()
+
+    def add(self, text: str) -> None:
+        key = (self.where, text)
+        if key in self.seen or len(self.seen) >= MAX_NOTES:
+            return
+        self.seen.add(key)
+        self.events.send(ev="note", where=self.where, text=short(text))
+
+
+def is_cuda(device) -> bool:
+    """A CUDA device as students write one: ``"cuda"``, ``"cuda:0"``, a
+    ``torch.device("cuda")``."""
+    if isinstance(device, str):
+        return device.strip().lower().startswith("cuda")
+    return getattr(device, "type", None) == "cuda" and "torch" in sys.modules
+
+
+class CudaOnCpu:
+    """Run a process's CUDA requests on the CPU, each kind noted once.
+
+    Students work on Colab's GPU runtime (the course's own device helper picks
+    ``cuda`` first); the same code must score the same on a grader without one.
+    Every torch call (factory ``device=``, ``.to("cuda")``, ``.cuda()``,
+    ``set_default_device("cuda")``, modules' ``.to``/``.cuda``, which call the
+    tensor methods) passes through a ``TorchFunctionMode``, the mechanism behind
+    ``torch.set_default_device``, which turns a CUDA device into ``"cpu"``;
+    ``torch.load`` maps GPU tensors to the CPU, and ``torch.cuda.synchronize``
+    does nothing. ``start`` once torch is imported; ``stop`` (a question graded
+    on a real GPU) undoes it all.
+    """
+
+    def __init__(self, note) -> None:
+        self.note, self.mode, self.saved = note, None, {}
+
+    def start(self) -> None:
+        torch = _torch()
+        self.mode = self._mode(torch)
+        self.mode.__enter__()  # for the process's life: each fork inherits it
+        self.saved = {
+            "load": torch.load,
+            "synchronize": torch.cuda.synchronize,
+            "set_default_device": torch.set_default_device,
+        }
+        torch.load = self._load(torch.load)
+        torch.cuda.synchronize = lambda *args, **kwargs: None
+        torch.set_default_device = self._set_default_device(torch.set_default_device)
+
+    def stop(self) -> None:
+        if self.mode is None:
+            return
+        torch = _torch()
+        self.mode.__exit__(None, None, None)
+        torch.load = self.saved["load"]
+        torch.cuda.synchronize = self.saved["synchronize"]
+        torch.set_default_device = self.saved["set_default_device"]
+        self.mode = None
+
+    def start_with_torch(self) -> None:
+        """``start`` now if torch is imported, else the moment a cell imports it
+        (importing torch costs a second of CPU a notebook may never need)."""
+        if "torch" in sys.modules:
+            self.start()
+            return
+        sys.meta_path.insert(0, _AfterImport("torch", self.start))
+
+    def _mode(self, torch):
+        from torch.overrides import TorchFunctionMode
+
+        note, identity = self.note, {torch.Tensor.cuda, torch.Tensor.pin_memory}
+
+        class CudaOnCpuMode(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                kwargs = dict(kwargs or {})
+                if func in identity:
+                    note(f".{func.__name__}() ran on the CPU (the grader has no GPU)")
+                    return args[0]
+                if is_cuda(kwargs.get("device")):
+                    kwargs["device"] = "cpu"
+                    note(f"{_name(func)}(device='cuda') ran on the CPU")
+                if any(is_cuda(a) for a in args):
+                    args = tuple("cpu" if is_cuda(a) else a for a in args)
+                    note(f"{_name(func)}('cuda') ran on the CPU")
+                return func(*args, **kwargs)
+
+        return CudaOnCpuMode()
+
+    def _set_default_device(self, set_default_device):
+        note = self.note
+
+        def on_cpu(device):
+            if is_cuda(device):
+                note("torch.set_default_device('cuda') ran on the CPU")
+                device = "cpu"
+            return set_default_device(device)
+
+        return on_cpu
+
+    def _load(self, load):
+        note = self.note
+
+        def to_cpu(storage, location):
+            if str(location).startswith("cuda"):
+                note("torch.load: tensors saved on a GPU were loaded on the CPU")
+            return storage
+
+        def cpu_load(*args, **kwargs):
+            where = kwargs.get("map_location")
+            if len(args) < 2 and (where is None or is_cuda(where)):
+                kwargs["map_location"] = to_cpu
+            return load(*args, **kwargs)
+
+        return cpu_load
+
+
+class _AfterImport:
+    """A ``sys.meta_path`` finder that calls ``then()`` once module ``name`` has
+    been imported (by anyone), then steps aside."""
+
+    def __init__(self, name: str, then) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.name:
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module, then = spec.loader.exec_module, self.then
+
+        def exec_then(module):
+            exec_module(module)
+            then()
+
+        spec.loader.exec_module = exec_then
+        return spec
+
+
+def _name(func) -> str:
+    """How a student wrote the call (torch's internal names made readable)."""
+    name = getattr(func, "__name__", "a torch function")
+    return {"_parse_to": ".to", "to": ".to", "device": "torch.device"}.get(name, name)
+
+
+def install_shell_habits(shell, notes: Notes) -> None:
+    """Magics as students use them in Colab and Jupyter, in this bare shell:
+    those that only draw or set up a machine are harmless no-ops, noted; an
+    unknown magic or extension is skipped, noted, instead of losing its cell."""
+
+    def matplotlib_magic(line=""):
+        notes.add(f"%matplotlib {line.strip()}: plots are not drawn while grading")
+
+    def skipped(kind: str):
+        def magic(line="", cell=None):
+            notes.add(f"{kind} {line.strip()[:60]}: skipped while grading")
+
+        return magic
+
+    shell.register_magic_function(matplotlib_magic, "line", "matplotlib")
+    for name in ("pip", "conda", "mamba"):
+        shell.register_magic_function(skipped(f"%{name}"), "line", name)
+    original = {
+        "system": shell.system,
+        "getoutput": shell.getoutput,
+        "run_line_magic": shell.run_line_magic,
+        "run_cell_magic": shell.run_cell_magic,
+    }
+
+    def system(cmd, *args, **kwargs):
+        words = str(cmd).split()
+        if words and os.path.basename(words[0]) in SKIPPED_COMMANDS:
+            notes.add(f"!{' '.join(words)[:60]}: skipped while grading")
+            return None
+        return original["system"](cmd, *args, **kwargs)
+
+    def getoutput(cmd, *args, **kwargs):
+        words = str(cmd).split()
+        if words and os.path.basename(words[0]) in SKIPPED_COMMANDS:
+            notes.add(f"!{' '.join(words)[:60]}: skipped while grading")
+            return []
+        return original["getoutput"](cmd, *args, **kwargs)
+
+    def run_line_magic(name, line, *args, **kwargs):
+        if shell.find_line_magic(name) is None:
+            notes.add(f"%{name}: not available while grading; skipped")
+            return None
+        if name == "load_ext":
+            try:
+                return original["run_line_magic"](name, line, *args, **kwargs)
+            except ImportError:
+                notes.add(f"%load_ext {line.strip()[:40]}: not installed; skipped")
+                return None
+        return original["run_line_magic"](name, line, *args, **kwargs)
+
+    def run_cell_magic(name, line, cell, *args, **kwargs):
+        if shell.find_cell_magic(name) is None:
+            notes.add(f"%%{name}: not available while grading; cell skipped")
+            return None
+        return original["run_cell_magic"](name, line, cell, *args, **kwargs)
+
+    shell.system, shell.getoutput = system, getoutput
+    shell.run_line_magic, shell.run_cell_magic = run_line_magic, run_cell_magic
+
+
 def make_shell():
     """An in-process IPython shell (magics work; no kernel, no history database)."""
     from IPython.core.interactiveshell import InteractiveShell
@@ -544,12 +767,16 @@ class Reaper:
                 return
 
 
-def run_cells(job: dict, events: Events, shell, reaper: Reaper) -> None:
+def run_cells(
+    job: dict, events: Events, shell, reaper: Reaper, notes: Notes | None = None
+) -> None:
     skip = set(job.get("skip", []))
     for cell in job["cells"]:
         index = cell["index"]
         if index in skip or cell.get("ignored"):
             continue
+        if notes is not None:
+            notes.where = f"cell {index}"
         events.send(ev="cell_start", i=index, t=time.monotonic())
         result = shell.run_cell(cell["source"], store_history=False, silent=False)
         error = result.error_before_exec or result.error_in_exec
@@ -578,24 +805,53 @@ def main(job_dir: str, events_fd: int) -> None:
     sys.modules["otter"] = otter_stub()
     forker = Forker()
     reaper = Reaper(bool(job.get("reap_strays", False)))
+    notes = Notes(events)
     shell = make_shell()
+    install_shell_habits(shell, notes)
+    # On a GPU grader (job "device": "cuda") the cells still run on the CPU: a
+    # process that has used CUDA cannot fork a question that uses it again.
+    cpu = CudaOnCpu(notes.add)
+    cpu.start_with_torch()
     work = os.path.join(job_dir, "work")
     if os.path.isdir(work):
         os.chdir(work)  # the notebook's own folder: its companion files, its data
     events.send(ev="started")
-    run_cells(job, events, shell, reaper)
+    run_cells(job, events, shell, reaper, notes)
     events.send(ev="cells_done")
     out_dir = os.path.join(job_dir, "out")
     namespace = shell.user_ns
+    Paths.device = str(job.get("device", "cpu"))
+    on_gpu = Paths.device == "cuda"
     for question in job["questions"]:
         events.send(ev="q_start", q=question["name"])
-        report = forker.run(
-            lambda q=question: answer_question(q, namespace, job_dir, out_dir, threads),
-            float(question["timeout_s"]),
-        )
+        notes.where = question["name"]
+
+        def answer(q=question) -> None:
+            if on_gpu:
+                cpu.stop()
+            answer_question(q, namespace, job_dir, out_dir, threads)
+
+        report = forker.run(answer, float(question["timeout_s"]))
         events.send(ev="q_end", q=question["name"], **report)
     events.send(ev="done")
 
 
+def run_script_main(device: str, argv: list[str]) -> None:
+    """``worker.py --script DEVICE SCRIPT ARGS...``: run a submitted script as
+    ``python SCRIPT ARGS...`` would; on ``cpu``, with its CUDA requests on the CPU
+    (a ``predict.py`` that loads weights saved on Colab's GPU)."""
+    import runpy
+
+    script = argv[0]
+    sys.argv = list(argv)
+    sys.path[0] = os.path.dirname(os.path.abspath(script))  # not this file's
+    if device != "cuda":
+        CudaOnCpu(lambda text: None).start_with_torch()
+    runpy.run_path(script, run_name="__main__")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    if sys.argv[1] == "--script":
+        run_script_main(sys.argv[2], sys.argv[3:])
+    else:
+        main(sys.argv[1], int(sys.argv[2]))

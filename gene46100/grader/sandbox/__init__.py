@@ -63,13 +63,30 @@ class Limits:
     cpu_s: int = 900  # CPU seconds per process
     tmp_mb: int = 1024  # the sandbox's /tmp (memory-backed), where bwrap can cap it
     disk_mb: int = 1024  # everything written under the job dir (the host's disk)
+    # Lend the sandbox this machine's NVIDIA GPU (``grade --gpu``): its device
+    # nodes, nothing else. Off: CUDA requests run on the CPU (worker.CudaOnCpu).
+    gpu: bool = False
+
+
+# NVIDIA's device nodes (control, unified memory, one per GPU); nothing else of
+# the host's /dev is bound.
+GPU_DEVICE_GLOBS = ("nvidia[0-9]*", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools")
+
+
+def gpu_devices(dev: Path = Path("/dev")) -> list[str]:
+    """This machine's NVIDIA device nodes (empty where there is no GPU)."""
+    found = {str(p) for pattern in GPU_DEVICE_GLOBS for p in dev.glob(pattern)}
+    return sorted(found)
 
 
 def apply_limits(limits: Limits) -> None:
     """``preexec_fn``: set rlimits in the child before it execs the sandbox."""
     mb = 1024 * 1024
+    # CUDA reserves far more address space than it uses: on a GPU the memory
+    # bound is the GPU's and the machine's, not RLIMIT_AS (the record says so).
+    address_space = resource.RLIM_INFINITY if limits.gpu else limits.memory_mb * mb
     for name, value in (
-        (resource.RLIMIT_AS, limits.memory_mb * mb),
+        (resource.RLIMIT_AS, address_space),
         (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
         (resource.RLIMIT_NOFILE, limits.open_files),
         (resource.RLIMIT_NPROC, limits.processes),
@@ -150,7 +167,11 @@ def describe_limits(limits: Limits, cgroup: bool) -> dict[str, object]:
         + (" (not enforced: grader runs as root)" if os.geteuid() == 0 else "")
     )
     return {
-        "memory_mb_per_process": limits.memory_mb,
+        "memory_mb_per_process": "not enforced (a GPU sandbox: CUDA reserves "
+        "address space)"
+        if limits.gpu
+        else limits.memory_mb,
+        "gpu": ", ".join(gpu_devices()) if limits.gpu else "none (CUDA on the CPU)",
         "file_size_mb": limits.file_size_mb,
         "open_files": limits.open_files,
         "cpu_s_per_process": limits.cpu_s,
@@ -253,10 +274,11 @@ def hidden_package_dirs() -> list[str]:
     return found
 
 
-def sandbox_env(threads: int) -> dict[str, str]:
-    """The whole environment of sandboxed code (nothing inherited from the grader)."""
+def sandbox_env(threads: int, gpu: bool = False) -> dict[str, str]:
+    """The whole environment of sandboxed code (nothing inherited from the grader).
+    Without ``gpu`` no CUDA device is visible, whatever the machine has."""
     home = f"{JOB_MOUNT}/home"
-    return {
+    env = {
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
         "HOME": home,
         "TMPDIR": "/tmp",
@@ -270,6 +292,12 @@ def sandbox_env(threads: int) -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": str(threads),
         "CUDA_VISIBLE_DEVICES": "",
     }
+    if gpu:
+        del env["CUDA_VISIBLE_DEVICES"]
+        # torch asks NVML, not the driver, whether CUDA is there: the worker may
+        # then fork a question that uses CUDA (a CUDA context does not survive fork).
+        env["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+    return env
 
 
 def matplotlib_font_cache() -> list[Path]:
@@ -292,10 +320,11 @@ WRITABLE = ("out", "home", "work", "scratch")
 
 
 def bwrap_argv(
-    job_dir: Path, command: list[str], threads: int, tmp_mb: int = 0
+    job_dir: Path, command: list[str], threads: int, tmp_mb: int = 0, gpu: bool = False
 ) -> list[str]:
-    """The bubblewrap command line that runs ``command`` with ``job_dir`` at /job."""
-    argv = system_argv(threads, tmp_mb)
+    """The bubblewrap command line that runs ``command`` with ``job_dir`` at /job
+    (with ``gpu``, the GPU's device nodes too)."""
+    argv = system_argv(threads, tmp_mb, gpu=gpu)
     argv += ["--ro-bind", str(job_dir), JOB_MOUNT]
     for name in WRITABLE:
         (job_dir / name).mkdir(exist_ok=True)
@@ -341,7 +370,10 @@ def warm_argv(
 
 
 def system_argv(
-    threads: int, tmp_mb: int, identity: tuple[int, int] = (SANDBOX_ID, SANDBOX_ID)
+    threads: int,
+    tmp_mb: int,
+    identity: tuple[int, int] = (SANDBOX_ID, SANDBOX_ID),
+    gpu: bool = False,
 ) -> list[str]:
     """What every sandbox gets: namespaces, environment, /proc, /dev, a capped /tmp,
     the system and the Python environment read-only, the hidden packages masked;
@@ -362,7 +394,7 @@ def system_argv(
         str(identity[1]),
         "--clearenv",
     ]
-    for key, value in sandbox_env(threads).items():
+    for key, value in sandbox_env(threads, gpu).items():
         argv += ["--setenv", key, value]
     # Fresh /proc, /dev and /tmp first: later binds may lie beneath them. /tmp is
     # memory: uncapped, a cell could fill half the host's RAM through it.
@@ -372,6 +404,8 @@ def system_argv(
         else []
     )
     argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
+    for device in gpu_devices() if gpu else ():
+        argv += ["--dev-bind", device, device]
     for directory in (*SYSTEM_DIRS, *KERNEL_FILES):
         argv += ["--ro-bind-try", directory, directory]
     for name in ETC_FILES:
@@ -403,12 +437,12 @@ def start(
     argv = (
         unsafe_argv(job_dir, command)
         if unsafe
-        else bwrap_argv(job_dir, command, threads, limits.tmp_mb)
+        else bwrap_argv(job_dir, command, threads, limits.tmp_mb, limits.gpu)
     )
     env = None
     if unsafe:
         env = {
-            **sandbox_env(threads),
+            **sandbox_env(threads, limits.gpu),
             "HOME": str(job_dir / "home"),
             "MPLCONFIGDIR": str(job_dir / "home/.mpl"),
             "IPYTHONDIR": str(job_dir / "home/.ipython"),

@@ -62,6 +62,10 @@ class RunReport:
     # start was given up)"; and the forked worker's peak resident memory (warm only).
     start: str = "cold"
     peak_rss_mb: float = 0.0
+    # What the sandbox did differently from Colab or Jupyter ("cell 3: %matplotlib
+    # inline: plots are not drawn while grading", CUDA run on the CPU): the
+    # worker's word, for the record; never a score.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -78,6 +82,9 @@ class Job:
     # The notebook's working directory: the release's data files and the student's
     # companion files (e.g. predict.py), by relative path.
     work_files: dict[str, Path] = field(default_factory=dict)
+    # "cuda": the sandbox has the GPU (``grade --gpu``) and questions may use it;
+    # "cpu": every CUDA request runs on the CPU.
+    device: str = "cpu"
 
 
 def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
@@ -115,6 +122,7 @@ def write_job_file(
         "questions": sealing.public_questions(questions),
         "threads": job.threads,
         "reap_strays": not unsafe,
+        "device": job.device,
     }
     (job_dir / "job.json").write_text(json.dumps(spec))
 
@@ -441,9 +449,22 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
         if isinstance(event.get("cpu_seconds"), (int, float)):
             report.questions[name]["cpu_seconds"] = float(event["cpu_seconds"])
         attempt.question = None
+    elif kind == "note":
+        add_note(report, event)
     elif kind == "done":
         return "done"
     return ""
+
+
+MAX_NOTES = 20
+
+
+def add_note(report: RunReport, event: dict) -> None:
+    """Keep a worker's note (bounded: a cell could send thousands)."""
+    where, text = str(event.get("where", ""))[:20], str(event.get("text", ""))[:200]
+    note = f"{where}: {text}" if where else text
+    if text and note not in report.notes and len(report.notes) < MAX_NOTES:
+        report.notes.append(note)
 
 
 def _question_limit(attempt: Attempt, name: str) -> float:
