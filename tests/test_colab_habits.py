@@ -136,14 +136,7 @@ def gpu_saved_weights(path: Path) -> None:
     ``cuda:0``), made here without a GPU by renaming the location in the pickle."""
     buffer = io.BytesIO()
     torch.save({"weight": torch.arange(6.0).reshape(2, 3)}, buffer)
-    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
-    with zipfile.ZipFile(path, "w") as target:
-        for info in source.infolist():
-            data = source.read(info)
-            if info.filename.endswith("data.pkl"):
-                assert b"X\x03\x00\x00\x00cpu" in data
-                data = data.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
-            target.writestr(info, data)
+    relocate_to_cuda(buffer.getvalue(), path)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
@@ -434,3 +427,67 @@ def test_the_self_check_says_in_one_line_when_a_function_asks_for_a_gpu():
         len(voice.verdict("q8", voice.check_question(str(test), plain)).splitlines())
         == 1
     )
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_predict_script_loads_weights_saved_on_a_gpu(tmp_path):
+    """Week 3a: ``model_weights.pt`` saved on Colab's GPU and a ``predict.py`` that
+    asks for ``cuda``: q5 scores what the clean copy scores, and the student's page
+    names no path of the grading machine."""
+    import shutil
+
+    clean = EXAMPLES / "week3a" / "alice_complete"
+    folder = tmp_path / "in" / "alice"
+    shutil.copytree(clean, folder)
+    # bob's predict.py fails inside torch: its traceback names torch's files
+    broken = tmp_path / "in" / "bob"
+    shutil.copytree(clean, broken)
+    text = (broken / "predict.py").read_text().replace("WEIGHTS,", "'missing.pt',")
+    (broken / "predict.py").write_text(text)
+    state = torch.load(folder / "model_weights.pt")
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    relocate_to_cuda(buffer.getvalue(), folder / "model_weights.pt")
+    # As the course writes it on Colab: the model on the GPU, no map_location.
+    script = (folder / "predict.py").read_text()
+    for before, after in (
+        ('map_location="cpu", ', ""),
+        ("return model.eval()", "return model.to('cuda').eval()"),
+        (
+            "model(torch.from_numpy(batch)).numpy()",
+            "model(torch.from_numpy(batch).cuda()).cpu().numpy()",
+        ),
+    ):
+        assert before in script
+        script = script.replace(before, after)
+    (folder / "predict.py").write_text(script)
+    out = tmp_path / "out"
+    code = cli.main(
+        ["grade", "week3a", str(tmp_path / "in"), "--out", str(out), "--quiet"]
+    )
+    assert code == 0
+    records = {
+        Path(r["file"]).name: r
+        for r in map(json.loads, (out / "records.jsonl").read_text().splitlines())
+    }
+    q5 = {
+        name: next(q for q in r["questions"] if q["name"] == "q5")
+        for name, r in records.items()
+    }
+    assert q5["alice"]["score"] == q5["alice"]["possible"], q5["alice"]["feedback"]
+    assert q5["bob"]["score"] == 0 and "missing.pt" in q5["bob"]["feedback"]
+    assert "site-packages/torch" in q5["bob"]["feedback"]  # named, but not where
+    assert_no_machine_paths(out)
+
+
+def relocate_to_cuda(saved: bytes, path: Path) -> None:
+    """``torch.save``'s bytes with every tensor located on ``cuda:0``."""
+    source = zipfile.ZipFile(io.BytesIO(saved))
+    with zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("data.pkl"):
+                assert b"X\x03\x00\x00\x00cpu" in data
+                data = data.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+            target.writestr(info, data)
