@@ -2431,7 +2431,55 @@ def sgd(X, y, lr, n_epochs, batch_size, seed):
             cell="error",
         )
     )
+    c.append(
+        benign(
+            "colab_habits_not_flagged",
+            F,
+            "ordinary Colab code beside correct answers: Drive paths and run names "
+            "under gene46100/, Colab detection through sys.modules, subprocess for "
+            "nvidia-smi, a base64 image, a download in an ungraded cell, a "
+            "dataclass's own __eq__: errors where Colab or the network is missing, "
+            "full marks, not flagged",
+            with_cells(
+                "from google.colab import drive\ndrive.mount('/content/drive')",
+                COLAB_HABITS,
+            ),
+            cell="error",
+        )
+    )
     return c
+
+
+# Ordinary Colab and course code that static tamper flags once mistook for tricks.
+COLAB_HABITS = """import base64, subprocess, sys, urllib.request
+from dataclasses import dataclass
+from IPython.display import HTML, display
+
+IN_COLAB = "google.colab" in sys.modules
+DATA = "/content/drive/MyDrive/gene46100/week1/data.csv"
+RUN_NAME = "gene46100-week1-mlp"
+try:
+    print(subprocess.check_output(["nvidia-smi"]).decode())
+except (OSError, subprocess.CalledProcessError) as exc:
+    print("no GPU here:", exc)
+try:
+    urllib.request.urlretrieve("https://example.org/gene46100/week1/data.csv", "data.csv")
+except OSError as exc:
+    print("offline:", exc)
+encoded = base64.b64encode(b"not really a png").decode()
+display(HTML(f'<img src="data:image/png;base64,{encoded}">'))
+
+
+@dataclass(frozen=True)
+class Window:
+    chrom: str
+    start: int
+
+    def __eq__(self, other):
+        if not isinstance(other, Window):
+            return NotImplemented
+        return (self.chrom, self.start) == (other.chrom, other.start)
+"""
 
 
 TQDM_TRAIN = """import torch
