@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -83,11 +84,25 @@ def grade_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.gpu and (args.unsafe_no_sandbox or not sandbox.gpu_devices()):
+        print(
+            "error: --gpu lends the sandbox this machine's NVIDIA GPU, and "
+            + (
+                "needs the sandbox (drop --unsafe-no-sandbox)"
+                if args.unsafe_no_sandbox
+                else "there is none here (no /dev/nvidia* device nodes); without "
+                "--gpu, CUDA requests in student code run on the CPU, with the "
+                "same grades"
+            ),
+            file=sys.stderr,
+        )
+        return 2
     from gene46100.grader import intake
 
-    submissions = intake.find_submissions(
+    found = intake.survey(
         [Path(p) for p in args.submissions], assignment=args.assignment
     )
+    submissions = found.submissions
     if not submissions:
         print(
             f"error: no submission found in {', '.join(args.submissions)} (looked "
@@ -103,17 +118,21 @@ def grade_command(args: argparse.Namespace) -> int:
         intake.cleanup()
         return 2
     try:
-        return grade_found(args, submissions)
+        return grade_found(args, submissions, found.left_alone)
     finally:
         intake.cleanup()  # notebooks extracted from archives
 
 
-def grade_found(args: argparse.Namespace, submissions: list[Submission]) -> int:
+def grade_found(
+    args: argparse.Namespace,
+    submissions: list[Submission],
+    left_alone: tuple[str, ...] = (),
+) -> int:
     """Grade what intake found (the heavy imports start here)."""
     from tqdm import tqdm
 
     from gene46100.grader.assignment import Settings
-    from gene46100.grader.batch import grade_batch
+    from gene46100.grader.batch import grade_batch, intake_summary
     from gene46100.grader.cluster import ClusterRefused
     from gene46100.grader.sandbox.supervisor import Timeouts
 
@@ -121,9 +140,12 @@ def grade_found(args: argparse.Namespace, submissions: list[Submission]) -> int:
         timeouts=Timeouts(cell_s=args.cell_timeout, submission_s=args.timeout),
         jobs=args.jobs,
         unsafe=args.unsafe_no_sandbox,
-        warm=not args.cold,
+        # A GPU sandbox is cold: the warm parent's forks cannot share a CUDA device.
+        warm=not args.cold and not args.gpu,
         scheduler=args.scheduler or "",
     )
+    if args.gpu:
+        settings.limits = dataclasses.replace(settings.limits, gpu=True)
     if args.no_reference_cache:
         settings.reference_cache = None
     out = Path(args.out)
@@ -148,6 +170,7 @@ def grade_found(args: argparse.Namespace, submissions: list[Submission]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print_table(results)
+    print(intake_summary(submissions, results, left_alone))
     missing = len({s.id for s in submissions}) - len(results)
     if missing:  # only on a cluster: a worker unfit to grade them (logged above)
         print(
@@ -329,6 +352,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start a fresh sandbox for every submission instead of forking it from "
         "a warm one (slower; same isolation and grades)",
+    )
+    g.add_argument(
+        "--gpu",
+        action="store_true",
+        help="grade on this machine's NVIDIA GPU: its device nodes are bound into "
+        "each (cold) sandbox and the questions run CUDA requests on it; without it, "
+        "CUDA requests in student code run on the CPU (same grades, noted in the "
+        "record)",
     )
     g.add_argument(
         "--no-reference-cache",

@@ -30,6 +30,11 @@ from gene46100.grader.intake import (
 )
 
 SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# What a TA and the student read when only a PDF export was handed in.
+PDF_ADVICE = (
+    "report.pdf is a PDF, not the notebook: hand in the .ipynb "
+    "(File > Download > Download .ipynb)"
+)
 
 
 def notebook(code: str = "x = 1", kernel: str = "python3") -> bytes:
@@ -141,7 +146,9 @@ def test_student_folders_one_zero_or_several_notebooks(tmp_path):
     subs = {s.source.split("/")[-1]: s for s in find_submissions([batch])}
     assert len(subs) == 4
     assert subs["alice"].notebook == batch / "alice/work/week1.ipynb"
-    assert subs["bob"].problem == "bob holds no notebook (found: report.pdf)"
+    assert subs["bob"].problem == (
+        "bob holds no notebook (found: report.pdf); " + PDF_ADVICE
+    )
     assert subs["carol"].problem == (
         "carol holds 2 notebooks (scratch.ipynb, week1.ipynb); submit exactly one"
     )
@@ -220,7 +227,9 @@ def test_zip_with_zero_notebooks_says_what_it_found(tmp_path):
     path = make_zip(tmp_path / "hw.zip", {"notes.txt": b"hi", "report.pdf": b"%PDF"})
     (sub,) = find_submissions([path])
     assert sub.notebook is None
-    assert sub.problem == "hw.zip holds no notebook (found: notes.txt, report.pdf)"
+    assert sub.problem == (
+        "hw.zip holds no notebook (found: notes.txt, report.pdf); " + PDF_ADVICE
+    )
 
 
 def test_nested_zip_is_not_opened_and_the_message_says_so(tmp_path):
@@ -345,7 +354,7 @@ def test_declared_gigabyte_is_refused_from_the_directory(tmp_path, work):
     (sub,) = find_submissions([path])
     assert sub.problem == (
         "bomb.zip: week1.ipynb would expand to 1073741824 bytes; "
-        "the limit is 52428800: refusing to unpack it"
+        f"the limit is {intake.ZIP_CAPS.member_bytes}: refusing to unpack it"
     )
     assert list(work.iterdir()) == []
 
@@ -440,7 +449,8 @@ def check_canvas(subs: list, assignment: str | None) -> None:
     kim = subs["canvas-kimbo-44444"]
     assert kim.problem == "" and kim.notebook.name == "week1.ipynb"
     assert subs["canvas-parkmin-55555"].problem == (
-        "parkmin (Canvas user 55555) holds no notebook (found: report.pdf)"
+        "parkmin (Canvas user 55555) holds no notebook (found: report.pdf); "
+        + PDF_ADVICE
     )
     lee = subs["canvas-leeann-33333"]
     if assignment is None:

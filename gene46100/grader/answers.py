@@ -24,6 +24,12 @@ walk). Markdown between them is the release's prose and is left out.
 Nothing here runs student code or trusts its structure: cells are read as plain JSON
 with the same caps as grading, and a malformed notebook yields no answers.
 
+Saved outputs are kept up to ``MAX_ANSWER_OUTPUT_BYTES`` per written answer (its
+cells and the evidence before it, in that order): an output that would pass the cap
+is replaced by a note saying what it was and how large ("plot of 3.4 MB not kept:
+over the 2 MB cap..."), so a notebook full of large Colab plots still shows every
+answer and the plots that fit.
+
 ``answers/<id>.json``::
 
     {"id", "assignment", "notebook_sha256",
@@ -48,7 +54,8 @@ BEGIN = "<!-- BEGIN QUESTION -->"
 END = "<!-- END QUESTION -->"
 ANSWER_TAG = "otter_answer_cell"
 CHECK_CALL = re.compile(r"""^\s*grader\.check\(\s*["'](\w+)["']\s*\)\s*$""")
-MAX_OUTPUT_CHARS = 2_000_000  # one cell's stored outputs (a few plots), then cut
+MiB = 1024 * 1024
+MAX_ANSWER_OUTPUT_BYTES = 2 * MiB  # one written answer's saved outputs (a few plots)
 MAX_BEFORE = 4  # evidence cells kept before a prompt
 
 
@@ -136,8 +143,40 @@ def tags(cell: dict) -> list[str]:
     return [t for t in value if isinstance(t, str)] if isinstance(value, list) else []
 
 
-def plain_cell(cell: dict) -> dict[str, Any]:
-    """A cell as the review shows it: its type, text, stored outputs, attachments."""
+class OutputBudget:
+    """What is left of one written answer's cap on saved outputs."""
+
+    def __init__(self, limit: int = MAX_ANSWER_OUTPUT_BYTES) -> None:
+        self.limit = limit
+        self.left = limit
+
+    def keep(self, output: object) -> object:
+        """``output`` if it fits what is left (and it is spent), else a note."""
+        size = len(json.dumps(output))
+        if size <= self.left:
+            self.left -= size
+            return output
+        return {
+            "output_type": "stream",
+            "name": "stdout",
+            "text": f"[{output_kind(output)} of {size / MiB:.1f} MB not kept: over "
+            f"the {self.limit / MiB:g} MB cap on one answer's saved outputs]",
+        }
+
+
+def output_kind(output: object) -> str:
+    """What a saved output shows, in a word: a plot, a table, or an output."""
+    data = output.get("data") if isinstance(output, dict) else None
+    kinds = data if isinstance(data, dict) else {}
+    if any(str(k).startswith("image/") for k in kinds):
+        return "plot"
+    return "table" if "text/html" in kinds else "output"
+
+
+def plain_cell(cell: dict, budget: OutputBudget | None = None) -> dict[str, Any]:
+    """A cell as the review shows it: its type, text, stored outputs (those that fit
+    ``budget``: one answer's cap), attachments."""
+    budget = budget if budget is not None else OutputBudget()
     out: dict[str, Any] = {
         "cell_type": str(cell.get("cell_type", "")),
         "source": cell_text(cell),
@@ -145,15 +184,7 @@ def plain_cell(cell: dict) -> dict[str, Any]:
     if out["cell_type"] == "code":
         outputs = cell.get("outputs", [])
         outputs = outputs if isinstance(outputs, list) else []
-        if len(json.dumps(outputs)) > MAX_OUTPUT_CHARS:
-            outputs = [
-                {
-                    "output_type": "stream",
-                    "name": "stdout",
-                    "text": "[outputs too large to keep]",
-                }
-            ]
-        out["outputs"] = outputs
+        out["outputs"] = [budget.keep(o) for o in outputs]
     attachments = cell.get("attachments")
     if isinstance(attachments, dict):
         out["attachments"] = attachments
@@ -180,10 +211,11 @@ def extract(
     blocks = zip(manual_names, manual_blocks(cells), prompt_indices(cells))
     for name, block, prompt in blocks:
         texts = answer_texts(block)
+        budget = OutputBudget()  # one cap per answer: its own cells come first
         manual[name] = {
             "placeholder": bool(texts) and texts == released.get(name),
-            "cells": [plain_cell(c) for c in block],
-            "before": [plain_cell(c) for c in cells_before(cells, prompt)],
+            "cells": [plain_cell(c, budget) for c in block],
+            "before": [plain_cell(c, budget) for c in cells_before(cells, prompt)],
         }
     return {
         "notebook_sha256": hashlib.sha256(data).hexdigest(),

@@ -6,6 +6,7 @@ graded (see ``runners``); ``grades.csv`` and the reports are written from it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -110,6 +111,47 @@ def grade_todo(
             if not settings.scheduler:  # a cluster's workers score: not this host
                 prepare_scoring(assignment)
             yield from runner.grade_each(assignment, runnable, settings)
+
+
+def intake_summary(
+    submissions: list[Submission],
+    current: list[Record],
+    left_alone: tuple[str, ...] = (),
+    shown: int = 5,
+) -> str:
+    """The grade command's count of what it was given and what it recorded, e.g.
+    ``12 inputs -> 12 records (1 invalid: not a notebook)``: every input found has
+    its record (the counts agree), and the files that are nobody's submission are
+    named, so that nothing given vanishes unsaid."""
+    refusals = {s.id: s.refusal for s in submissions}
+    invalid = Counter(
+        refusals.get(r.id) or "other" for r in current if r.status == Status.INVALID
+    )
+    line = f"{_count(len(submissions), 'input')} -> {_count(len(current), 'record')}"
+    if invalid:
+        line += f" ({sum(invalid.values())} invalid: {_kinds(invalid)})"
+    if left_alone:
+        names = "; ".join(left_alone[:shown])
+        more = (
+            f"; and {len(left_alone) - shown} more" if len(left_alone) > shown else ""
+        )
+        verb = "it is" if len(left_alone) == 1 else "they are"
+        line += f"\n{_count(len(left_alone), 'file')} not a submission, left as "
+        line += f"{verb}: {names}{more}"
+    return line
+
+
+def _kinds(invalid: Counter[str]) -> str:
+    """``not a notebook``, or ``2 not a notebook, 1 other`` (the records say why)."""
+    kinds = sorted(invalid.items(), key=lambda kv: (kv[0] == "other", kv[0]))
+    if len(kinds) > 1:
+        return ", ".join(f"{n} {kind}" for kind, n in kinds)
+    kind = kinds[0][0]
+    return kind if kind != "other" else "each record says why"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def refused_at_intake(submission: Submission) -> bool:

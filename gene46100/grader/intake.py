@@ -8,6 +8,31 @@ Only the code cells' text leaves intake. Nothing a submission contains is execut
 unpickled here (Otter's ``.OTTER_LOG`` pickle is never even extracted), archives are
 checked from their central directory before anything is written and again while
 writing, only the chosen notebook is extracted, and no shell ever sees a file name.
+
+Fair to what students hand in:
+
+- Saved outputs never cost points. The notebook's first cell asks students to keep
+  their outputs, and a few Colab plots weigh megabytes, so the file itself may be
+  large (``MAX_NOTEBOOK_BYTES``, read bounded); the size limit that protects the
+  grader (``MAX_STRIPPED_BYTES``) applies to what remains once the code cells'
+  outputs and the widget state are set aside: code and written answers.
+- Every input gets a record. A notebook's other downloads (Colab's ``.py``, an
+  ``.html`` or ``.pdf`` export) given to ``grade``, or lying in a folder of many
+  students' notebooks, are an ``invalid_submission`` that says what to hand in; one
+  beside its own notebook (same name) is listed in that notebook's record. Files
+  that are no hand-in at all (a TA's ``grades.csv``, a week's companion files beside
+  several notebooks) are left as they are and named in :func:`survey`'s
+  ``left_alone``; macOS and Jupyter junk is skipped silently.
+  Colab's ``.py`` export is never graded from its code: it drops the markdown cells
+  (the written answers), the cell boundaries (per-cell timeouts and restarts, the
+  ``otter_ignore`` tags) and the saved outputs, so grading it would grade something
+  the student did not hand in as written.
+- Companions (week 3a's ``predict.py`` and ``model_weights.pt``) come from the
+  student's folder or zip, and from a notebook's own folder when it is graded by its
+  path. A browser's name for a second download (``model_weights (1).pt``) stands for
+  the plain name when that is absent; a weights file under another name is used when
+  it is the only one. Either way the student is told by name (a note starting with
+  ``STUDENT_NOTE``: the feedback page shows those).
 """
 
 from __future__ import annotations
@@ -32,16 +57,42 @@ import yaml
 
 from gene46100 import course
 
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MiB = 1024 * 1024
+# The notebook file, saved outputs included: read bounded, never trusted further.
+MAX_NOTEBOOK_BYTES = 200 * MiB
+# What remains without the code cells' saved outputs: code and written answers.
+MAX_STRIPPED_BYTES = 20 * MiB
 MAX_CELLS = 2000
 MAX_CELL_CHARS = 200_000
 MAX_METADATA_BYTES = 5 * 1024 * 1024
 MAX_SUBMITTERS = 20
 SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 CHUNK = 64 * 1024
-MiB = 1024 * 1024
 MAX_COMPANION_BYTES = 50 * MiB  # e.g. a small CNN's state_dict
 IGNORE_TAG = "otter_ignore"
+CLEAR_OUTPUTS = (
+    "Colab: Edit > Clear all outputs; Jupyter: Kernel > Restart & Clear Output"
+)
+HAND_IN_NOTEBOOK = "hand in the .ipynb (File > Download > Download .ipynb)"
+# A notebook's other downloads and exports, by ending: never graded (see above).
+EXPORT_KINDS = {
+    ".py": "a Python file",
+    ".html": "a web page (HTML export)",
+    ".htm": "a web page (HTML export)",
+    ".pdf": "a PDF",
+    ".tex": "a LaTeX export",
+}
+# A browser's name for a second download of the same file: "predict (1).py".
+BROWSER_COPY = re.compile(
+    r"(?P<stem>.+?) ?\((?P<n>\d{1,4})\)(?P<ext>\.[^.]*)?", re.DOTALL
+)
+WEIGHTS_ENDINGS = (".pt", ".pth")
+# A file name the sandbox may also be given under (a weights file's own name).
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# Notes that speak to the student about the files they handed in (shown on their
+# feedback page); every other intake note is for the TA.
+STUDENT_NOTE = "files: "
+NOT_A_NOTEBOOK = "not a notebook"  # Submission.refusal of an export
 
 
 @dataclass(frozen=True)
@@ -56,12 +107,13 @@ class ZipCaps:
     ratio_floor: int = 1 * MiB  # small files may compress well without being bombs
 
 
-# One student's archive (an Otter export holds a notebook, a PDF, a log: a handful).
+# One student's archive (an Otter export holds a notebook, a PDF, a log: a handful):
+# room for a notebook with its saved outputs and the week's companion files.
 ZIP_CAPS = ZipCaps(
-    archive_bytes=100 * MiB,
+    archive_bytes=300 * MiB,
     members=200,
-    total_bytes=100 * MiB,
-    member_bytes=50 * MiB,
+    total_bytes=MAX_NOTEBOOK_BYTES + 2 * MAX_COMPANION_BYTES,
+    member_bytes=MAX_NOTEBOOK_BYTES,
     ratio=200,
 )
 # A whole class (Canvas submissions.zip, a Gradescope export): only the chosen files
@@ -70,7 +122,7 @@ BULK_CAPS = ZipCaps(
     archive_bytes=8 * 1024 * MiB,
     members=20_000,
     total_bytes=8 * 1024 * MiB,
-    member_bytes=100 * MiB,
+    member_bytes=MAX_NOTEBOOK_BYTES,
     ratio=200,
 )
 WORK_PARENT: Path | None = None  # where extraction dirs go (None: the system temp)
@@ -124,6 +176,27 @@ class Submission:
     canvas_user: str = ""  # Canvas's user id, from a Canvas bulk download
     late: bool = False  # the LMS marked it late
     submitted_at: str = ""  # when the LMS says it was submitted (ISO 8601)
+    refusal: str = ""  # why intake refused it, in a few words (NOT_A_NOTEBOOK)
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What intake made of the paths it was given."""
+
+    submissions: list[Submission]
+    # Files in the given folders that are nobody's submission, as "path (why)":
+    # the grade command names them, so that nothing given vanishes unsaid.
+    left_alone: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Companions:
+    """A student's other files split into the companions the week grades and the
+    rest, with what the student should know about the names (``STUDENT_NOTE``)."""
+
+    chosen: tuple[tuple[str, Path], ...]  # (name the grader gives it, path on disk)
+    rest: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,6 +325,38 @@ def _logical(name: str) -> str:
     return OTTER_STAMP.sub("", _basename(name)).lower()
 
 
+def _export_kind(name: str) -> str:
+    """What a notebook's other download is ("a Python file"...), "" when the name is
+    no such export. A name with ``.ipynb`` inside but another ending is a notebook a
+    browser or system saved with an extra ending (``week1.ipynb.txt``)."""
+    lower = _basename(name).lower()
+    if ".ipynb." in lower:
+        return "a notebook saved under a name that does not end in .ipynb"
+    return next((k for end, k in EXPORT_KINDS.items() if lower.endswith(end)), "")
+
+
+def _uncopied(name: str) -> tuple[str, int]:
+    """A base name without a browser's " (N)" (and N; 0 when there was none)."""
+    base = _basename(name)
+    copy = BROWSER_COPY.fullmatch(base)
+    if copy is None:
+        return base, 0
+    return copy["stem"] + (copy["ext"] or ""), int(copy["n"])
+
+
+def _stem_key(name: str) -> str:
+    """What a notebook and its own exports share: ``week1 (1).ipynb``, ``week1.py``
+    and ``week1.ipynb.txt`` all give ``week1``."""
+    plain = _uncopied(OTTER_STAMP.sub("", _basename(name)))[0].lower()
+    if ".ipynb" in plain:
+        return plain.split(".ipynb", 1)[0]
+    return plain.rsplit(".", 1)[0]
+
+
+def _is_weights_name(name: str) -> bool:
+    return _basename(name).lower().endswith(WEIGHTS_ENDINGS)
+
+
 # ------------------------------------------------------------------- entry point
 
 
@@ -264,21 +369,32 @@ def find_submissions(
     handed in several: the one named ``<assignment>.ipynb``, if exactly one is.
     Extracted files live in private temp dirs until :func:`cleanup` (or exit).
     """
+    return survey(paths, assignment).submissions
+
+
+def survey(paths: Iterable[Path | str], assignment: str | None = None) -> Survey:
+    """:func:`find_submissions`, plus the files given that are nobody's submission
+    (so that the grade command can name them: nothing given vanishes unsaid)."""
     found: list[Submission] = []
+    left: list[str] = []
     for path in map(Path, paths):
-        found.extend(_from_path(path, assignment))
-    return sorted(_unique_ids(found), key=lambda s: s.id)
+        found.extend(_from_path(path, assignment, left))
+    return Survey(
+        sorted(_unique_ids(found), key=lambda s: s.id), tuple(dict.fromkeys(left))
+    )
 
 
-def _from_path(path: Path, assignment: str | None) -> list[Submission]:
+def _from_path(path: Path, assignment: str | None, left: list[str]) -> list[Submission]:
     if path.is_dir() and _is_notebook_name(path.name):
         return [_not_a_file(path, stable_id(path, path.parent))]
     if path.is_dir():
-        return _from_folder(path, assignment)
+        return _from_folder(path, assignment, left)
     if path.is_file() and _is_zip_name(path.name):
         return _from_top_zip(path, path.parent, assignment)
+    if path.is_file() and _export_kind(path.name):
+        return [_not_a_notebook(path, stable_id(path, path.parent))]
     if path.is_file():
-        return [Submission(stable_id(path, path.parent), _show_path(path), path)]
+        return [_notebook_by_path(path, assignment)]
     return [
         Submission(
             stable_id(path, path.parent),
@@ -296,6 +412,85 @@ def _not_a_file(path: Path, sid: str) -> Submission:
         _show_path(path),
         None,
         f"{_show(path.name)} is a directory, not a notebook file",
+    )
+
+
+def _not_a_notebook(path: Path, sid: str) -> Submission:
+    """A notebook's export handed in instead of it: a record saying what to hand in."""
+    return Submission(
+        sid,
+        _show_path(path),
+        None,
+        _export_problem(path.name, _head(path)),
+        refusal=NOT_A_NOTEBOOK,
+    )
+
+
+def _head(path: Path, size: int = 2048) -> bytes:
+    """The first bytes of a file (to tell Colab's export from another script)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
+
+
+def _export_problem(name: str, head: bytes = b"") -> str:
+    """What a TA and the student read about an export: what it is, what to do."""
+    kind = _export_kind(name)
+    if head and kind == EXPORT_KINDS[".py"]:
+        if b"Automatically generated by Colab" in head:
+            kind = "Colab's Python export"
+        elif b"# In[" in head:
+            kind = "Jupyter's Python export"
+    if ".ipynb." in _basename(name).lower():
+        todo = "rename it to end in .ipynb and hand it in again"
+    else:
+        todo = HAND_IN_NOTEBOOK
+    return f"{_show(_basename(name))} is {kind}, not the notebook: {todo}"
+
+
+def _notebook_by_path(path: Path, assignment: str | None) -> Submission:
+    """A notebook given by its path, with the week's companion files from its
+    folder when that folder is the student's own (it holds no other student's
+    notebook: only this one and its browser copies)."""
+    sub = Submission(stable_id(path, path.parent), _show_path(path), path)
+    wanted = companion_names(assignment)
+    if not wanted:
+        return sub
+    try:
+        siblings = sorted(
+            p.name
+            for p in path.parent.iterdir()
+            if p.name != path.name and not _is_junk(p.name) and p.is_file()
+        )
+    except OSError:
+        return replace(sub, notes=_missing_notes(wanted))
+    others = [n for n in siblings if _is_notebook_name(n)]
+    if any(_stem_key(n) != _stem_key(path.name) for n in others):
+        return replace(sub, notes=_not_taken(path, siblings, others, assignment))
+    try:
+        found = _companions(tuple(siblings), lambda n: path.parent / n, assignment)
+    except InvalidSubmission as exc:
+        return replace(sub, notebook=None, problem=str(exc))
+    return replace(sub, companions=found.chosen, notes=found.notes)
+
+
+def _not_taken(
+    path: Path, siblings: list[str], others: list[Path | str], assignment: str | None
+) -> tuple[str, ...]:
+    """Why a notebook in a folder of several students' notebooks took none of the
+    week's companion files beside it (they may be anyone's): a note for the TA,
+    or the student's note that none were handed in when there were none."""
+    near = [n for n in siblings if _is_companion_like(n, assignment)]
+    if not near:
+        return _missing_notes(companion_names(assignment))
+    shown = [Path(n).name for n in others if Path(n).name != path.name]
+    return (
+        f"{_list_names(near)} beside {_show(path.name)} were not graded with it: "
+        f"that folder holds other notebooks too ({_list_names(shown)}), so they "
+        "may be another student's. Grade the student's own folder (or zip) to "
+        "include them.",
     )
 
 
@@ -323,14 +518,23 @@ atexit.register(cleanup)
 # ---------------------------------------------------------------------- folders
 
 
-def _from_folder(folder: Path, assignment: str | None) -> list[Submission]:
+def _from_folder(
+    folder: Path, assignment: str | None, left: list[str]
+) -> list[Submission]:
     """A folder: Canvas-named files grouped per student, other notebooks and zips one
-    submission each, sub-folders one per student (Gradescope's when it says so)."""
+    submission each, exports one invalid submission each, sub-folders one per
+    student (Gradescope's when it says so). Files that are nobody's submission go
+    to ``left``."""
     entries = sorted(
         (p for p in folder.iterdir() if not _is_junk(p.name)), key=lambda p: p.name
     )
     files = [p for p in entries if p.is_file()]
-    if _is_one_students_folder(files, assignment):
+    dirs = [p for p in entries if p.is_dir() and not p.name.startswith(".")]
+    listing = _is_canvas_listing([p.name for p in files])
+    if not listing and (
+        _is_one_students_folder(files, assignment, bool(dirs))
+        or _is_autograder_upload(folder)
+    ):
         return [
             _from_student_files(
                 stable_id(folder, folder.parent),
@@ -342,35 +546,124 @@ def _from_folder(folder: Path, assignment: str | None) -> list[Submission]:
             )
         ]
     canvas = (
-        {p.name for p in files if CANVAS_NAME.fullmatch(p.name)}
-        if _is_canvas_listing([p.name for p in files])
-        else set()
+        {p.name for p in files if CANVAS_NAME.fullmatch(p.name)} if listing else set()
     )
     found = (
         _from_canvas(_folder_listing(folder, sorted(canvas)), assignment)
         if canvas
         else []
     )
-    for path in files:
-        if path.name in canvas:
-            continue
-        if _is_notebook_name(path.name):
-            found.append(Submission(stable_id(path, folder), _show_path(path), path))
-        elif _is_zip_name(path.name):
-            found.extend(_from_top_zip(path, folder, assignment))
-    dirs = [p for p in entries if p.is_dir() and not p.name.startswith(".")]
+    loose = [p for p in files if p.name not in canvas]
+    found += _from_loose_files(folder, loose, assignment, left, bool(canvas))
     return found + _from_subfolders(folder, dirs, assignment)
 
 
-def _is_one_students_folder(files: list[Path], assignment: str | None) -> bool:
+def _from_loose_files(
+    folder: Path,
+    files: list[Path],
+    assignment: str | None,
+    left: list[str],
+    canvas: bool,
+) -> list[Submission]:
+    """The files of a folder of many students' hand-ins (no sub-folders): each
+    notebook or zip is one submission; an export is listed in the record of the
+    notebook it was exported from (same name), else it is its own invalid record
+    (probably another student's); the rest is left alone, and said."""
+    notebooks = {_stem_key(p.name): p for p in files if _is_notebook_name(p.name)}
+    exports: dict[Path, list[str]] = {}
+    found: list[Submission] = []
+    for path in files:
+        if _is_notebook_name(path.name):
+            continue
+        if _is_zip_name(path.name):
+            found.extend(_from_top_zip(path, folder, assignment))
+        elif why := _left_alone_because(path.name, assignment, canvas):
+            left.append(f"{_show_path(path)} ({why})")
+        elif _stem_key(path.name) in notebooks:
+            exports.setdefault(notebooks[_stem_key(path.name)], []).append(path.name)
+        else:
+            found.append(_not_a_notebook(path, stable_id(path, folder)))
+    names = [p.name for p in files]
+    every = [p for p in files if _is_notebook_name(p.name)]
+    found += [
+        Submission(
+            stable_id(path, folder),
+            _show_path(path),
+            path,
+            notes=_not_taken(path, names, every, assignment),
+            ignored=tuple(exports.get(path, ())),
+        )
+        for path in every
+    ]
+    return found
+
+
+def _left_alone_because(name: str, assignment: str | None, canvas: bool) -> str:
+    """Why a loose file that is no notebook and no zip is nobody's submission ("":
+    it is an export, a student's attempt at handing the notebook in)."""
+    if canvas:
+        return "not named the way Canvas names a student's upload"
+    week = _companion_week(name, assignment)
+    if week:
+        return (
+            f"{week}'s companion file beside several notebooks: grade each "
+            "student's own folder (or zip) to include it"
+        )
+    if not _export_kind(name):
+        return "not a notebook, a zip or an export of one"
+    return ""
+
+
+def _companion_week(name: str, assignment: str | None) -> str:
+    """The week whose companion file ``name`` is ("" if none): the one graded, as
+    :func:`_is_companion_like` says, else any week that names it exactly (a stray
+    ``predict.py`` while grading another week, or with no week named, is a course
+    file, never another student's export)."""
+    if _is_companion_like(name, assignment):
+        return str(assignment)
+    plain = _uncopied(name)[0].lower()
+    return next(
+        (
+            w
+            for w, week in course.COURSE.items()
+            if plain in map(str.lower, week.companions)
+        ),
+        "",
+    )
+
+
+def _is_one_students_folder(
+    files: list[Path], assignment: str | None, subfolders: bool = False
+) -> bool:
     """One notebook with the files the assignment grades beside it (week 3a's
-    ``predict.py``...): the folder is one student's, not a class of notebooks."""
-    wanted = {n.lower() for n in companion_names(assignment)}
+    ``predict.py``, or what stands for it: ``model_weights (1).pt``), or, in a
+    folder with no zip and no sub-folder (nothing else anyone handed in), one
+    notebook named after the assignment (``week1.ipynb``, ``Copy of week1.ipynb``,
+    ``week1 (1).ipynb``: among many students' notebooks at most one can be): the
+    folder is one student's, not a class of notebooks, and its other files are
+    listed in the record."""
     notebooks = [p for p in files if _is_notebook_name(p.name)]
+    if len(notebooks) != 1:
+        return False
+    alone = not subfolders and not any(_is_zip_name(p.name) for p in files)
+    return (alone and _names_the_week(notebooks[0].name, assignment)) or any(
+        _is_companion_like(p.name, assignment) for p in files
+    )
+
+
+def _names_the_week(name: str, assignment: str | None) -> bool:
+    """Whether a notebook's name is the assignment's, as a browser or Colab leaves
+    it (``Copy of week1.ipynb``, ``week1 (1).ipynb``)."""
+    stem = _stem_key(name).removeprefix("copy of ").strip()
+    return bool(assignment) and stem == str(assignment).lower()
+
+
+def _is_autograder_upload(folder: Path) -> bool:
+    """Gradescope's autograder layout: one student's upload in ``submission/``
+    beside ``submission_metadata.json`` (every file there is that student's)."""
     return (
-        bool(wanted)
-        and len(notebooks) == 1
-        and any(p.name.lower() in wanted for p in files)
+        folder.name == "submission"
+        and (folder.parent / "submission_metadata.json").is_file()
     )
 
 
@@ -511,7 +804,8 @@ def _names_assignment(peek: Callable[[str], bytes], name: str) -> str | None:
 
 
 def _no_notebook(place: str, found: list[str], nested: list[str]) -> str:
-    """What a TA reads when no notebook was found: what was there instead."""
+    """What a TA reads when no notebook was found: what was there instead (and
+    what to hand in, when an export of the notebook was)."""
     if not found:
         return f"{place} holds no notebook (it is empty)"
     message = f"{place} holds no notebook (found: {_list_names(found)})"
@@ -520,6 +814,9 @@ def _no_notebook(place: str, found: list[str], nested: list[str]) -> str:
             "; zip archives inside a zip are not opened: submit the notebook "
             "or Otter's export zip itself"
         )
+    export = next((n for n in found if _export_kind(n)), None)
+    if export is not None:
+        message += f"; {_export_problem(export)}"
     return message
 
 
@@ -546,15 +843,27 @@ def _from_student_files(
     ignored = tuple(n for n in names if n != name and not _is_junk(n))
     try:
         path = fetch(name)
-        companions, ignored = _companions(ignored, fetch, assignment, key)
+        # Inside a zip of one student's, the companions come from the zip itself.
+        found = _companions(
+            ignored, fetch, assignment, key, complete=not _is_zip_name(name)
+        )
     except InvalidSubmission as exc:
         return Submission(sid, source, None, str(exc), ignored=ignored)
     if _is_zip_name(name):
-        inner = _from_zip(path, sid, source, assignment)
+        have = tuple(given for given, _ in found.chosen)
+        inner = _from_zip(path, sid, source, assignment, have)
         return replace(
-            _with(inner, ignored=ignored), companions=companions + inner.companions
+            _with(inner, notes=found.notes, ignored=found.rest),
+            companions=found.chosen + inner.companions,
         )
-    return Submission(sid, source, path, ignored=ignored, companions=companions)
+    return Submission(
+        sid,
+        source,
+        path,
+        notes=found.notes,
+        ignored=found.rest,
+        companions=found.chosen,
+    )
 
 
 def companion_names(assignment: str | None) -> tuple[str, ...]:
@@ -565,30 +874,168 @@ def companion_names(assignment: str | None) -> tuple[str, ...]:
     return course.COURSE[assignment].companions
 
 
+def _is_companion_like(name: str, assignment: str | None) -> bool:
+    """A companion's name, a browser's copy of it, or (for a weights companion)
+    any weights file: what a student's own folder holds beside the notebook."""
+    wanted = {n.lower() for n in companion_names(assignment)}
+    plain = _uncopied(name)[0].lower()
+    weights = any(_is_weights_name(n) for n in wanted)
+    return plain in wanted or (weights and _is_weights_name(name))
+
+
 def _companions(
     names: tuple[str, ...],
     fetch: Callable[[str], Path],
     assignment: str | None,
     key: Callable[[str], str] = _logical,
-) -> tuple[tuple[tuple[str, Path], ...], tuple[str, ...]]:
+    *,
+    complete: bool = True,
+    have: tuple[str, ...] = (),
+) -> _Companions:
     """Split a student's other files into the companions the assignment grades
-    (fetched, size-capped; the first of each name in sorted order) and the rest."""
-    wanted = {n.lower(): n for n in companion_names(assignment)}
+    (fetched, size-capped) and the rest; see :func:`_choose_companions` for which
+    file stands for which name. ``have``: companions already found beside the zip
+    that holds these files. ``complete=False``: these files lie beside a zip still
+    to open, which may hold the rest: only exact names and browser copies count,
+    and nothing is said about a missing one."""
+    wanted = tuple(n for n in companion_names(assignment) if n not in have)
+    picks, notes, told = _choose_companions(sorted(names), wanted, key, complete)
     chosen: dict[str, Path] = {}
-    rest = []
-    for name in sorted(names):
-        companion = wanted.get(_basename(key(name)))
-        if companion is None or companion in chosen:
-            rest.append(name)
-            continue
+    for given, name in picks:
         path = fetch(name)
         size = path.stat().st_size
         if size > MAX_COMPANION_BYTES:
             raise InvalidSubmission(
                 f"{_show(name)} is {size} bytes; the limit is {MAX_COMPANION_BYTES}"
             )
-        chosen[companion] = path
-    return tuple(sorted(chosen.items())), tuple(rest)
+        chosen[given] = path
+    used = {name for _, name in picks}
+    missing = tuple(n for n in wanted if n not in chosen and n not in told)
+    return _Companions(
+        tuple(sorted(chosen.items())),
+        tuple(n for n in sorted(names) if n not in used),
+        notes + (_missing_notes(missing) if complete else ()),
+    )
+
+
+def _choose_companions(
+    names: list[str],
+    wanted: tuple[str, ...],
+    key: Callable[[str], str],
+    guess: bool = True,
+) -> tuple[list[tuple[str, str]], tuple[str, ...], set[str]]:
+    """Which of a student's files stands for each companion, as ``(name the grader
+    gives it, the student's name)``, the notes the student reads about it, and the
+    companions those notes are about.
+
+    The rule, for each companion (``predict.py``):
+
+    1. the file of that name (the first in sorted order), else
+    2. a browser's name for a second download (``predict (2).py``; the highest
+       number, the newest download, when there are several), else
+    3. for a weights file (``model_weights.pt``) only: the student's only weights
+       file under another name (``best_model.pt``), given under both names, so that
+       a ``predict.py`` that loads either finds it. Weights are data the student's
+       own ``predict.py`` loads, so no file is ever run under a name it lacked;
+       with several candidates the grader does not guess (nor with
+       ``guess=False``).
+    """
+    picks: list[tuple[str, str]] = []
+    notes: list[str] = []
+    told: set[str] = set()
+    for companion in sorted(wanted):
+        exact = [n for n in names if _basename(key(n)) == companion.lower()]
+        copies = [
+            (number, n)
+            for n in names
+            for plain, number in [_uncopied(key(n))]
+            if number and plain.lower() == companion.lower()
+        ]
+        if exact:
+            picks.append((companion, exact[0]))
+        elif copies:
+            _, newest = max(copies)
+            picks.append((companion, newest))
+            notes.append(_copy_note(companion, newest, [n for _, n in copies]))
+            told.add(companion)
+        elif guess and _is_weights_name(companion):
+            taken = {n for _, n in picks}
+            spare = [
+                n
+                for n in names
+                if n not in taken
+                and _is_weights_name(key(n))
+                and _uncopied(key(n))[0].lower() not in {w.lower() for w in wanted}
+            ]
+            if spare:
+                picks += _weights_picks(companion, spare, wanted)
+                notes.append(_weights_note(companion, spare, wanted))
+                told.add(companion)
+    return picks, tuple(notes), told
+
+
+def _weights_picks(
+    companion: str, spare: list[str], wanted: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """The only weights file under another name, under the companion's name and,
+    when that is a plain file name, its own."""
+    if len(spare) != 1:
+        return []
+    (name,) = spare
+    own = _basename(name)
+    also = PLAIN_NAME.fullmatch(own) and own.lower() not in {w.lower() for w in wanted}
+    return [(companion, name)] + ([(own, name)] if also else [])
+
+
+def _copy_note(companion: str, used: str, copies: list[str]) -> str:
+    """The student's note about a browser's copy used as the companion."""
+    shown = _show(_basename(used))
+    others = [c for c in copies if c != used]
+    newest = (
+        f" ({_list_names(sorted(_basename(c) for c in others))} also handed in: the "
+        "highest number is the newest download)"
+        if others
+        else ""
+    )
+    return (
+        f"{STUDENT_NOTE}you handed in {shown}, the name a browser gives a second "
+        f"download, and no {companion}: it was graded as {companion}{newest}. "
+        f"Name it {companion} next time."
+    )
+
+
+def _weights_note(companion: str, spare: list[str], wanted: tuple[str, ...]) -> str:
+    """The student's note about weights handed in under another name (or none)."""
+    script = next((w for w in sorted(wanted) if w.endswith(".py")), "predict.py")
+    shown = _list_names(sorted(_basename(n) for n in spare))
+    if len(spare) > 1:
+        return (
+            f"{STUDENT_NOTE}{companion} is missing: you handed in {shown}, and the "
+            f"grader cannot tell which one {script} should load. Name that one "
+            f"{companion}."
+        )
+    return (
+        f"{STUDENT_NOTE}you handed in {shown}, not {companion} (the name {script} "
+        f"loads): it was graded under both names. Name it {companion} next time."
+    )
+
+
+def _missing_notes(missing: tuple[str, ...]) -> tuple[str, ...]:
+    """The student's note about companion files not handed in (none: no note)."""
+    if not missing:
+        return ()
+    names = " and ".join(sorted(missing))
+    verb = "was" if len(missing) == 1 else "were"
+    return (
+        f"{STUDENT_NOTE}{names} {verb} not handed in beside the notebook (the "
+        "grader uses the assignment's own copy where it has one)",
+    )
+
+
+def student_notes(notes: Iterable[str]) -> list[str]:
+    """The intake notes that speak to the student (about the files they handed
+    in), without their marker; the others are for the TA."""
+    return [n[len(STUDENT_NOTE) :] for n in notes if n.startswith(STUDENT_NOTE)]
 
 
 # ------------------------------------------------------------------------ zips
@@ -616,17 +1063,29 @@ def _from_top_zip(path: Path, root: Path, assignment: str | None) -> list[Submis
         return [Submission(sid, source, None, str(exc))]
 
 
-def _from_zip(path: Path, sid: str, source: str, assignment: str | None) -> Submission:
-    """One student's zip (e.g. Otter's export): the one notebook inside is graded."""
+def _from_zip(
+    path: Path,
+    sid: str,
+    source: str,
+    assignment: str | None,
+    have: tuple[str, ...] = (),
+) -> Submission:
+    """One student's zip (e.g. Otter's export): the one notebook inside is graded.
+    ``have``: companions the student handed in beside the zip."""
     try:
         with _open_zip(path, ZIP_CAPS, _show(path.name)) as zf:
-            return _from_open_zip(zf, path, sid, source, assignment)
+            return _from_open_zip(zf, path, sid, source, assignment, have)
     except InvalidSubmission as exc:
         return Submission(sid, source, None, str(exc))
 
 
 def _from_open_zip(
-    zf: zipfile.ZipFile, path: Path, sid: str, source: str, assignment: str | None
+    zf: zipfile.ZipFile,
+    path: Path,
+    sid: str,
+    source: str,
+    assignment: str | None,
+    have: tuple[str, ...] = (),
 ) -> Submission:
     """Check every member, choose the notebook, extract only it into a fresh dir."""
     label = _show(path.name)
@@ -647,10 +1106,7 @@ def _from_open_zip(
         raise InvalidSubmission(problem)
     info = zf.getinfo(name)
     if info.file_size > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(
-            f"{label}: {_show(name)} is {info.file_size} bytes; "
-            f"the limit is {MAX_NOTEBOOK_BYTES}"
-        )
+        raise InvalidSubmission(f"{label}: {_too_large(_show(name), info.file_size)}")
     workdir = _new_workdir()
     try:
         notebook = _extract(zf, info, workdir / _basename(name), ZIP_CAPS, label)
@@ -659,7 +1115,7 @@ def _from_open_zip(
         raise
     ignored = tuple(n for n in names if n != name and not _is_junk(n))
     try:
-        companions, ignored = _companions(
+        found = _companions(
             ignored,
             lambda n: _extract(
                 zf,
@@ -669,23 +1125,24 @@ def _from_open_zip(
                 label,
             ),
             assignment,
+            have=have,
         )
     except InvalidSubmission:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     notes = tuple(
         f"{n} (Otter's log, a pickle) was not opened"
-        for n in ignored
+        for n in found.rest
         if _basename(n) == ".OTTER_LOG"
     )
     return Submission(
         sid,
         source,
         notebook,
-        notes=notes,
-        ignored=ignored,
+        notes=notes + found.notes,
+        ignored=found.rest,
         workdir=workdir,
-        companions=companions,
+        companions=found.chosen,
     )
 
 
@@ -1170,9 +1627,18 @@ def read_code_cells(path: Path) -> list[dict]:
 
 def read_notebook(path: Path) -> ParsedNotebook:
     """The notebook's code cells and the kernel it names (which grading ignores:
-    the grader chooses the kernel). Raises InvalidSubmission like read_code_cells."""
-    nb = _parse_json(_read_bounded(path), _show(path.name))
-    return ParsedNotebook(_cells_of(nb, _show(path.name)), _kernel_of(nb))
+    the grader chooses the kernel). Raises InvalidSubmission like read_code_cells.
+
+    The size limit that matters (``MAX_STRIPPED_BYTES``) applies to the notebook
+    without its saved outputs: outputs never cost a student points."""
+    name = _show(path.name)
+    data = _read_bounded(path)
+    size = len(data)
+    nb = _parse_json(data, name)
+    del data  # a large file's bytes need not outlive the parse
+    if size > MAX_STRIPPED_BYTES:  # a smaller file cannot be over it
+        _check_stripped_size(nb, name)
+    return ParsedNotebook(_cells_of(nb, name), _kernel_of(nb))
 
 
 def read_notebook_bytes(path: Path) -> bytes:
@@ -1180,7 +1646,50 @@ def read_notebook_bytes(path: Path) -> bytes:
     return _read_bounded(path)
 
 
+def without_outputs(nb: object) -> object:
+    """The notebook without what running it saved: the code cells' outputs and the
+    widgets' state (a shallow copy; anything malformed is left for the checks)."""
+    if not isinstance(nb, dict):
+        return nb
+    stripped = dict(nb)
+    metadata = nb.get("metadata")
+    if isinstance(metadata, dict) and "widgets" in metadata:
+        stripped["metadata"] = {k: v for k, v in metadata.items() if k != "widgets"}
+    cells = nb.get("cells")
+    if isinstance(cells, list):
+        stripped["cells"] = [
+            {k: v for k, v in c.items() if k != "outputs"}
+            if isinstance(c, dict) and c.get("cell_type") == "code"
+            else c
+            for c in cells
+        ]
+    return stripped
+
+
+def stripped_size(nb: object) -> int:
+    """The bytes of the notebook without its outputs, as compact UTF-8 JSON."""
+    text = json.dumps(without_outputs(nb), ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _check_stripped_size(nb: object, name: str) -> None:
+    size = stripped_size(nb)
+    if size > MAX_STRIPPED_BYTES:
+        raise InvalidSubmission(
+            f"{name} is {_mb(size)} without its saved outputs (code, text and "
+            f"written answers); the limit is {_mb(MAX_STRIPPED_BYTES)}: remove the "
+            "data pasted into cells (and large images pasted into text cells)"
+        )
+
+
+def _mb(size: int) -> str:
+    """A size as people read it: ``"3.4 MB"`` (MiB; ``"20 MB"`` for a round cap)."""
+    value = size / MiB
+    return f"{value:.0f} MB" if value == int(value) else f"{value:.1f} MB"
+
+
 def _read_bounded(path: Path) -> bytes:
+    """The file's bytes, at most ``MAX_NOTEBOOK_BYTES`` ever read."""
     name = _show(path.name)
     if path.is_dir():
         raise InvalidSubmission(f"{name} is a directory, not a notebook file")
@@ -1188,19 +1697,27 @@ def _read_bounded(path: Path) -> bytes:
         raise InvalidSubmission(f"{name} is not a regular file")
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(
-            f"{name} is {size} bytes; the limit is {MAX_NOTEBOOK_BYTES}"
-        )
+        raise InvalidSubmission(_too_large(name, size))
     with open(path, "rb") as f:
         data = f.read(MAX_NOTEBOOK_BYTES + 1)  # the file may grow after stat()
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(f"{name} is over {MAX_NOTEBOOK_BYTES} bytes")
+        raise InvalidSubmission(_too_large(name, len(data)))
     if not data.strip():
         raise InvalidSubmission(
             f"{name} is empty ({len(data)} bytes): save the "
             "notebook and submit it again"
         )
     return data
+
+
+def _too_large(name: str, size: int) -> str:
+    """Over the cap for a notebook with its outputs: how to hand in a smaller one."""
+    return (
+        f"{name} is {_mb(size)}; the limit is {_mb(MAX_NOTEBOOK_BYTES)} for a "
+        f"notebook with its saved outputs: clear the outputs ({CLEAR_OUTPUTS}), "
+        "run again the cells whose plots your written answers discuss, save, and "
+        "hand it in again"
+    )
 
 
 def _parse_json(data: bytes, name: str) -> object:

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from gene46100 import course
 from gene46100.course import GENERIC_TOPIC
 from gene46100.grader import charts
+from gene46100.grader.intake import student_notes
 from gene46100.grader.records import (
     LOST,
     QuestionResult,
@@ -101,6 +102,7 @@ def _gradescope_summary(record: Record) -> str:
     lines = [score + _manual_note(record)]
     if record.message:
         lines.append(f"Note: {record.message}")
+    lines.extend(f"Your files: {note}" for note in student_notes(record.intake_notes))
     if record.sandbox != SAFE_SANDBOX:
         lines.append(f"Sandbox: {record.sandbox}")
     lines.extend(f"Flagged for review: {flag}" for flag in record.flags)
@@ -282,6 +284,10 @@ def _alerts(record: Record) -> str:
     if record.message:
         style = "bad" if record.status in FLAG_STATUSES else "warn"
         parts.append(f'<div class="alert {style} pre">{_e(record.message)}</div>')
+    notes = student_notes(record.intake_notes)
+    if notes:  # which files were graded under which name: the student must know
+        items = "".join(f'<li class="pre">{_e(n)}</li>' for n in notes)
+        parts.append(f'<div class="alert warn">Your files:<ul>{items}</ul></div>')
     if untouched(record):
         parts.append(
             '<div class="alert warn">Nothing answered yet: every graded function '
@@ -322,7 +328,8 @@ def _review_section(assignment: str, record: Record) -> str:
 
 
 def _question_table(record: Record) -> str:
-    rows = [_question_row(q, record.assignment) for q in record.questions]
+    notes = student_notes(record.intake_notes)
+    rows = [_question_row(q, record.assignment, notes) for q in record.questions]
     return "<h2>Questions</h2>" + _table(
         ["question", "score", "status", "feedback"],
         rows,
@@ -331,7 +338,9 @@ def _question_table(record: Record) -> str:
     )
 
 
-def _question_row(question: QuestionResult, assignment: str) -> list[str]:
+def _question_row(
+    question: QuestionResult, assignment: str, notes: list[str]
+) -> list[str]:
     score, possible = question.score, question.possible
     if question.status == "manual":
         text = "Not graded yet: a person grades this answer."
@@ -351,12 +360,28 @@ def _question_row(question: QuestionResult, assignment: str) -> list[str]:
     if needs_review(question):
         hint = topic(assignment, question.name)
         feedback += f'<div class="muted">Review: {_e(hint)}</div>'
+    for note in files_notes(question, assignment, notes):
+        feedback += f'<div class="muted pre">Your files: {_e(note)}</div>'
     return [
         f"<b>{_e(question.name)}</b>",
         cell,
         _badge(question.status),
         feedback,
     ]
+
+
+def files_notes(
+    question: QuestionResult, assignment: str, notes: list[str]
+) -> list[str]:
+    """The notes about the student's files that a question's message is about: a
+    question whose feedback names a companion file (week 3a's q5 runs
+    ``predict.py``, which loads ``model_weights.pt``) repeats what was graded
+    under which name, beside the message it explains."""
+    week = course.COURSE.get(assignment)
+    names = week.companions if week else ()
+    if not any(name in question.feedback for name in names):
+        return []
+    return [n for n in notes if any(name in n for name in names)]
 
 
 def _cells_section(record: Record) -> str:
@@ -554,7 +579,9 @@ NOT_YET = "not implemented yet"
 def _lost_messages(question: QuestionResult) -> list[str]:
     """What went wrong in one question: its failing checks, else its feedback
     (nothing for a question not attempted: a stub is no mistake)."""
-    if question.status in ("passed", "manual", "not_run") or not attempted(question):
+    if question.status in ("passed", "manual", "not_run", "internal_error"):
+        return []  # the grader's own failure is no misconception of the class
+    if not attempted(question):
         return []
     failed = [c["message"] for c in question.checks if not c["passed"]]
     return [m for m in failed if NOT_YET not in m] or [question.feedback]
@@ -789,6 +816,13 @@ def flag_reasons(record: Record) -> list[str]:
     if record.sandbox != SAFE_SANDBOX:
         reasons.append(f"sandbox: {record.sandbox}")
     reasons.extend(record.flags)
+    reasons.extend(
+        f"{q.name}: the grader's check failed ("
+        + "; ".join(c["message"] for c in q.checks)
+        + "): fix it, then --regrade failed"
+        for q in record.questions
+        if q.status == "internal_error"
+    )
     if record.message and record.status in FLAG_STATUSES:
         reasons.append(record.message)
     return reasons

@@ -3,6 +3,11 @@
 It writes ``<week>-submission.zip`` beside the notebook: the saved notebook (under
 its canonical name, whatever the copy is called) and the week's companion files,
 each checked first; on Colab it also asks the browser to download the zip.
+
+A large notebook (saved plots) is packaged all the same, with a warning that says how
+to clear outputs: the grader never takes points for outputs (it sets them aside and
+keeps a capped share for the written answers), but a file over its cap for a
+notebook with outputs is refused, and a big one is slow to upload.
 """
 
 
@@ -37,6 +42,33 @@ def _submission_problems(companions):
                 f"predict.py has a SyntaxError: {exc.msg}, line {exc.lineno}"
             )
     return problems
+
+
+def _size_warning(notebook):
+    """A warning for a notebook of more than 10 MB ("" otherwise): how large it is,
+    how much of it is saved outputs, and how to clear them (a warning only)."""
+    import json
+
+    large, limit, mb = 10 * 1024 * 1024, 200 * 1024 * 1024, 1024 * 1024
+    if len(notebook) <= large:
+        return ""
+    try:
+        cells = json.loads(notebook.decode("utf-8")).get("cells", [])
+        outputs = sum(len(json.dumps(c.get("outputs", []))) for c in cells)
+    except Exception:  # an unusual notebook: say the size alone
+        outputs = 0
+    share = f", {outputs / mb:.1f} MB of it saved outputs (plots)" if outputs else ""
+    over = (
+        f" Over {limit // mb} MB the grader refuses it: clear outputs first."
+        if len(notebook) > limit
+        else " Outputs never cost points, but a large file is slow to upload."
+    )
+    return (
+        f"Warning: this notebook is {len(notebook) / mb:.1f} MB{share}.{over} To "
+        "make it smaller: clear the outputs (Colab: Edit > Clear all outputs; "
+        "Jupyter: Kernel > Restart & Clear Output), run again the cells whose plots "
+        "your written answers discuss, save, and run this cell again."
+    )
 
 
 def _saved_notebook(week):
@@ -76,6 +108,9 @@ def _package_submission(week, companions):
     if problems:
         print("Not packaged yet:\n- " + "\n- ".join(problems))
         return
+    warning = _size_warning(notebook)
+    if warning:
+        print(warning)
     target = Path(f"{week}-submission.zip")
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(f"{week}.ipynb", notebook)

@@ -52,7 +52,7 @@ class Paths:
 
     files_dir = ""
     scratch_dir = ""
-    worker = ""  # this file, as the sandbox sees it (scripts run through it)
+    worker = __file__  # this file, as the sandbox sees it (scripts run through it)
     device = "cpu"  # "cuda" when the grader lends the sandbox its GPU
 
 
