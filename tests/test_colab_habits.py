@@ -375,6 +375,15 @@ def test_a_colab_gpu_notebook_scores_what_its_clean_copy_scores(tmp_path):
         assert said in notes, (said, colab["grading_notes"])
     assert "q9:" in notes and "q10:" in notes  # inside the graded functions too
     assert records["clean"]["grading_notes"] == []
+    # the student reads it too, and is told it cost nothing
+    page = (out / "feedback" / f"{colab['id']}.html").read_text()
+    assert "How your notebook ran here (none of this cost points)" in page
+    assert ".cuda() ran on the CPU" in page
+    results = json.loads(
+        (out / "gradescope" / colab["id"] / "results.json").read_text()
+    )
+    assert "How it ran: q9: .to(&#x27;cuda&#x27;)" not in results["output"]
+    assert "How it ran: q9: .to('cuda') ran on the CPU" in results["output"]
     assert_no_machine_paths(out)
 
 

@@ -103,6 +103,7 @@ def _gradescope_summary(record: Record) -> str:
     if record.message:
         lines.append(f"Note: {record.message}")
     lines.extend(f"Your files: {note}" for note in student_notes(record.intake_notes))
+    lines.extend(f"How it ran: {note}" for note in record.grading_notes)
     if record.sandbox != SAFE_SANDBOX:
         lines.append(f"Sandbox: {record.sandbox}")
     lines.extend(f"Flagged for review: {flag}" for flag in record.flags)
@@ -288,6 +289,12 @@ def _alerts(record: Record) -> str:
     if notes:  # which files were graded under which name: the student must know
         items = "".join(f'<li class="pre">{_e(n)}</li>' for n in notes)
         parts.append(f'<div class="alert warn">Your files:<ul>{items}</ul></div>')
+    if record.grading_notes:  # nothing lost: said so the student is not surprised
+        items = "".join(f'<li class="pre">{_e(n)}</li>' for n in record.grading_notes)
+        parts.append(
+            '<div class="alert">How your notebook ran here (none of this cost '
+            f"points):<ul>{items}</ul></div>"
+        )
     if untouched(record):
         parts.append(
             '<div class="alert warn">Nothing answered yet: every graded function '
