@@ -278,10 +278,6 @@ def score_sum(seqs):
     return checks.motif_score(seqs, mean=False)
 
 
-def score_float32(seqs):
-    return ref.score_seqs_motif(seqs).astype(np.float32)
-
-
 # ========================================================== wrong answers: q5
 def scan_flipped(seq, pwm):
     return ref.pwm_scan(seq, np.asarray(pwm)[::-1])
@@ -520,7 +516,6 @@ WRONG = [
     ("q4", {"score_seqs_motif": score_per_copy}, "at most once", "bonus-per-copy"),
     ("q4", {"score_seqs_motif": score_gcg_plus}, "should subtract 10", "gcg-sign"),
     ("q4", {"score_seqs_motif": score_sum}, "summed", "sum-not-mean"),
-    ("q4", {"score_seqs_motif": score_float32}, "float64", "float32-scores"),
     ("q5", {"pwm_scan": scan_flipped}, "flipped", "flipped-pwm"),
     ("q5", {"pwm_scan": scan_atgc}, "A, T, G, C order", "atgc-columns"),
     ("q5", {"pwm_scan": scan_n_average}, "adds 0", "n-average"),

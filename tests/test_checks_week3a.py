@@ -372,10 +372,6 @@ def column_scores(train_seqs, train_labels, test_seqs, seed=0):
     return gc_scores(train_seqs, train_labels, test_seqs)[:, None]
 
 
-def float32_scores(train_seqs, train_labels, test_seqs, seed=0):
-    return gc_scores(train_seqs, train_labels, test_seqs).astype(np.float32)
-
-
 def constant_scores(train_seqs, train_labels, test_seqs, seed=0):
     return np.zeros(len(test_seqs))
 
@@ -412,7 +408,6 @@ WRONG = [
     ("q6", {"score_peaks": reversed_scores}, "the ranking is reversed"),
     ("q6", {"score_peaks": unseeded}, "seed the initial weights"),
     ("q6", {"score_peaks": column_scores}, "squeeze"),
-    ("q6", {"score_peaks": float32_scores}, "should be float64"),
     ("q6", {"score_peaks": constant_scores}, "the same score"),
     ("q6", {"score_peaks": gc_scores}, "should reach 0.9"),
 ]

@@ -204,7 +204,8 @@ def expect_array(
     if value.type not in types:
         raise Mismatch(f"{what} should be a {' or '.join(types)}; got {value.type}")
     if value.dtype is None or np.dtype(value.data.dtype).kind not in kinds:
-        raise Mismatch(f"{what} has dtype {value.dtype}; expected a numeric dtype")
+        wanted = "a floating-point" if kinds == "f" else "a numeric"
+        raise Mismatch(f"{what} has dtype {value.dtype}; expected {wanted} dtype")
     if shape is not None and tuple(value.shape) != tuple(shape):
         raise Mismatch(
             f"{what} should have shape {tuple(shape)}; got {tuple(value.shape)}"

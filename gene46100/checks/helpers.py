@@ -1,8 +1,14 @@
 """Check helpers shared by every week's hidden checks (trusted side).
 
 Known wrong variants (``Candidate``) and the hint of the one that reproduces a
-student's value; type checks in the course's conventions (numpy answers are float64,
-models work in float32 tensors); learning curves; state dicts sent as hidden arrays.
+student's value; type checks in the course's conventions; the course's dtype policy
+(``matches``); learning curves; state dicts sent as hidden arrays.
+
+The dtype policy, stated once here and in the students' conventions: a dtype is graded
+only where it is the point of the question (one-hot matrices and dataset items are
+float32 by contract, models work in float32 tensors); elsewhere a float32 answer equal
+to the reference at float32 precision earns full points. numpy's default float64 is
+what the reference returns, and it is graded at each check's own tolerance.
 """
 
 from __future__ import annotations
@@ -21,10 +27,71 @@ from gene46100.contract.results import Value
 Candidate = tuple[str, Callable[[], Any]]
 
 
+# ------------------------------------------------------------------ dtype policy
+# float32 keeps 24 bits (eps 1.2e-7). A computation carried out in float32 rounds at
+# every step, so it agrees with the float64 reference to a few eps times the size of
+# the numbers involved: 1e-5 of the values' scale covers sums of hundreds of terms
+# (a 16-tap convolution, a 50-step descent, 300 scores read from text) and stays
+# orders of magnitude below every wrong variant the checks name (factors, flips,
+# missing terms).
+FLOAT32_RTOL = 1e-5
+
+
+def is_float32(got: Any) -> bool:
+    """Whether a student's numbers are float32 (array or numpy scalar)."""
+    return np.asarray(got).dtype == np.float32
+
+
+def tolerance(
+    float32: bool, expected: Any, rtol: float, atol: float
+) -> tuple[float, float]:
+    """The ``(rtol, atol)`` to compare an answer with ``expected`` at.
+
+    A check's own tolerance, loosened for float32 answers to float32 precision:
+    ``rtol >= FLOAT32_RTOL`` and ``atol >= FLOAT32_RTOL * max|expected|`` (an entry
+    near zero in an array carries the rounding of the array's scale, e.g. a
+    convolution output where large terms cancel). Other dtypes: unchanged.
+    """
+    if not float32:
+        return rtol, atol
+    values = np.abs(np.asarray(expected, dtype=np.float64))
+    finite = values[np.isfinite(values)]
+    scale = float(finite.max()) if finite.size else 0.0
+    return max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_RTOL * scale)
+
+
+def matches(got: Any, expected: Any, rtol: float, atol: float) -> bool:
+    """``close`` under the dtype policy: float32 answers are compared at float32
+    precision (``tolerance``), every other dtype at the check's own tolerance.
+
+    ``got``: the student's numbers as ``expect_float_array``/``expect_float``/
+    ``keep_precision`` return them (float32 kept), any shape; ``expected``: float64,
+    the same shape.
+    """
+    rtol, atol = tolerance(is_float32(got), expected, rtol, atol)
+    return close(
+        np.asarray(got, dtype=np.float64), np.asarray(expected, np.float64), rtol, atol
+    )
+
+
+def keep_precision(value: Value, data: Any) -> Any:
+    """``data`` (numbers read from ``value``, as float64) back in float32 when the
+    student's numbers were float32, so that ``matches`` and ``first_match`` grade
+    them at float32 precision; otherwise ``data`` unchanged."""
+    if value.dtype != "float32":
+        return data
+    return np.float32(data) if np.ndim(data) == 0 else np.asarray(data, np.float32)
+
+
 def first_match(
     got: Any, candidates: Sequence[Candidate], rtol: float = 1e-6, atol: float = 1e-9
 ) -> str:
-    """The hint of the first wrong variant that reproduces ``got``, else ``""``."""
+    """The hint of the first wrong variant that reproduces ``got``, else ``""``.
+
+    A float32 ``got`` is compared at float32 precision (``tolerance``): its rounding
+    neither hides a variant it really reproduces nor makes one appear.
+    """
+    float32 = is_float32(got)
     got = np.asarray(got, dtype=np.float64)
     for hint, make in candidates:
         try:
@@ -32,7 +99,9 @@ def first_match(
                 candidate = np.asarray(make(), dtype=np.float64)
         except (ArithmeticError, ValueError, RuntimeError, IndexError, KeyError):
             continue  # a variant that cannot run on these inputs explains nothing
-        if candidate.shape == got.shape and close(got, candidate, rtol, atol):
+        if candidate.shape == got.shape and close(
+            got, candidate, *tolerance(float32, candidate, rtol, atol)
+        ):
             return hint
     return ""
 
@@ -41,7 +110,7 @@ def wrong(
     what: str, got: Any, expected: Any, hint: str, fallback: str = ""
 ) -> Mismatch:
     """A 'values differ' failure: how far off, then the named mistake (or advice)."""
-    detail = hint or fallback
+    detail = hint or integer_note(got, expected) or fallback
     return Mismatch(
         f"{what} is wrong ({diff_summary(got, expected)})"
         + (f": {detail}" if detail else "")
@@ -55,8 +124,29 @@ def times(got: float, expected: float) -> str:
     return f"got {got / expected:.4g} times the expected value"
 
 
-def expect_float64_array(value: Value, what: str) -> np.ndarray:
-    """A numpy float64 array (the course convention for numpy answers), any shape."""
+def integer_note(got: Any, expected: Any) -> str:
+    """Why an integer answer is wrong when the right one has fractions, else ``""``."""
+    if np.asarray(got).dtype.kind not in "iu":
+        return ""
+    expected = np.asarray(expected, dtype=np.float64)
+    finite = expected[np.isfinite(expected)]
+    if np.array_equal(finite, np.round(finite)):
+        return ""
+    return (
+        f"the answer has dtype {np.asarray(got).dtype}, which cannot hold the "
+        "fractional values expected here: build the array with a float dtype "
+        "(np.zeros(n), not np.zeros(n, dtype=int))"
+    )
+
+
+def expect_float_array(value: Value, what: str) -> np.ndarray:
+    """A numpy array of real numbers, any shape (dtype policy: not graded by dtype).
+
+    Returns the numbers as float64, except float32 (kept, so that ``matches`` grades
+    them at float32 precision) and integers (kept, so that ``wrong`` can say why
+    they fall short). float16 is refused: its 3 significant digits cannot meet any
+    check, and saying so beats a misleading "values differ".
+    """
     if value.type in ("list", "tuple"):
         raise Mismatch(
             f"{what} should be a numpy.ndarray; got a {value.type} "
@@ -68,17 +158,31 @@ def expect_float64_array(value: Value, what: str) -> np.ndarray:
             "(this question is numpy only)"
         )
     data = expect_array(value, what)
-    if value.dtype != "float64":
+    if value.dtype == "float16":
         raise Mismatch(
-            f"{what} has dtype {value.dtype}; numpy answers in this course are float64"
+            f"{what} has dtype float16, which keeps about 3 significant digits: "
+            "too few for these values; use float64 (numpy's default) or float32"
         )
-    return data
+    if np.dtype(value.data.dtype).kind in "iu":
+        return np.asarray(value.data)
+    return keep_precision(value, data)
 
 
-def expect_float(value: Value, what: str) -> float:
-    """A Python float (``numpy.float64`` is a float subclass and counts)."""
-    if (value.kind == "py" and value.type == "float") or value.type == "numpy.float64":
-        return float(value.data)
+def is_float_scalar(value: Value) -> bool:
+    """A Python float or a numpy float64/float32 scalar (``numpy.float64`` is a
+    float subclass; ``numpy.float32`` counts too: dtype policy)."""
+    return (value.kind == "py" and value.type == "float") or value.type in (
+        "numpy.float64",
+        "numpy.float32",
+    )
+
+
+def expect_float(value: Value, what: str) -> float | np.float32:
+    """A Python float or numpy float scalar (``is_float_scalar``), as a float; a
+    numpy float32 stays ``np.float32`` so that ``matches`` grades it at float32
+    precision."""
+    if is_float_scalar(value):
+        return keep_precision(value, float(value.data))
     hints = {
         "tensor": " (convert it with .item())",
         "ndarray": " (convert it with float(...))",

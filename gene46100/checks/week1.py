@@ -37,9 +37,11 @@ from gene46100.checks.helpers import (
     Candidate,
     curve_values,
     expect_float,
-    expect_float64_array,
+    expect_float_array,
     expect_tensor,
     first_match,
+    keep_precision,
+    matches,
     register_state,
     times,
     wrong,
@@ -232,14 +234,14 @@ class Q1NormalEquation(Question):
                     "X @ X.T (m x m, rank p) is singular; the normal equation "
                     "uses X.T @ X (p x p)"
                 )
-            got = expect_float64_array(outcome_value(run, case, what), what)
+            got = expect_float_array(outcome_value(run, case, what), what)
             if got.shape != (p,):
                 raise Mismatch(
                     f"{what} should have shape ({p},); got {got.shape}"
                     + beta_shape_hint(got.shape, m, p)
                 )
             expected = ref.normal_equation(X, y)
-            if not close(got, expected, rtol=1e-8, atol=1e-10):
+            if not matches(got, expected, rtol=1e-8, atol=1e-10):
                 raise wrong(
                     what,
                     got,
@@ -368,7 +370,7 @@ class Q2MSELoss(Question):
             what = f"mse_loss on hidden arrays of shape {y.shape}"
             got = expect_float(outcome_value(run, case, what), what)
             expected = ref.mse_loss(y_hat, y)
-            if not close(np.float64(got), np.float64(expected), rtol=1e-9, atol=1e-12):
+            if not matches(got, expected, rtol=1e-9, atol=1e-12):
                 hint = first_match(got, q2_candidates(y_hat, y), rtol=1e-9, atol=1e-12)
                 raise Mismatch(
                     f"{what} is wrong ({times(got, expected)})"
@@ -461,10 +463,11 @@ class Q3Gradient(Question):
     def _check_cases(self, run: QuestionRun, plan: Plan) -> None:
         for case, (X, y, beta) in plan.context.items():
             what = f"mse_gradient on a hidden {X.shape[0]}x{X.shape[1]} problem"
-            got = expect_array(outcome_value(run, case, what), what, shape=beta.shape)
+            value = outcome_value(run, case, what)
+            got = keep_precision(value, expect_array(value, what, shape=beta.shape))
             expected = ref.mse_gradient(X, y, beta)
             numeric = finite_difference_gradient(X, y, beta)
-            if not close(got, expected, rtol=1e-7, atol=1e-9):
+            if not matches(got, expected, rtol=1e-7, atol=1e-9):
                 hint = gradient_diagnosis(got, expected, X.shape[0])
                 raise Mismatch(
                     f"{what} is wrong ({diff_summary(got, expected)})"
@@ -490,7 +493,7 @@ def gradient_diagnosis(got: np.ndarray, expected: np.ndarray, m: int) -> str:
         "(sum instead of mean, no 2)",
     }
     for factor, message in known.items():
-        if close(got, factor * expected, rtol=1e-6, atol=1e-9):
+        if matches(got, factor * expected, rtol=1e-6, atol=1e-9):
             return message
     return ""
 
@@ -605,7 +608,7 @@ class Q4GradientDescent(Question):
             f"gradient_descent on a hidden {c['X'].shape[0]}x{c['X'].shape[1]} "
             f"problem ({c['n_steps']} steps)"
         )
-        return what, expect_float64_array(outcome_value(run, case, what), what)
+        return what, expect_float_array(outcome_value(run, case, what), what)
 
     def _check_start(self, run: QuestionRun, cases: dict) -> None:
         for case in ("start0", "start1"):
@@ -613,7 +616,7 @@ class Q4GradientDescent(Question):
             what, got = self._trajectory(run, case, c)
             self._require_shape(what, got, c)
             start = np.zeros(c["X"].shape[1]) if c["beta0"] is None else c["beta0"]
-            if not close(got[0], start, rtol=1e-12, atol=1e-12):
+            if not matches(got[0], start, rtol=1e-12, atol=1e-12):
                 raise Mismatch(
                     f"{what}: row 0 should be the start, before any update"
                     + start_hint(got, c)
@@ -633,7 +636,7 @@ class Q4GradientDescent(Question):
             what, got = self._trajectory(run, case, c)
             self._require_shape(what, got, c)
             expected = reference_gd(c)
-            if not close(got, expected, rtol=1e-8, atol=1e-10):
+            if not matches(got, expected, rtol=1e-8, atol=1e-10):
                 raise wrong(
                     what,
                     got,
@@ -680,7 +683,7 @@ class Q4GradientDescent(Question):
     def _check_converge(self, run: QuestionRun, c: dict) -> None:
         what, last = self._last_row(run, "converge", c)
         answer = ref.normal_equation(c["X"], c["y"])
-        if close(last, answer, rtol=1e-6, atol=1e-8):
+        if matches(last, answer, rtol=1e-6, atol=1e-8):
             return
         if not np.all(np.isfinite(last)) or np.linalg.norm(last) > 1e3 * (
             1 + np.linalg.norm(answer)
@@ -709,7 +712,7 @@ class Q4GradientDescent(Question):
             hint = (
                 "every step is half as big as it should be (the gradient of (1/2) "
                 "MSE), which makes 1.5 x the limit stable"
-                if close(last, half, rtol=1e-6, atol=1e-9)
+                if matches(last, half, rtol=1e-6, atol=1e-9)
                 else "plain gradient descent has no clipping, normalisation or early "
                 "stopping, and the step is lr * (2/m) X^T (X beta - y)"
             )
@@ -756,7 +759,7 @@ def trajectory_shape_hint(got: np.ndarray, c: dict) -> str:
     if got.shape == (p,):
         return ": that is a single beta; return every step, with row 0 = beta0"
     if got.shape == (n, p):
-        if close(got, expected[:-1], rtol=1e-8, atol=1e-10):
+        if matches(got, expected[:-1], rtol=1e-8, atol=1e-10):
             return ": off by one, the last update is missing"
         return (
             ": off by one, the start row is missing (row 0 = beta0, then one row "
@@ -858,7 +861,8 @@ class Q5MaxStableLR(Question):
 
     def _value(self, run: QuestionRun, case: str, X: np.ndarray) -> tuple[str, float]:
         what = f"max_stable_lr on a hidden {X.shape[0]}x{X.shape[1]} design"
-        got = expect_number(outcome_value(run, case, what), what)
+        value = outcome_value(run, case, what)
+        got = keep_precision(value, expect_number(value, what))
         if not (math.isfinite(got) and got > 0):
             raise Mismatch(
                 f"{what} should be a positive, finite learning rate; got {got}"
@@ -869,7 +873,7 @@ class Q5MaxStableLR(Question):
         for case, (X, _) in cases.items():
             what, got = self._value(run, case, X)
             expected = ref.max_stable_lr(X)
-            if not close(np.float64(got), np.float64(expected), rtol=1e-7, atol=0.0):
+            if not matches(got, expected, rtol=1e-7, atol=0.0):
                 hint = first_match(got, q5_candidates(X), rtol=1e-6, atol=0.0)
                 raise Mismatch(
                     f"{what} is wrong ({times(got, expected)})"
@@ -1019,7 +1023,7 @@ class Q6SGD(Question):
             f"sgd on a hidden {m}x{p} problem (batch_size {c['batch_size']}, "
             f"{c['n_epochs']} epochs)"
         )
-        got = expect_float64_array(outcome_value(run, probe, what), what)
+        got = expect_float_array(outcome_value(run, probe, what), what)
         expected = reference_sgd(c)
         if got.shape != expected.shape:
             raise Mismatch(
@@ -1046,7 +1050,7 @@ class Q6SGD(Question):
         for case, c in cases.items():
             what, got = self._trajectory(run, case, c)
             expected = reference_sgd(c)
-            if not close(got, expected, rtol=1e-10, atol=1e-12):
+            if not matches(got, expected, rtol=1e-10, atol=1e-12):
                 raise wrong(
                     what,
                     got,
@@ -1973,7 +1977,7 @@ class Q10LinearVsMLP(Question):
         for case, (x, y) in cases.items():
             what, got = self._number(run, case, x, "linear_mse")
             expected = line_mse(x, y)
-            if close(np.float64(got), np.float64(expected), rtol=1e-6, atol=0.0):
+            if matches(got, expected, rtol=1e-6, atol=0.0):
                 continue
             hint = first_match(got, q10_candidates(x, y), rtol=1e-5, atol=0.0)
             if not hint:

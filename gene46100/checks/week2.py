@@ -48,9 +48,10 @@ from gene46100.checks.helpers import (
     Candidate,
     curve_values,
     expect_float,
-    expect_float64_array,
+    expect_float_array,
     expect_tensor,
     first_match,
+    matches,
     register_state,
     times,
     wrong,
@@ -237,14 +238,14 @@ class Q1Conv1dValid(Question):
             signal, kernel = cases[case]
             L, k = len(signal), len(kernel)
             what = f"conv1d_valid on a hidden signal of length {L} with a kernel of {k}"
-            got = expect_float64_array(outcome_value(run, case, what), what)
+            got = expect_float_array(outcome_value(run, case, what), what)
             expected = conv_oracle(signal, kernel)
             if got.shape != expected.shape:
                 hint = length_hint(got.shape[0], L, k) if got.ndim == 1 else ""
                 raise Mismatch(
                     f"{what} should have shape ({L - k + 1},); got {got.shape}{hint}"
                 )
-            if not close(got, expected, rtol=1e-9, atol=1e-12):
+            if not matches(got, expected, rtol=1e-9, atol=1e-12):
                 raise wrong(
                     what,
                     got,
@@ -731,14 +732,14 @@ class Q4ScoringTask(Question):
             what = f"score_seqs_motif on {len(batch)} hidden " + (
                 "8-mers" if case == "eightmers" else "sequences of lengths 3-25"
             )
-            got = expect_float64_array(outcome_value(run, case, what), what)
+            got = expect_float_array(outcome_value(run, case, what), what)
             if got.shape != (len(batch),):
                 raise Mismatch(
                     f"{what} should have shape ({len(batch)},), one score per "
                     f"sequence; got {got.shape}"
                 )
             expected = ref.score_seqs_motif(batch)
-            if not close(got, expected, rtol=1e-6, atol=1e-9):
+            if not matches(got, expected, rtol=1e-6, atol=1e-9):
                 raise wrong(
                     what,
                     got,
@@ -841,7 +842,7 @@ class Q5PWMScan(Question):
         cases = plan.context["cases"]
         return [
             guarded(
-                "one float64 score per window (L - k + 1)",
+                "one score per window (L - k + 1)",
                 lambda: self._shapes(run, cases),
             ),
             guarded(
@@ -865,7 +866,7 @@ class Q5PWMScan(Question):
 
     def _scores(self, run: QuestionRun, case: str, seq: str, pwm: np.ndarray):
         what = self._what(case, seq, pwm)
-        got = expect_float64_array(outcome_value(run, case, what), what)
+        got = expect_float_array(outcome_value(run, case, what), what)
         L, k = len(seq), len(pwm)
         if got.shape != (L - k + 1,):
             hint = length_hint(got.shape[0], L, k) if got.ndim == 1 else ""
@@ -884,7 +885,7 @@ class Q5PWMScan(Question):
         for case, (seq, pwm) in cases.items():
             what, got = self._scores(run, case, seq, pwm)
             expected = scan_oracle(seq, pwm)
-            if not close(got, expected, rtol=1e-9, atol=1e-12):
+            if not matches(got, expected, rtol=1e-9, atol=1e-12):
                 raise wrong(
                     what,
                     got,

@@ -58,6 +58,9 @@ from gene46100.checks.helpers import (
     curve_values,
     expect_tensor,
     first_match,
+    is_float_scalar,
+    keep_precision,
+    matches,
     register_state,
     wrong,
 )
@@ -87,7 +90,12 @@ def _grader_frame_summary(frame) -> dict:
     }
     numeric = frame.select_dtypes("number")
     if numeric.shape == frame.shape:
-        out["values"] = numeric.to_numpy(dtype=np.float64)
+        # float32 scores (the course reads them with dtype='float32') go as they are,
+        # so that the trusted side grades them at float32 precision; the rest as float64
+        values = numeric.to_numpy()
+        if values.dtype != np.float32:
+            values = numeric.to_numpy(dtype=np.float64)
+        out["values"] = values
     return out
 
 
@@ -373,14 +381,19 @@ class Q1LoadTFData(Question):
             )
         if "values" not in summary:
             raise Mismatch(f"{what}: scores_df should hold numbers only")
-        got = expect_array(summary["values"], "scores_df's values")
-        if not close(got, scores_df.to_numpy(), rtol=1e-9, atol=1e-9):
+        values = summary["values"]
+        got = keep_precision(values, expect_array(values, "scores_df's values"))
+        expected = scores_df.to_numpy()  # float64 (300, n)
+        if not matches(got, expected, rtol=1e-9, atol=1e-9):
+            # The shape and the columns are right here, so the separator and the
+            # index are too: only a change to the numbers is left to name.
             raise wrong(
                 "scores_df's values",
                 got,
-                scores_df.to_numpy(),
-                "",
-                "read the file with pd.read_csv(path, sep='\\t') and no index",
+                expected,
+                first_match(got, q1_candidates(expected), rtol=1e-9, atol=1e-9),
+                "they differ from the file's numbers: return the scores as read, "
+                "without rescaling, rounding or binarising them",
             )
 
     @staticmethod
@@ -439,6 +452,17 @@ class Q1LoadTFData(Question):
                 f"{what} raised ValueError, but its message does not name "
                 f"{thing} that is wrong; say which, so the user can fix it"
             )
+
+
+def q1_candidates(scores: np.ndarray) -> list[Candidate]:
+    """Known changes to the file's scores (float64 ``(300, n)``)."""
+    return [
+        (
+            "the scores are binarised (0/1); load_tf_data returns them as in the "
+            "file (binarise later, in the dataset, if you want to)",
+            lambda: (scores > 0).astype(np.float64),
+        ),
+    ]
 
 
 def scores_shape_hint(shape: tuple, n: int) -> str:
@@ -1030,11 +1054,7 @@ class Q4TrainTest(Question):
                             f"{what} returned tensors: append loss.item() "
                             "(a float; a tensor keeps its graph alive)"
                         )
-                    if not (
-                        item.kind == "py"
-                        and item.type == "float"
-                        or item.type == "numpy.float64"
-                    ):
+                    if not is_float_scalar(item):
                         raise Mismatch(
                             f"each loss of {what} should be a float; got {item.type}"
                         )
@@ -1552,7 +1572,7 @@ class Q6ScorePeaks(Question):
         test = plan.context["test"]
         return [
             guarded(
-                "returns a float64 array, one finite score per test peak",
+                "returns a numpy array, one finite score per test peak",
                 lambda: self._scores(run, "scores", test),
             ),
             guarded(
@@ -1577,15 +1597,10 @@ class Q6ScorePeaks(Question):
                 f"{what} should return a numpy array; got a torch tensor "
                 "(.detach().cpu().numpy())"
             )
-        got = expect_array(value, what, kinds="f")
+        got = expect_array(value, what)  # any real dtype ranks (dtype policy)
         if got.shape != (n,):
             hint = " (squeeze the model's (N, 1) output)" if got.shape == (n, 1) else ""
             raise Mismatch(f"{what} should have shape ({n},); got {got.shape}{hint}")
-        if value.dtype != "float64":
-            raise Mismatch(
-                f"{what} should be float64 (numpy answers are float64); got "
-                f"{value.dtype}"
-            )
         if not np.isfinite(got).all():
             raise Mismatch(
                 f"{what} returned NaN or infinite scores: training diverged?"
