@@ -500,3 +500,19 @@ def relocate_to_cuda(saved: bytes, path: Path) -> None:
                 assert b"X\x03\x00\x00\x00cpu" in data
                 data = data.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
             target.writestr(info, data)
+
+
+def test_only_code_that_mentions_cuda_pays_for_the_watch():
+    """Every torch call through the mode costs training questions time, so the
+    sandbox watches only when the student's own lines name CUDA (the release's
+    ``get_device`` names it too, and is exempt)."""
+    from gene46100.grader.assignment import mentions_cuda
+
+    released = {"if torch.cuda.is_available():", 'return torch.device("cuda")'}
+    given = [
+        {"source": 'if torch.cuda.is_available():\n    return torch.device("cuda")'}
+    ]
+    assert not mentions_cuda(given, released)
+    assert not mentions_cuda([{"source": "device = get_device()"}], released)
+    for line in ("model.to('cuda')", "x = x.CUDA()", "torch.set_default_device(d)"):
+        assert mentions_cuda([*given, {"source": line}], released), line

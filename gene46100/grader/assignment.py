@@ -134,6 +134,8 @@ def make_job(
     work_files: dict[str, Path] | None = None,
     device: str = "cpu",
 ) -> Job:
+    """The sandbox's job for one submission's ``cells`` (``device``: "cuda" when
+    the sandbox is lent the GPU)."""
     questions = [
         {
             "name": n,
@@ -151,6 +153,23 @@ def make_job(
         files={n: p.files for n, p in assignment.plans.items() if p.files},
         work_files=work_files or {},
         device=device,
+        cuda_in_code=mentions_cuda(cells, assignment.released_lines),
+    )
+
+
+CUDA_WORDS = ("cuda", "set_default_device")
+
+
+def mentions_cuda(cells: list[dict], released: set[str]) -> bool:
+    """Whether the student's own code (lines not as released: the release's
+    ``get_device`` names CUDA too) mentions CUDA; only then does the sandbox
+    watch every torch call for CUDA requests (``worker.CudaOnCpu``)."""
+    return any(
+        word in line.lower()
+        for cell in cells
+        for line in cell.get("source", "").splitlines()
+        if line.strip() not in released
+        for word in CUDA_WORDS
     )
 
 

@@ -540,10 +540,15 @@ class CudaOnCpu:
     def __init__(self, note) -> None:
         self.note, self.mode, self.saved = note, None, {}
 
-    def start(self) -> None:
+    def start(self, mode: bool = True) -> None:
+        """Patch ``torch.load`` and friends (free), and enter the mode when
+        ``mode``: it costs every torch call a Python round trip (training
+        questions ran up to twice as long), so the grader asks for it only when
+        the student's own code mentions CUDA (``job["cuda_in_code"]``)."""
         torch = _torch()
-        self.mode = self._mode(torch)
-        self.mode.__enter__()  # for the process's life: each fork inherits it
+        if mode:
+            self.mode = self._mode(torch)
+            self.mode.__enter__()  # for the process's life: each fork inherits it
         self.saved = {
             "load": torch.load,
             "synchronize": torch.cuda.synchronize,
@@ -554,22 +559,23 @@ class CudaOnCpu:
         torch.set_default_device = self._set_default_device(torch.set_default_device)
 
     def stop(self) -> None:
-        if self.mode is None:
+        if not self.saved:
             return
         torch = _torch()
-        self.mode.__exit__(None, None, None)
+        if self.mode is not None:
+            self.mode.__exit__(None, None, None)
         torch.load = self.saved["load"]
         torch.cuda.synchronize = self.saved["synchronize"]
         torch.set_default_device = self.saved["set_default_device"]
-        self.mode = None
+        self.mode, self.saved = None, {}
 
-    def start_with_torch(self) -> None:
+    def start_with_torch(self, mode: bool = True) -> None:
         """``start`` now if torch is imported, else the moment a cell imports it
         (importing torch costs a second of CPU a notebook may never need)."""
         if "torch" in sys.modules:
-            self.start()
+            self.start(mode)
             return
-        sys.meta_path.insert(0, _AfterImport("torch", self.start))
+        sys.meta_path.insert(0, _AfterImport("torch", lambda: self.start(mode)))
 
     def _mode(self, torch):
         from torch.overrides import TorchFunctionMode
@@ -810,8 +816,10 @@ def main(job_dir: str, events_fd: int) -> None:
     install_shell_habits(shell, notes)
     # On a GPU grader (job "device": "cuda") the cells still run on the CPU: a
     # process that has used CUDA cannot fork a question that uses it again.
+    Paths.device = str(job.get("device", "cpu"))
+    on_gpu = Paths.device == "cuda"
     cpu = CudaOnCpu(notes.add)
-    cpu.start_with_torch()
+    cpu.start_with_torch(mode=on_gpu or bool(job.get("cuda_in_code", True)))
     work = os.path.join(job_dir, "work")
     if os.path.isdir(work):
         os.chdir(work)  # the notebook's own folder: its companion files, its data
@@ -820,8 +828,6 @@ def main(job_dir: str, events_fd: int) -> None:
     events.send(ev="cells_done")
     out_dir = os.path.join(job_dir, "out")
     namespace = shell.user_ns
-    Paths.device = str(job.get("device", "cpu"))
-    on_gpu = Paths.device == "cuda"
     for question in job["questions"]:
         events.send(ev="q_start", q=question["name"])
         notes.where = question["name"]

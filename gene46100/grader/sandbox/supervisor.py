@@ -85,6 +85,9 @@ class Job:
     # "cuda": the sandbox has the GPU (``grade --gpu``) and questions may use it;
     # "cpu": every CUDA request runs on the CPU.
     device: str = "cpu"
+    # Whether the student's own code mentions CUDA: only then does every torch call
+    # pass through the worker's CUDA-on-CPU mode (it costs training questions time).
+    cuda_in_code: bool = True
 
 
 def prepare_job_dir(job: Job, root: Path | None = None) -> Path:
@@ -123,6 +126,7 @@ def write_job_file(
         "threads": job.threads,
         "reap_strays": not unsafe,
         "device": job.device,
+        "cuda_in_code": job.cuda_in_code,
     }
     (job_dir / "job.json").write_text(json.dumps(spec))
 
