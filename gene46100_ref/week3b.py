@@ -78,12 +78,66 @@ def make_splits(dataset: SeqDatasetOHE, seed: int, test_frac: float = 0.2,
     return {split: (x[idx], y[idx]) for split, idx in parts.items()}
 
 
-def crop_windows(data: dict, length: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The central ``length`` positions of every window (inputs and scores alike)."""
+def _peak_site(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last position of the site around each window's score peak.
+
+    ``y`` is float ``(N, L)``; a site is a run of positive scores. Returns two int
+    ``(N,)`` arrays (meaningless for a window without a site).
+    """
+    peak = y.argmax(axis=1)[:, None]  # (N, 1)
+    pos = np.arange(y.shape[1])  # (L,)
+    off = y <= 0  # (N, L): no site at this position
+    first = np.where(off & (pos < peak), pos, -1).max(axis=1) + 1
+    last = np.where(off & (pos > peak), pos, y.shape[1]).min(axis=1) - 1
+    return first, last
+
+
+def crop_starts(data: dict, length: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Where each window's ``length``-bp crop begins, so that it keeps a site.
+
+    The site around a window's score peak (its strongest) lies wholly inside the
+    crop, at an offset drawn uniformly with ``np.random.default_rng(seed)``, split
+    by split in ``data``'s order. A window without a site (the course's files have
+    none) is cropped in its centre.
+
+    Returns:
+        ``{split: starts}``, int64 ``(N,)`` per split, each in ``0 .. L - length``.
+    """
+    rng = np.random.default_rng(seed)
+    starts = {}
+    for split, (_, y) in data.items():  # y: (N, L)
+        slack = y.shape[1] - length
+        if slack < 0:
+            raise ValueError(f"a crop of {length} bp is longer than the "
+                             f"{y.shape[1]}-bp windows")
+        first, last = _peak_site(y)
+        # Anywhere in the crop, not in its middle: with every site in the middle,
+        # the average training profile alone, reading no sequence, scores r ~0.7.
+        lo = np.clip(last - length + 1, 0, slack)  # the site's last base fits
+        hi = np.clip(first, lo, slack)  # and its first (a longer site: its end)
+        start = rng.integers(lo, hi + 1)  # (N,)
+        starts[split] = np.where(y.max(axis=1) > 0, start, slack // 2)
+    return starts
+
+
+def crop_windows(data: dict, length: int, seed: int = 0
+                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``length`` positions of every window (inputs and scores alike) that keep its
+    strongest site whole, starting where ``crop_starts(data, length, seed)`` says.
+
+    Every crop holds a site, as every window of the course's files does: a crop
+    without one would have a constant score track, whose Pearson r with any
+    prediction is undefined (NaN).
+
+    Returns:
+        ``{split: (x float32 (N, length, 4), y float32 (N, length))}``.
+    """
     out = {}
-    for split, (x, y) in data.items():
-        start = (x.shape[1] - length) // 2
-        out[split] = (x[:, start:start + length], y[:, start:start + length])
+    for split, start in crop_starts(data, length, seed).items():
+        x, y = data[split]
+        cols = start[:, None] + np.arange(length)  # (N, length)
+        rows = np.arange(len(y))[:, None]  # (N, 1)
+        out[split] = (x[rows, cols], y[rows, cols])
     return out
 
 

@@ -94,8 +94,11 @@ def test_splits_are_the_course_proportions_disjoint_and_complete():
     assert [len(data[s][0]) for s in ("train", "val", "test")] == [64, 16, 20]
     rows = np.concatenate([data[s][0].reshape(len(data[s][0]), -1) for s in data])
     assert len(np.unique(rows, axis=0)) == 100  # every window exactly once
-    cropped = ref.crop_windows(data, 20)
-    np.testing.assert_array_equal(cropped["val"][1], data["val"][1][:, 20:40])
+    cropped, starts = ref.crop_windows(data, 20, seed=1), ref.crop_starts(data, 20, 1)
+    for i, start in enumerate(starts["val"]):
+        expected = data["val"][1][i, start : start + 20]
+        np.testing.assert_array_equal(cropped["val"][1][i], expected)
+    assert (cropped["val"][1].max(axis=1) > 0).all()  # every crop keeps a site
 
 
 def test_make_loaders_same_seed_same_batches_and_only_train_shuffles():

@@ -3,6 +3,11 @@
 The hidden data are windows simulated with ``gene46100_ref.tfdata`` (planted CTCF
 sites, the "easy" variant) at 100 bp, the length the notebook trains on, drawn fresh
 from the grading RNG; only the one-hot inputs and score arrays enter the sandbox.
+Every hidden window holds 1-3 whole sites, as every window of the course's files (and
+every crop the notebook trains on) holds one: its score track is never constant, so
+its Pearson r with any non-constant prediction is defined, and the course's own
+summaries (a plain ``.mean()`` of the per-window r) are finite. A NaN metric is
+therefore a clear loss, with a message that names it.
 
 - q1 compares ``sweep_config()`` with the course's sweep (course-facts.md section 5).
 - q2 hands ``train_sweep`` a grader-owned recording logger (``logger_arg``), reads
@@ -41,12 +46,18 @@ from gene46100.checks import (
     guarded,
     outcome_value,
 )
-from gene46100.checks.helpers import Candidate, first_match
+from gene46100.checks.helpers import (
+    Candidate,
+    first_match,
+    is_float_scalar,
+    keep_precision,
+    matches,
+)
 from gene46100.contract.results import QuestionRun, Value
 from gene46100_ref import week3b as ref
 from gene46100_ref.tfdata import simulate_tf_windows
 
-SEQ_LEN = 100  # hidden windows: as long as the notebook's cropped ones
+SEQ_LEN = 100  # hidden windows: as long as the notebook's crops (each holds a site)
 # The course's sweep (notebook 6): the oracle for q1, the search space for q3.
 COURSE_VALUES: dict[str, list] = {
     "num_filters": [4, 16, 32],
@@ -73,15 +84,12 @@ Data = dict[str, tuple[np.ndarray, np.ndarray]]
 
 # ================================================================== shared helpers
 def hidden_data(
-    rng: np.random.Generator,
-    sizes: tuple[int, int, int],
-    seq_len: int = SEQ_LEN,
-    blank: int = 0,
+    rng: np.random.Generator, sizes: tuple[int, int, int], seq_len: int = SEQ_LEN
 ) -> Data:
     """Fresh simulated windows split into train/val/test of the given sizes.
 
-    The first ``blank`` test windows get all-zero scores (a window with no scored
-    site): their Pearson r is undefined (NaN), so a mean without ``np.nanmean`` is NaN.
+    Returns ``{split: (x float32 (N, seq_len, 4), y float32 (N, seq_len))}``; every
+    window holds a site (the simulator plants 1-3 whole sites in each).
     """
     n = sum(sizes)
     seq_df, scores_df = simulate_tf_windows(
@@ -89,9 +97,17 @@ def hidden_data(
     )
     dataset = ref.SeqDatasetOHE(seq_df, scores_df)
     x, y = dataset.x.numpy().copy(), dataset.y.numpy().copy()  # (n, L, 4), (n, L)
+    require_sites(y)
     a, b = sizes[0], sizes[0] + sizes[1]
-    y[b : b + blank] = 0.0
     return {"train": (x[:a], y[:a]), "val": (x[a:b], y[a:b]), "test": (x[b:], y[b:])}
+
+
+def require_sites(y: np.ndarray) -> None:
+    """Refuse hidden windows (scores float ``(N, L)``) whose score track is constant:
+    their Pearson r is undefined, and a correct plain ``.mean()`` would be NaN."""
+    flat = int((y.max(axis=1) <= y.min(axis=1)).sum())
+    if flat:
+        raise RuntimeError(f"{flat} hidden windows hold no site (simulator changed?)")
 
 
 def register_data(plan: Plan, prefix: str, data: Data) -> dict:
@@ -508,6 +524,7 @@ def check_values(name: str, spec: Any, expected: list) -> None:
             f"{where}['values'] should be a list; got {type(values).__name__}"
         )
     check_value_types(name, values)
+    values = [course_value(v, expected) for v in values]
     if len(values) != len(set(map(repr, values))):
         raise Mismatch(f"{where}['values'] repeats a value: {values}")
     if sorted(map(repr, values)) != sorted(map(repr, expected)):
@@ -522,6 +539,16 @@ def check_values(name: str, spec: Any, expected: list) -> None:
             if p
         )
         raise Mismatch(f"{where}['values'] should be {expected} (any order); {detail}")
+
+
+def course_value(v: Any, expected: list) -> Any:
+    """The course's value that float ``v`` equals at float32 precision, else ``v``
+    (dtype policy: ``np.float32(0.1)`` in a config is the course's 0.1)."""
+    if type(v) is float:
+        for e in expected:
+            if type(e) is float and np.float32(v) == np.float32(e):
+                return e
+    return v
 
 
 def check_value_types(name: str, values: list) -> None:
@@ -573,7 +600,7 @@ class Q2TrainSweep(Question):
             int(2 * rng.integers(lo, hi) + 1)
             for lo, hi in ((120, 150), (35, 45), (45, 55))
         )
-        data = hidden_data(rng, sizes, blank=2)
+        data = hidden_data(rng, sizes)
         argument = register_data(plan, "d", data)
         cases = q2_cases(rng)
         for case, config in cases.items():
@@ -791,10 +818,7 @@ def batch_mean(preds: np.ndarray, y: np.ndarray, batch_size: int) -> float:
 def q2_returns(r: Q2Run) -> None:
     value = r.value()
     got = plain(value)
-    if (
-        not (value.kind == "py" and value.type == "float")
-        and value.type != "numpy.float64"
-    ):
+    if not is_float_scalar(value):
         hint = (
             " (convert with float(...))"
             if value.is_array_like
@@ -811,12 +835,11 @@ def q2_returns(r: Q2Run) -> None:
     target = logged.get("test_avg_pearsonr")
     if target is None:
         target = q2_independent_score(r)
-    if close(np.float64(got), np.float64(target), 0.0, 1e-9):
+    got = keep_precision(value, got)  # a float32 score is graded at float32 precision
+    if matches(got, target, 0.0, 1e-9):
         return
     hint = ""
-    if "best_pearsonr" in logged and close(
-        np.float64(got), np.float64(logged["best_pearsonr"]), 0, 1e-9
-    ):
+    if "best_pearsonr" in logged and matches(got, logged["best_pearsonr"], 0, 1e-9):
         hint = (
             ": that is best_pearsonr (the best single window); return the mean, "
             "test_avg_pearsonr"
@@ -1016,6 +1039,8 @@ def q2_test_metrics(r: Q2Run) -> None:
     }
     for key, want in expected.items():
         got = r.final_value(key)
+        if math.isnan(got):
+            raise Mismatch(f"{r.what}: {nan_metric_message(key)}")
         if math.isfinite(got) and abs(got - want) <= METRIC_ATOL:
             continue
         raise Mismatch(
@@ -1024,14 +1049,21 @@ def q2_test_metrics(r: Q2Run) -> None:
         )
 
 
+def nan_metric_message(key: str) -> str:
+    """Why a logged ``key`` is NaN, and what to do (every hidden window holds a site,
+    so no window of a correct run is undefined)."""
+    return (
+        f"your logged {key} is NaN: one window whose Pearson r is undefined makes a "
+        "mean or max over windows NaN (e.g. a window with a constant score track or "
+        "prediction). Every hidden test window holds a site, so its scores vary: "
+        "look for predictions that came out constant, or a Pearson r computed over "
+        "the wrong axis; np.nanmean and np.nanmax skip undefined windows"
+    )
+
+
 def q2_metric_hint(
     key: str, got: float, pearson: np.ndarray, preds: dict, r: Q2Run
 ) -> str:
-    if math.isnan(got):
-        return (
-            "it is NaN: a window whose scores are constant has no Pearson r (NaN); "
-            "average with np.nanmean and take the best with np.nanmax"
-        )
     data = r.data
     val_r = ref.pearson_per_sequence(preds["val"], data["val"][1].astype(np.float64))
     other_r = ref.pearson_per_sequence(
@@ -1301,7 +1333,8 @@ class Sweep:
             raise Mismatch(f"best_config should be a dict; got {value.data[0].type}")
         if not is_number(score):
             raise Mismatch(f"best_score should be a float; got {value.data[1].type}")
-        return config, float(score)
+        # a float32 score stays float32: q3_best_score grades it at float32 precision
+        return config, keep_precision(value.data[1], float(score))
 
     def runs(self) -> list[dict]:
         """``[{"config": ..., "logs": [...]}, ...]`` in the order of the runs."""
@@ -1352,7 +1385,7 @@ def check_config(config: Any, epochs: int, what: str) -> None:
             "hyper-parameters, 'epochs' and 'seed'"
         )
     for name, values in COURSE_VALUES.items():
-        value = config[name]
+        value = course_value(config[name], values)  # float32 0.1 is the course's 0.1
         if isinstance(value, tuple) and value[0] == "other":
             raise Mismatch(
                 f"{what}: {name} is a {value[1]}: index the list "
@@ -1445,13 +1478,13 @@ def q3_best_score(sweep: Sweep) -> None:
     _, score = sweep.result()
     scores = sweep.scores()
     best = float(np.nanmax(scores))
-    if abs(score - best) <= 1e-12 * max(1.0, abs(best)):
+    if matches(score, best, 0.0, 1e-12 * max(1.0, abs(best))):
         return
     hint = (
         "it is the last run's score"
-        if abs(score - scores[-1]) < 1e-12
+        if matches(score, scores[-1], 0.0, 1e-12)
         else "it is the lowest score: maximize"
-        if abs(score - np.nanmin(scores)) < 1e-12
+        if matches(score, np.nanmin(scores), 0.0, 1e-12)
         else "return the test_avg_pearsonr that train_sweep returned for that run"
     )
     raise Mismatch(
