@@ -516,3 +516,26 @@ def test_only_code_that_mentions_cuda_pays_for_the_watch():
     assert not mentions_cuda([{"source": "device = get_device()"}], released)
     for line in ("model.to('cuda')", "x = x.CUDA()", "torch.set_default_device(d)"):
         assert mentions_cuda([*given, {"source": line}], released), line
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+@needs_bwrap
+def test_on_a_gpu_grader_the_gpu_option_gives_the_same_scores(tmp_path):
+    """``grade --gpu`` (a CUDA machine only): the Colab notebook's questions run on
+    the GPU and score what they score on the CPU."""
+    if not torch.cuda.is_available() or not sandbox.gpu_devices():
+        pytest.skip("no CUDA device")
+    clean = EXAMPLES / "week1" / "alice_complete.ipynb"
+    nbformat.write(colab_form(nbformat.read(clean, 4)), tmp_path / "colab.ipynb")
+    scores = {}
+    for option in ([], ["--gpu"]):
+        out = tmp_path / f"out{len(option)}"
+        argv = ["grade", "week1", str(tmp_path / "colab.ipynb"), "--out", str(out)]
+        assert cli.main([*argv, "--quiet", *option]) == 0
+        (record,) = map(json.loads, (out / "records.jsonl").read_text().splitlines())
+        scores[bool(option)] = {q["name"]: q["score"] for q in record["questions"]}
+        if option:
+            assert "nvidia" in record["limits"]["gpu"]
+            assert not any("q9: .to" in n for n in record["grading_notes"])
+    assert scores[True] == scores[False]
