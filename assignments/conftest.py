@@ -23,6 +23,7 @@ RUNNER = os.path.join(HERE, "_selfcheck", "run_public.py")
 PINS = os.path.join(HERE, "requirements.txt")  # the pins, for install lines
 NOTEBOOK_TIMEOUT_S = 600
 NOT_DONE = pytest.StashKey()
+GPU_NOTES = pytest.StashKey()
 
 
 def pytest_collect_file(parent, file_path):
@@ -56,6 +57,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "notebook and tests/)."
         )
         return
+    for line in config.stash.get(GPU_NOTES, []):
+        write(line)
     not_done = config.stash.get(NOT_DONE, [])
     if not_done:
         write(
@@ -128,6 +131,10 @@ class QuestionItem(pytest.Item):
         if "error" in results:
             raise QuestionFailed(results["error"])
         result = results["questions"].get(self.name, {"status": "missing"})
+        if result.get("gpu"):
+            self.config.stash.setdefault(GPU_NOTES, []).append(
+                f"{self.name}: note: {result['gpu_note']}"
+            )
         if result["status"] == "not_implemented":
             self.config.stash.setdefault(NOT_DONE, []).append(self.name)
             pytest.skip("not implemented yet")

@@ -103,7 +103,7 @@ def crop_starts(data: dict, length: int, seed: int = 0) -> dict[str, np.ndarray]
     Returns:
         ``{split: starts}``, int64 ``(N,)`` per split, each in ``0 .. L - length``.
     """
-    rng = np.random.default_rng(seed)
+    crop_rng = np.random.default_rng(seed)
     starts = {}
     for split, (_, y) in data.items():  # y: (N, L)
         slack = y.shape[1] - length
@@ -115,7 +115,7 @@ def crop_starts(data: dict, length: int, seed: int = 0) -> dict[str, np.ndarray]
         # the average training profile alone, reading no sequence, scores r ~0.7.
         lo = np.clip(last - length + 1, 0, slack)  # the site's last base fits
         hi = np.clip(first, lo, slack)  # and its first (a longer site: its end)
-        start = rng.integers(lo, hi + 1)  # (N,)
+        start = crop_rng.integers(lo, hi + 1)  # (N,)
         starts[split] = np.where(y.max(axis=1) > 0, start, slack // 2)
     return starts
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nbformat
+import numpy as np
 
 from gene46100.build import examples
 
@@ -24,3 +27,30 @@ def minimal_complete() -> nbformat.NotebookNode:
         )
     ]
     return nbformat.v4.new_notebook(cells=keep, metadata=full.metadata)
+
+
+# The float32 form of answers (the course's dtype policy: tests/test_dtype_policy.py,
+# tests/test_public_dtype.py).
+def to_float32(answer: Any) -> Any:
+    """The float32 form of an answer: float arrays and float scalars in float32,
+    containers converted item by item, everything else (ints, bools, strings,
+    models, tensors) as it is."""
+    if isinstance(answer, np.ndarray) and answer.dtype.kind == "f":
+        with np.errstate(over="ignore"):  # a diverging trajectory overflows: inf
+            return answer.astype(np.float32)
+    if isinstance(answer, (float, np.floating)):
+        return np.float32(answer)
+    if isinstance(answer, (list, tuple)):
+        return type(answer)(to_float32(item) for item in answer)
+    if isinstance(answer, dict):
+        return {key: to_float32(item) for key, item in answer.items()}
+    return answer
+
+
+def in_float32(func: Callable) -> Callable:
+    """``func`` whose answer comes back in its float32 form."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return to_float32(func(*args, **kwargs))
+
+    return wrapped

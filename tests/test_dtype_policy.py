@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import gzip
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import in_float32
 
 from gene46100.checks import Check, helpers, questions, run_inprocess
 from gene46100.checks import week2 as checks2
@@ -59,31 +59,6 @@ def failures(result: list[Check]) -> str:
 
 
 # ================================================================== float32 forms
-def to_float32(answer: Any) -> Any:
-    """The float32 form of an answer: float arrays and float scalars in float32,
-    containers converted item by item, everything else (ints, bools, strings,
-    models, tensors) as it is."""
-    if isinstance(answer, np.ndarray) and answer.dtype.kind == "f":
-        with np.errstate(over="ignore"):  # a diverging trajectory overflows: inf
-            return answer.astype(np.float32)
-    if isinstance(answer, (float, np.floating)):
-        return np.float32(answer)
-    if isinstance(answer, (list, tuple)):
-        return type(answer)(to_float32(item) for item in answer)
-    if isinstance(answer, dict):
-        return {key: to_float32(item) for key, item in answer.items()}
-    return answer
-
-
-def in_float32(func: Callable) -> Callable:
-    """``func`` whose answer comes back in its float32 form."""
-
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        return to_float32(func(*args, **kwargs))
-
-    return wrapped
-
-
 def f32(*arrays: Any) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float32) for a in arrays]
 

@@ -170,6 +170,67 @@ def _raised_in(exc, path):
     return os.path.abspath(filename) == os.path.abspath(path)
 
 
+GPU_NOTE = (
+    "asks for a GPU ({what}); the grader has none and runs it on the CPU, with "
+    "the same score"
+)
+
+
+class GpuWatch:
+    """Notes a CUDA request while a question's public test runs (``.to("cuda")``,
+    ``.cuda()``, ``device="cuda"``); where there is no GPU it runs it on the CPU,
+    as the grader does. Does nothing when torch is not imported."""
+
+    def __init__(self):
+        self.asked, self.mode = "", None
+
+    def __enter__(self):
+        import sys
+
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            self.mode = self._mode(torch)
+            self.mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.mode is not None:
+            self.mode.__exit__(*exc)
+        return False
+
+    def _mode(self, torch):
+        from torch.overrides import TorchFunctionMode
+
+        watch, on_cpu = self, not torch.cuda.is_available()
+
+        def cuda(value):
+            if isinstance(value, str):
+                return value.strip().lower().startswith("cuda")
+            return isinstance(value, torch.device) and value.type == "cuda"
+
+        class Watch(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                kwargs = dict(kwargs or {})
+                name = getattr(func, "__name__", "")
+                asked = func is torch.Tensor.cuda or cuda(kwargs.get("device"))
+                asked = asked or any(cuda(a) for a in args)
+                if asked and not watch.asked:
+                    watch.asked = {
+                        "_parse_to": ".to()",
+                        "to": ".to()",
+                        "cuda": ".cuda()",
+                    }.get(name, "'cuda'")
+                if asked and on_cpu:
+                    if func is torch.Tensor.cuda:
+                        return args[0]
+                    if cuda(kwargs.get("device")):
+                        kwargs["device"] = "cpu"
+                    args = tuple("cpu" if cuda(a) else a for a in args)
+                return func(*args, **kwargs)
+
+        return Watch()
+
+
 def check_question(test_path, env, cell_errors=(), pins=None):
     """Run one question's public test file on ``env``: ``{"status", "message"}``.
 
@@ -187,16 +248,34 @@ def check_question(test_path, env, cell_errors=(), pins=None):
                     "status": "failed",
                     "message": not_run_message(name, cell_errors, pins),
                 }
+        watch = GpuWatch()
         try:
-            body.call_func(env)
+            with watch:
+                body.call_func(env)
         except Exception as exc:  # the verdict, in the student's terms
             status, message = judge(exc, test_path, pins)
-            return {"status": status, "message": message}
+            return {"status": status, "message": message, "gpu": watch.asked}
+        if watch.asked:
+            return {"status": "passed", "message": "", "gpu": watch.asked}
     return {"status": "passed", "message": ""}
 
 
+def gpu_line(question, result):
+    """``q9: note: asks for a GPU (.to()); ...``, or "" when it did not."""
+    if not result.get("gpu"):
+        return ""
+    return f"{question}: note: {GPU_NOTE.format(what=result['gpu'])}"
+
+
 def verdict(question, result):
-    """The line both self-checks print for a question."""
+    """What both self-checks print for a question (a second line when it asked
+    for a GPU)."""
+    line = _verdict(question, result)
+    note = gpu_line(question, result)
+    return f"{line}\n{note}" if note else line
+
+
+def _verdict(question, result):
     if result["status"] == "passed":
         return f"{question}: passed ({PUBLIC_NOTE})"
     if result["status"] == "not_implemented":

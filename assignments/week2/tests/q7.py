@@ -7,6 +7,7 @@ points = [0]
 
 @test_case(points=None, hidden=False)
 def test_q7_public(train_model):
+    import numpy as np
     import torch
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
@@ -24,7 +25,7 @@ def test_q7_public(train_model):
     train_losses, val_losses = result
     assert isinstance(train_losses, list) and isinstance(val_losses, list), 'both curves should be lists'
     assert len(train_losses) == 2 and len(val_losses) == 2, f'one loss per epoch: expected 2 and 2; got {len(train_losses)} and {len(val_losses)}'
-    assert all((isinstance(v, float) for v in train_losses + val_losses)), 'the curves should hold Python floats (use loss.item())'
+    assert all((isinstance(v, (float, np.float32)) for v in train_losses + val_losses)), 'the curves should hold floats, one per epoch (use loss.item(); a numpy float64/float32 scalar is fine too)'
     unweighted = ' (that is the unweighted mean of the batch means)' if abs(train_losses[0] - 5.0) < 1e-06 else ''
     assert abs(train_losses[0] - 3.0) < 1e-06, f'with lr = 0 the model predicts 0: batch MSEs 1 (3 samples) and 9 (1 sample), weighted mean (3 * 1 + 1 * 9) / 4 = 3; got {train_losses[0]}{unweighted}'
     assert abs(val_losses[0] - 4.0) < 1e-06, f'the validation targets are 2, so the validation MSE is 4; got {val_losses[0]}'

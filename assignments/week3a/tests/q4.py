@@ -19,7 +19,7 @@ def test_q4_public(train_model, test_model):
     train_losses, val_losses = train_model(model, dl, dl, lr=0.01, epochs=3, device='cpu')
     for name, losses in (('train_losses', train_losses), ('val_losses', val_losses)):
         assert isinstance(losses, list) and len(losses) == 3, f'{name} should be a list of 3 floats (one per epoch); got {losses!r}'
-        assert all((isinstance(v, float) for v in losses)), f'{name} should hold Python floats (loss.item()); got {losses!r}'
+        assert all((isinstance(v, (float, np.float32)) for v in losses)), f'{name} should hold floats (loss.item(); a numpy float64/float32 scalar is fine too); got {losses!r}'
     preds, obs, r = test_model(model, dl, device='cpu')
     assert isinstance(preds, np.ndarray) and preds.shape == (10, 6), f"preds should be a numpy array (N, L) = (10, 6); got {type(preds).__name__} {getattr(preds, 'shape', None)}"
     assert np.allclose(obs, y.numpy()), "obs should be the targets, in the loader's order"

@@ -36,7 +36,7 @@ def test_q3_public(run_sweep):
     result = run_sweep(3, seed=0, data=data, make_logger=make_logger, epochs=1)
     assert isinstance(result, tuple) and len(result) == 2, 'run_sweep should return a tuple (best_config, best_score)'
     best_config, best_score = result
-    assert isinstance(best_config, dict) and isinstance(best_score, float), f'expected (dict, float); got ({type(best_config).__name__}, {type(best_score).__name__})'
+    assert isinstance(best_config, dict) and isinstance(best_score, (float, np.floating)), f'expected (dict, float); got ({type(best_config).__name__}, {type(best_score).__name__})'
     assert len(runs) == 3, f'n_runs=3: make_logger should be called 3 times; got {len(runs)}'
     wanted = {'num_filters', 'kernel_size', 'add_sigmoid', 'learning_rate', 'batch_size', 'optimizer', 'epochs', 'seed'}
     for run in runs:
