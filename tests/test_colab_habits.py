@@ -170,7 +170,10 @@ def test_a_script_runs_with_its_cuda_requests_on_the_cpu(tmp_path):
         "open(sys.argv[1], 'w').write(str(w.sum().item()))\n"
     )
     done = subprocess.run(
-        [sys.executable, worker.__file__, "--script", "cpu", "predict.py", "out.txt"],
+        [
+            *(sys.executable, worker.__file__, "--script", "cpu", "notes.txt"),
+            *("predict.py", "out.txt"),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -178,6 +181,53 @@ def test_a_script_runs_with_its_cuda_requests_on_the_cpu(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.txt").read_text() == "30.0"
+    notes = (tmp_path / "notes.txt").read_text().splitlines()
+    assert "torch.load: tensors saved on a GPU were loaded on the CPU" in notes
+    assert ".to('cuda') ran on the CPU" in notes
+
+
+def test_a_failed_script_is_told_its_error_and_its_own_line():
+    """The end of a traceback names the error, its frames in the student's files
+    name where: both, in one line (the bare tail cut the student's line off)."""
+    stderr = (
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3.11/runpy.py", line 291, in run_path\n'
+        "    return _run_module_code(code, init_globals, run_name,\n"
+        '  File "/job/work/predict.py", line 67, in build_model\n'
+        "    state = torch.load('checkpoints/best.pt')\n"
+        '  File "/venv/lib/site-packages/torch/serialization.py", line 776, in f\n'
+        "    super().__init__(open(name, mode))\n"
+        "    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+        "FileNotFoundError: [Errno 2] No such file or directory: "
+        "'checkpoints/best.pt'\n"
+    )
+    said = worker.script_error(stderr, "/job/work/predict.py")
+    assert said == (
+        "FileNotFoundError: [Errno 2] No such file or directory: "
+        "'checkpoints/best.pt' (at predict.py, line 67, in build_model: "
+        "state = torch.load('checkpoints/best.pt'))"
+    )
+    assert worker.script_error("Killed\n", "predict.py") == "Killed"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_questions_about_the_gpu_are_answered_not_failed(cuda_on_cpu):
+    """``print(torch.cuda.get_device_name(0))`` before ``DEVICE = ...`` in one
+    cell: without an answer the cell stops and DEVICE is never defined."""
+    assert "no GPU" in torch.cuda.get_device_name(0)
+    assert torch.cuda.get_device_properties(0).total_memory == 0
+    assert torch.cuda.current_device() == 0 and torch.cuda.memory_allocated() == 0
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    assert any("get_device_name" in n for n in cuda_on_cpu)
+
+
+def test_a_colab_only_import_is_explained():
+    shell = Recorder()
+    error = shell.run("from google.colab import drive\ndrive.mount('/content/drive')")
+    assert isinstance(error, ImportError)
+    assert worker.colab_only(error)
+    assert not worker.colab_only(ImportError("x", name="logomaker"))
 
 
 def test_notes_are_bounded():
@@ -374,6 +424,7 @@ def test_a_colab_gpu_notebook_scores_what_its_clean_copy_scores(tmp_path):
     ):
         assert said in notes, (said, colab["grading_notes"])
     assert "q9:" in notes and "q10:" in notes  # inside the graded functions too
+    assert "the cell `!nvidia-smi`: !nvidia-smi: skipped" in notes  # as students see it
     assert records["clean"]["grading_notes"] == []
     # the student reads it too, and is told it cost nothing
     page = (out / "feedback" / f"{colab['id']}.html").read_text()
@@ -485,8 +536,11 @@ def test_predict_script_loads_weights_saved_on_a_gpu(tmp_path):
         for name, r in records.items()
     }
     assert q5["alice"]["score"] == q5["alice"]["possible"], q5["alice"]["feedback"]
-    assert q5["bob"]["score"] == 0 and "missing.pt" in q5["bob"]["feedback"]
-    assert "site-packages/torch" in q5["bob"]["feedback"]  # named, but not where
+    bob = q5["bob"]["feedback"]
+    assert q5["bob"]["score"] == 0 and "No such file or directory: 'missing.pt'" in bob
+    assert "(at predict.py, line " in bob and "in build_model" in bob  # their line
+    notes = " ".join(records["alice"]["grading_notes"])
+    assert "q5: predict.py: torch.load: tensors saved on a GPU" in notes
     assert_no_machine_paths(out)
 
 

@@ -144,6 +144,49 @@ def test_its_written_answers_survive_with_a_note_for_the_oversized_plot(tmp_path
     assert len(json.dumps(found)) < 3 * 2 * MiB * len(MANUAL)
 
 
+def photographed_answers(path: Path, photos: int = 3, megabytes: float = 4.0) -> Path:
+    """The week-1 release with ``photos`` photographed derivations pasted into each
+    of m1 and m2 (markdown attachments, as Colab and Jupyter store a pasted image)."""
+    nb = json.loads(RELEASE.read_text())
+    for block in answers.manual_blocks(nb["cells"])[:2]:
+        cell = next(c for c in block if c["cell_type"] == "markdown")
+        names = [f"image{i}.png" for i in range(photos)]
+        cell["attachments"] = {
+            name: {"image/png": png_output(megabytes)["data"]["image/png"]}
+            for name in names
+        }
+        cell["source"] = "My derivation:\n" + "\n".join(
+            f"![{name}](attachment:{name})" for name in names
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_photos_pasted_into_written_answers_never_stop_the_code_being_graded(
+    tmp_path,
+):
+    path = photographed_answers(tmp_path / "week1.ipynb")
+    assert path.stat().st_size > 20 * MiB
+    (sub,) = find_submissions([path], assignment="week1")
+    assert sub.problem == "" and read_code_cells(path)
+    found = answers.extract(path, MANUAL, RELEASE)
+    m1 = found["manual"]["m1"]["cells"]
+    kept = [name for c in m1 for name in c.get("attachments", {})]
+    assert kept == ["image0.png"]  # 8 MB an answer: a second 4 MB photo passes it
+    said = " ".join(c["source"] for c in m1)
+    assert "[image image1.png of 4.0 MB not kept: over the 8 MB cap" in said
+    assert len(json.dumps(found)) < 2 * 8 * MiB * 1.1
+
+
+def test_the_hand_in_cell_names_pasted_images(tmp_path):
+    path = photographed_answers(tmp_path / "week1.ipynb")
+    namespace: dict = {}
+    exec((REPO / "gene46100/selfcheck/submit_cell.py").read_text(), namespace)  # noqa: S102
+    warning = namespace["_size_warning"](path.read_bytes())
+    assert "images pasted into text cells" in warning and "8 MB" in warning
+
+
 def test_a_zip_and_a_canvas_download_let_such_a_notebook_in(tmp_path):
     path = write_colab(tmp_path / "nb" / "week1.ipynb", plots_mb=55)
     archive = tmp_path / "alice.zip"

@@ -56,6 +56,9 @@ ANSWER_TAG = "otter_answer_cell"
 CHECK_CALL = re.compile(r"""^\s*grader\.check\(\s*["'](\w+)["']\s*\)\s*$""")
 MiB = 1024 * 1024
 MAX_ANSWER_OUTPUT_BYTES = 2 * MiB  # one written answer's saved outputs (a few plots)
+# Images pasted into one written answer's text (a photographed derivation is the
+# answer itself: a larger cap than for plots).
+MAX_ANSWER_ATTACHMENT_BYTES = 8 * MiB
 MAX_BEFORE = 4  # evidence cells kept before a prompt
 
 
@@ -173,10 +176,15 @@ def output_kind(output: object) -> str:
     return "table" if "text/html" in kinds else "output"
 
 
-def plain_cell(cell: dict, budget: OutputBudget | None = None) -> dict[str, Any]:
+def plain_cell(
+    cell: dict,
+    budget: OutputBudget | None = None,
+    pasted: OutputBudget | None = None,
+) -> dict[str, Any]:
     """A cell as the review shows it: its type, text, stored outputs (those that fit
-    ``budget``: one answer's cap), attachments."""
+    ``budget``: one answer's cap), pasted images (those that fit ``pasted``)."""
     budget = budget if budget is not None else OutputBudget()
+    pasted = pasted if pasted is not None else OutputBudget(MAX_ANSWER_ATTACHMENT_BYTES)
     out: dict[str, Any] = {
         "cell_type": str(cell.get("cell_type", "")),
         "source": cell_text(cell),
@@ -187,8 +195,28 @@ def plain_cell(cell: dict, budget: OutputBudget | None = None) -> dict[str, Any]
         out["outputs"] = [budget.keep(o) for o in outputs]
     attachments = cell.get("attachments")
     if isinstance(attachments, dict):
-        out["attachments"] = attachments
+        kept, notes = keep_attachments(attachments, pasted)
+        out["attachments"] = kept
+        if notes:
+            out["source"] += "\n\n" + "\n".join(notes)
     return out
+
+
+def keep_attachments(attachments: dict, budget: OutputBudget) -> tuple[dict, list[str]]:
+    """The pasted images that fit ``budget`` (one answer's cap), and a note for
+    each that does not (the text shows it where the image was)."""
+    kept, notes = {}, []
+    for name, data in attachments.items():
+        size = len(json.dumps(data))
+        if size <= budget.left:
+            budget.left -= size
+            kept[name] = data
+        else:
+            notes.append(
+                f"[image {str(name)[:60]} of {size / MiB:.1f} MB not kept: over the "
+                f"{budget.limit / MiB:g} MB cap on one answer's pasted images]"
+            )
+    return kept, notes
 
 
 def answer_texts(block: list[dict]) -> list[str]:
@@ -211,11 +239,14 @@ def extract(
     blocks = zip(manual_names, manual_blocks(cells), prompt_indices(cells))
     for name, block, prompt in blocks:
         texts = answer_texts(block)
-        budget = OutputBudget()  # one cap per answer: its own cells come first
+        # one cap per answer (outputs, pasted images): its own cells come first
+        budget, pasted = OutputBudget(), OutputBudget(MAX_ANSWER_ATTACHMENT_BYTES)
         manual[name] = {
             "placeholder": bool(texts) and texts == released.get(name),
-            "cells": [plain_cell(c, budget) for c in block],
-            "before": [plain_cell(c, budget) for c in cells_before(cells, prompt)],
+            "cells": [plain_cell(c, budget, pasted) for c in block],
+            "before": [
+                plain_cell(c, budget, pasted) for c in cells_before(cells, prompt)
+            ],
         }
     return {
         "notebook_sha256": hashlib.sha256(data).hexdigest(),

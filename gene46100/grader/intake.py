@@ -1647,8 +1647,11 @@ def read_notebook_bytes(path: Path) -> bytes:
 
 
 def without_outputs(nb: object) -> object:
-    """The notebook without what running it saved: the code cells' outputs and the
-    widgets' state (a shallow copy; anything malformed is left for the checks)."""
+    """The notebook without what running it saved or pasting put in: the code
+    cells' outputs, the widgets' state and the text cells' attachments (images
+    pasted into a written answer: a photographed derivation is an answer, kept
+    for the TA by ``answers.py``, never a reason not to grade the code). A shallow
+    copy; anything malformed is left for the checks."""
     if not isinstance(nb, dict):
         return nb
     stripped = dict(nb)
@@ -1658,8 +1661,8 @@ def without_outputs(nb: object) -> object:
     cells = nb.get("cells")
     if isinstance(cells, list):
         stripped["cells"] = [
-            {k: v for k, v in c.items() if k != "outputs"}
-            if isinstance(c, dict) and c.get("cell_type") == "code"
+            {k: v for k, v in c.items() if k not in ("outputs", "attachments")}
+            if isinstance(c, dict)
             else c
             for c in cells
         ]
@@ -1676,9 +1679,9 @@ def _check_stripped_size(nb: object, name: str) -> None:
     size = stripped_size(nb)
     if size > MAX_STRIPPED_BYTES:
         raise InvalidSubmission(
-            f"{name} is {_mb(size)} without its saved outputs (code, text and "
-            f"written answers); the limit is {_mb(MAX_STRIPPED_BYTES)}: remove the "
-            "data pasted into cells (and large images pasted into text cells)"
+            f"{name} is {_mb(size)} without its saved outputs and pasted images "
+            f"(code and text); the limit is {_mb(MAX_STRIPPED_BYTES)}: remove the "
+            "data pasted into cells"
         )
 
 

@@ -126,13 +126,27 @@ def _record(
 
 
 def name_cells(record: Record, cells: list[dict]) -> None:
-    """Give each reported cell its first line: how a student finds it (student
-    text: the pages escape it)."""
-    sources = {str(c["index"]): c.get("source", "") for c in cells}
+    """Give each reported cell, and each note about a cell, its first line: how a
+    student finds it (cell numbers are not shown in Colab; student text: the
+    pages escape it)."""
+    firsts = {}
+    for cell in cells:
+        lines = [line for line in cell.get("source", "").splitlines() if line.strip()]
+        if lines:
+            firsts[str(cell["index"])] = lines[0].strip()[:80]
     for index, cell in record.cells.items():
-        lines = [line for line in sources.get(index, "").splitlines() if line.strip()]
-        if isinstance(cell, dict) and lines:
-            cell["first_line"] = lines[0].strip()[:80]
+        if isinstance(cell, dict) and index in firsts:
+            cell["first_line"] = firsts[index]
+    record.grading_notes = [_named(note, firsts) for note in record.grading_notes]
+
+
+def _named(note: str, firsts: dict[str, str]) -> str:
+    """``cell 14: ...`` -> ``the cell `!nvidia-smi`: ...``."""
+    where, _, text = note.partition(": ")
+    index = where.removeprefix("cell ")
+    if where.startswith("cell ") and index in firsts:
+        return f"the cell `{firsts[index][:60]}`: {text}"
+    return note
 
 
 def empty_record(

@@ -55,9 +55,15 @@ def _size_warning(notebook):
     try:
         cells = json.loads(notebook.decode("utf-8")).get("cells", [])
         outputs = sum(len(json.dumps(c.get("outputs", []))) for c in cells)
+        pasted = sum(len(json.dumps(c.get("attachments", {}))) for c in cells)
     except Exception:  # an unusual notebook: say the size alone
-        outputs = 0
+        outputs = pasted = 0
     share = f", {outputs / mb:.1f} MB of it saved outputs (plots)" if outputs else ""
+    if pasted > mb:  # kept for the TA up to 8 MB an answer
+        share += (
+            f" and {pasted / mb:.1f} MB images pasted into text cells (a person "
+            "sees at most 8 MB of them per written answer: paste smaller photos)"
+        )
     over = (
         f" Over {limit // mb} MB the grader refuses it: clear outputs first."
         if len(notebook) > limit

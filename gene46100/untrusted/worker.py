@@ -54,6 +54,8 @@ class Paths:
     scratch_dir = ""
     worker = __file__  # this file, as the sandbox sees it (scripts run through it)
     device = "cpu"  # "cuda" when the grader lends the sandbox its GPU
+    note = None  # the process's ``Notes.add``, once ``main`` has made it
+    script_name = "the script"
 
 
 NOT_IMPLEMENTED = "NotImplementedError"
@@ -268,6 +270,7 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
     import tempfile
 
     script = str(probe["script"])
+    Paths.script_name = os.path.basename(script)
     if not os.path.isfile(script):
         return {
             "ok": False,
@@ -284,7 +287,9 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
             prefix=f"{probe['id']}-", dir=Paths.scratch_dir or None
         )
         outfiles = {}
-        argv = [sys.executable, Paths.worker, "--script", Paths.device, script]
+        notes_path = os.path.join(out_dir, "notes.txt")  # the script's notes
+        argv = [sys.executable, Paths.worker, "--script", Paths.device, notes_path]
+        argv.append(script)
         for arg in probe.get("args", []):
             if isinstance(arg, dict) and "$outfile" in arg:
                 name = os.path.basename(str(arg["$outfile"]))
@@ -299,12 +304,10 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
             stderr=subprocess.PIPE,
             timeout=float(probe["timeout_s"]),
         )
+        pass_on_notes(notes_path)
         value = {
             "returncode": done.returncode,
-            # the end of a traceback names the error: keep the tail
-            "stderr": " ".join(done.stderr[-4000:].decode("utf-8", "replace").split())[
-                -MESSAGE_CHARS:
-            ],
+            "stderr": script_error(done.stderr.decode("utf-8", "replace"), script),
             "outputs": {name: read_capped(path) for name, path in outfiles.items()},
         }
         return {"ok": True, "value": encoder.encode(value, f"{probe['id']}.value")}
@@ -318,6 +321,43 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
         }
     except BaseException as exc:  # noqa: BLE001 - costs only this probe
         return {"ok": False, "error": describe_exception(exc)}
+
+
+MAX_STDERR_BYTES = 64 * 1024
+
+
+def script_error(stderr: str, script: str) -> str:
+    """What a failed script's error output says, in one bounded line: the error
+    and the last line of the student's own files it passed through
+    (``FileNotFoundError: ... at predict.py, line 67: state = torch.load(...)``);
+    else the output's tail. A traceback's last lines name the error, its frames in
+    the student's files name where: the tail alone cut the student's line off."""
+    lines = [line.rstrip() for line in stderr[-MAX_STDERR_BYTES:].splitlines()]
+    folder = os.path.dirname(os.path.abspath(script)) + os.sep
+    frames = [
+        i
+        for i, line in enumerate(lines)
+        if line.lstrip().startswith('File "') and folder in line
+    ]
+    errors = [line for line in lines if line and not line.startswith(" ")]
+    if not frames or not errors:
+        return " ".join(" ".join(lines).split())[-MESSAGE_CHARS:]
+    where = lines[frames[-1]].strip().removeprefix("File ").replace(folder, "")
+    where = where.replace('"', "", 2)  # predict.py, line 67, in build_model
+    code = lines[frames[-1] + 1].strip() if frames[-1] + 1 < len(lines) else ""
+    return short(f"{errors[-1]} (at {where}: {code})")
+
+
+def pass_on_notes(path: str) -> None:
+    """The notes a script's CUDA-on-CPU mode wrote, as this question's notes."""
+    try:
+        with open(path) as f:
+            texts = f.read(MAX_NOTES * 300).splitlines()[:MAX_NOTES]
+    except OSError:
+        return
+    for text in texts:
+        if Paths.note is not None and text.strip():
+            Paths.note(f"{Paths.script_name}: {text}")
 
 
 def read_capped(path: str):
@@ -523,6 +563,9 @@ def is_cuda(device) -> bool:
     return getattr(device, "type", None) == "cuda" and "torch" in sys.modules
 
 
+NO_GPU = "no GPU (graded on the CPU)"
+
+
 class CudaOnCpu:
     """Run a process's CUDA requests on the CPU, each kind noted once.
 
@@ -532,9 +575,10 @@ class CudaOnCpu:
     ``set_default_device("cuda")``, modules' ``.to``/``.cuda``, which call the
     tensor methods) passes through a ``TorchFunctionMode``, the mechanism behind
     ``torch.set_default_device``, which turns a CUDA device into ``"cpu"``;
-    ``torch.load`` maps GPU tensors to the CPU, and ``torch.cuda.synchronize``
-    does nothing. ``start`` once torch is imported; ``stop`` (a question graded
-    on a real GPU) undoes it all.
+    ``torch.load`` maps GPU tensors to the CPU, and questions about the GPU
+    (``torch.cuda.get_device_name(0)``, its memory, ``synchronize``) are answered
+    as "no GPU" instead of failing their cell. ``start`` once torch is imported;
+    ``stop`` (a question graded on a real GPU) undoes it all.
     """
 
     def __init__(self, note) -> None:
@@ -549,25 +593,59 @@ class CudaOnCpu:
         if mode:
             self.mode = self._mode(torch)
             self.mode.__enter__()  # for the process's life: each fork inherits it
-        self.saved = {
-            "load": torch.load,
-            "synchronize": torch.cuda.synchronize,
-            "set_default_device": torch.set_default_device,
-        }
-        torch.load = self._load(torch.load)
-        torch.cuda.synchronize = lambda *args, **kwargs: None
-        torch.set_default_device = self._set_default_device(torch.set_default_device)
+        for owner, name, replacement in self._patches(torch):
+            self.saved[(owner, name)] = getattr(owner, name)
+            setattr(owner, name, replacement)
 
     def stop(self) -> None:
-        if not self.saved:
-            return
-        torch = _torch()
         if self.mode is not None:
             self.mode.__exit__(None, None, None)
-        torch.load = self.saved["load"]
-        torch.cuda.synchronize = self.saved["synchronize"]
-        torch.set_default_device = self.saved["set_default_device"]
+        for (owner, name), original in self.saved.items():
+            setattr(owner, name, original)
         self.mode, self.saved = None, {}
+
+    def _patches(self, torch) -> list[tuple[object, str, object]]:
+        """Python-level functions that would fail without a GPU: ``torch.load``
+        of GPU tensors, ``set_default_device``, and what Colab students ask of
+        their GPU (its name, memory, ``synchronize``), answered as "no GPU"."""
+        note, cuda = self.note, torch.cuda
+
+        def asked(what: str, answer):
+            said = f"answered {answer!r}" if answer is not None else "skipped"
+            text = f"torch.cuda.{what}(): the grader has no GPU; {said}"
+
+            def query(*args, **kwargs):
+                note(text)
+                return answer
+
+            return query
+
+        properties = types.SimpleNamespace(
+            name=NO_GPU, total_memory=0, major=0, minor=0, multi_processor_count=0
+        )
+        patches = [
+            (torch, "load", self._load(torch.load)),
+            (
+                torch,
+                "set_default_device",
+                self._set_default_device(torch.set_default_device),
+            ),
+            (cuda, "get_device_name", asked("get_device_name", NO_GPU)),
+            (cuda, "get_device_properties", asked("get_device_properties", properties)),
+            (cuda, "get_device_capability", asked("get_device_capability", (0, 0))),
+            (cuda, "current_device", asked("current_device", 0)),
+            (cuda, "mem_get_info", asked("mem_get_info", (0, 0))),
+        ]
+        for name in ("synchronize", "set_device", "reset_peak_memory_stats"):
+            patches.append((cuda, name, asked(name, None)))
+        for name in (
+            "memory_allocated",
+            "max_memory_allocated",
+            "memory_reserved",
+            "max_memory_reserved",
+        ):
+            patches.append((cuda, name, asked(name, 0)))
+        return patches
 
     def start_with_torch(self, mode: bool = True) -> None:
         """``start`` now if torch is imported, else the moment a cell imports it
@@ -773,6 +851,12 @@ class Reaper:
                 return
 
 
+def colab_only(error: BaseException) -> bool:
+    """A cell that failed importing Colab's own module (``drive.mount``...)."""
+    name = getattr(error, "name", None) or ""
+    return isinstance(error, ImportError) and name.split(".")[0] == "google"
+
+
 def run_cells(
     job: dict, events: Events, shell, reaper: Reaper, notes: Notes | None = None
 ) -> None:
@@ -793,6 +877,12 @@ def run_cells(
         }
         if error is not None:
             report["error"] = describe_exception(error)
+            if notes is not None and colab_only(error):
+                notes.add(
+                    "google.colab exists only in Colab: this cell stopped at its "
+                    "import, the cells after it ran (keep Drive mounting in a cell "
+                    "of its own)"
+                )
         strays = reaper.reap()
         if strays:
             report["killed_processes"] = strays
@@ -812,6 +902,7 @@ def main(job_dir: str, events_fd: int) -> None:
     forker = Forker()
     reaper = Reaper(bool(job.get("reap_strays", False)))
     notes = Notes(events)
+    Paths.note = notes.add
     shell = make_shell()
     install_shell_habits(shell, notes)
     # On a GPU grader (job "device": "cuda") the cells still run on the CPU: a
@@ -842,22 +933,40 @@ def main(job_dir: str, events_fd: int) -> None:
     events.send(ev="done")
 
 
-def run_script_main(device: str, argv: list[str]) -> None:
-    """``worker.py --script DEVICE SCRIPT ARGS...``: run a submitted script as
-    ``python SCRIPT ARGS...`` would; on ``cpu``, with its CUDA requests on the CPU
-    (a ``predict.py`` that loads weights saved on Colab's GPU)."""
+def run_script_main(device: str, notes_path: str, argv: list[str]) -> None:
+    """``worker.py --script DEVICE NOTES SCRIPT ARGS...``: run a submitted script
+    as ``python SCRIPT ARGS...`` would; on ``cpu``, with its CUDA requests on the
+    CPU (a ``predict.py`` that loads weights saved on Colab's GPU), each kind
+    noted once in the file ``NOTES``."""
     import runpy
 
     script = argv[0]
     sys.argv = list(argv)
     sys.path[0] = os.path.dirname(os.path.abspath(script))  # not this file's
     if device != "cuda":
-        CudaOnCpu(lambda text: None).start_with_torch()
+        CudaOnCpu(ScriptNotes(notes_path).add).start_with_torch()
     runpy.run_path(script, run_name="__main__")
+
+
+class ScriptNotes:
+    """A script's notes, a line each in a file the worker reads afterwards."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.seen = path, set()
+
+    def add(self, text: str) -> None:
+        if text in self.seen or len(self.seen) >= MAX_NOTES:
+            return
+        self.seen.add(text)
+        try:
+            with open(self.path, "a") as f:
+                f.write(short(text) + "\n")
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "--script":
-        run_script_main(sys.argv[2], sys.argv[3:])
+        run_script_main(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
         main(sys.argv[1], int(sys.argv[2]))
