@@ -208,6 +208,8 @@ def test_a_failed_script_is_told_its_error_and_its_own_line():
         "state = torch.load('checkpoints/best.pt'))"
     )
     assert worker.script_error("Killed\n", "predict.py") == "Killed"
+    relative = stderr.replace("/job/work/predict.py", "predict.py")
+    assert worker.script_error(relative, "predict.py") == said
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")

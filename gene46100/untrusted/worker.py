@@ -334,11 +334,7 @@ def script_error(stderr: str, script: str) -> str:
     the student's files name where: the tail alone cut the student's line off."""
     lines = [line.rstrip() for line in stderr[-MAX_STDERR_BYTES:].splitlines()]
     folder = os.path.dirname(os.path.abspath(script)) + os.sep
-    frames = [
-        i
-        for i, line in enumerate(lines)
-        if line.lstrip().startswith('File "') and folder in line
-    ]
+    frames = [i for i, line in enumerate(lines) if students_frame(line, folder)]
     errors = [line for line in lines if line and not line.startswith(" ")]
     if not frames or not errors:
         return " ".join(" ".join(lines).split())[-MESSAGE_CHARS:]
@@ -346,6 +342,16 @@ def script_error(stderr: str, script: str) -> str:
     where = where.replace('"', "", 2)  # predict.py, line 67, in build_model
     code = lines[frames[-1] + 1].strip() if frames[-1] + 1 < len(lines) else ""
     return short(f"{errors[-1]} (at {where}: {code})")
+
+
+def students_frame(line: str, folder: str) -> bool:
+    """A traceback line in a file of the script's folder (absolute, or relative
+    as ``python predict.py`` names it)."""
+    line = line.lstrip()
+    if not line.startswith('File "'):
+        return False
+    path = line[len('File "') :]
+    return path.startswith(folder) or not path.startswith(("/", "<"))
 
 
 def pass_on_notes(path: str) -> None:
