@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gene46100 import course
+from gene46100 import course, pyast
 from gene46100.checks.reference import CallStore, references_of
 from gene46100.contract.plan import Plan
 from gene46100.contract.results import Outcome, QuestionRun, Value
@@ -328,7 +328,7 @@ def parsed_sources(path: str, mtime_ns: int, size: int) -> dict[str, str]:
     text = Path(path).read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     sources = {}
-    for node in ast.parse(text).body:
+    for node in pyast.parse(text).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
             sources[node.name] = "".join(lines[first - 1 : node.end_lineno])

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import nbformat
 
+from gene46100 import pyast
+
 GRADER = "reaches for the grader"
 INTERPRETER = "patches the interpreter"
 COMPARISONS = "fakes comparisons"
@@ -254,15 +256,15 @@ def parse_cell(source: str) -> tuple[ast.Module | None, str]:
     if cell_magic(source) is not None:
         return None, source
     try:
-        return ast.parse(source), source
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return pyast.parse(source), source
+    except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError):
         pass  # IPython syntax, a broken cell or one nested too deep for ``ast``
     python = ipython_to_python(source)
     if python is None:
         return None, source
     try:
-        return ast.parse(python), python
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return pyast.parse(python), python
+    except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError):
         return None, source
 
 
