@@ -227,6 +227,11 @@ def released_lines(release_notebook: Path) -> set[str]:
     }
 
 
+def exempted(line: str, exempt: set[str]) -> bool:
+    """A line never reported: as released, blank, or a comment."""
+    return line.strip() in exempt or line.lstrip().startswith("#") or not line.strip()
+
+
 def scan(cells: list[dict], exempt: set[str]) -> list[str]:
     """Flags like ``cell 12, line 3: patches the interpreter (sys.modules)``."""
     parsed = [(cell, parse_cell(cell["source"])) for cell in cells]
@@ -237,9 +242,11 @@ def scan(cells: list[dict], exempt: set[str]) -> list[str]:
     flags = []
     for cell, (tree, python) in parsed:
         lines = cell["source"].splitlines()
+        if all(exempted(line, exempt) for line in lines):
+            continue  # as released: nothing in it could be reported (most cells)
         for finding in cell_findings(cell["source"], tree, python, notebook):
             line = lines[finding.line - 1] if finding.line <= len(lines) else ""
-            if line.strip() in exempt or line.lstrip().startswith("#"):
+            if exempted(line, exempt):
                 continue
             flags.append(
                 f"cell {cell['index']}, line {finding.line}: {finding.what} "
@@ -375,7 +382,7 @@ def import_aliases(trees: Iterable[ast.Module]) -> dict[str, str]:
     ``os._exit``): cells share one namespace, in whatever order they ran."""
     aliases = dict(DEFAULT_ALIASES)
     for tree in trees:
-        for node in ast.walk(tree):
+        for node in statements(tree):
             if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.asname:
@@ -387,6 +394,19 @@ def import_aliases(trees: Iterable[ast.Module]) -> dict[str, str]:
                 for a in node.names:
                     aliases[a.asname or a.name] = f"{node.module}.{a.name}"
     return aliases
+
+
+def statements(tree: ast.Module) -> Iterable[ast.AST]:
+    """Every statement of ``tree``, nested ones included, but no expression: an
+    import is a statement, and expressions are most of a tree's nodes."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                stack.extend(children)
 
 
 def released_names(exempt: set[str]) -> frozenset[str]:
