@@ -131,10 +131,8 @@ class QuestionItem(pytest.Item):
         if "error" in results:
             raise QuestionFailed(results["error"])
         result = results["questions"].get(self.name, {"status": "missing"})
-        if result.get("gpu"):
-            self.config.stash.setdefault(GPU_NOTES, []).append(
-                f"{self.name}: note: {result['gpu_note']}"
-            )
+        if result.get("gpu_line"):
+            self.config.stash.setdefault(GPU_NOTES, []).append(result["gpu_line"])
         if result["status"] == "not_implemented":
             self.config.stash.setdefault(NOT_DONE, []).append(self.name)
             pytest.skip("not implemented yet")

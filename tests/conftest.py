@@ -23,6 +23,16 @@ def device(request) -> str:
     return request.param
 
 
+@pytest.fixture
+def one_thread():
+    """Torch on one thread, as grading runs it: steady timings and sums, and these
+    tests share two cores with other work (modules ask for it with ``pytestmark``)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def graded_week(tmp_path_factory):
     """``graded_week(week)``: the week's example submissions graded in the sandbox,

@@ -51,13 +51,7 @@ INDEPENDENT = (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Grading runs on one thread; tests share two cores with other work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def grade(question: str, **overrides: object) -> list[Check]:

@@ -42,13 +42,7 @@ ANSWERS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Grading runs with one thread; so do these tests (steady timings, same sums)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def grade(question: str, **overrides: object) -> list[Check]:

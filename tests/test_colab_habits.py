@@ -36,7 +36,7 @@ class Recorder:
     def __init__(self) -> None:
         self.read_fd, write_fd = os.pipe()
         self.events = worker.Events(write_fd)
-        self.notes = worker.Notes(self.events)
+        self.notes = worker.Notes.as_events(self.events)
         self.shell = worker.make_shell()
         worker.install_shell_habits(self.shell, self.notes)
         self._write_fd = write_fd
@@ -595,3 +595,20 @@ def test_on_a_gpu_grader_the_gpu_option_gives_the_same_scores(tmp_path):
             assert "nvidia" in record["limits"]["gpu"]
             assert not any("q9: .to" in n for n in record["grading_notes"])
     assert scores[True] == scores[False]
+
+
+def test_a_gpu_request_does_not_end_the_check_early(tmp_path):
+    """Every case of a public test file runs, also after one asked for a GPU."""
+    from gene46100.selfcheck import voice
+
+    test = tmp_path / "q1.py"
+    test.write_text(
+        "from otter.test_files import test_case\n\nOK_FORMAT = False\nname = 'q1'\n"
+        "points = [0, 0]\n\n@test_case(points=None, hidden=False)\n"
+        "def test_first(f):\n    import torch\n    f(torch.zeros(1).to('cuda'))\n\n"
+        "@test_case(points=None, hidden=False)\n"
+        "def test_second(f):\n    assert f(None) == 1, 'f(None) should be 1'\n"
+    )
+    result = voice.check_question(str(test), {"f": lambda x: 0})
+    assert result["status"] == "failed" and "f(None) should be 1" in result["message"]
+    assert result["gpu"] == ".to()"

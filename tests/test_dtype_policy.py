@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from helpers import in_float32
 
 from gene46100.checks import Check, helpers, questions, run_inprocess
@@ -40,13 +39,7 @@ REFERENCES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Grading runs on one thread; these tests share two cores with other work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def grade(week: str, question: str, **overrides: object) -> list[Check]:

@@ -53,13 +53,7 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Grading runs on one thread; these tests share two cores with other work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def public_test(week: str, question: str) -> Path:

@@ -21,13 +21,7 @@ from gene46100.checks import week3b as checks
 from gene46100_ref import tfdata
 from gene46100_ref import week3b as ref
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def tiny_data(seed: int = 0, sizes=(30, 9, 11), seq_len: int = 60) -> dict:

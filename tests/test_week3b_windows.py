@@ -43,13 +43,7 @@ SEEDS = (GRADING_SEED, 0, 1)  # the grading seed and two others
 NAMES = ("sweep_config", "train_sweep", "run_sweep")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Grading runs with one thread; so do these tests (steady timings, same sums)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def holds_a_site(y: np.ndarray) -> np.ndarray:

@@ -57,23 +57,22 @@ def check_failed(name: str, points: float, exc: Exception) -> QuestionResult:
     """A question whose trusted scoring raised (the grader's bug, not the
     student's): 0 for now, ``internal_error`` so the TA sees it first and regrades
     it once the check is fixed; the other questions stand."""
-    result = QuestionResult(
+    return QuestionResult(
         name,
         0,
         points,
         QuestionStatus.INTERNAL_ERROR,
         f"{name} could not be graded because of a problem in the grader, not in "
         "your work; it will be graded again and does not count against you.",
+        [
+            {
+                "name": "internal error",
+                "passed": False,
+                "weight": 1.0,
+                "message": f"{type(exc).__name__}: {str(exc)[:300]}",
+            }
+        ],
     )
-    result.checks = [
-        {
-            "name": "internal error",
-            "passed": False,
-            "weight": 1.0,
-            "message": f"{type(exc).__name__}: {str(exc)[:300]}",
-        }
-    ]
-    return result
 
 
 def manual(name: str, points: float) -> QuestionResult:

@@ -55,7 +55,6 @@ class Paths:
     worker = __file__  # this file, as the sandbox sees it (scripts run through it)
     device = "cpu"  # "cuda" when the grader lends the sandbox its GPU
     note = None  # the process's ``Notes.add``, once ``main`` has made it
-    script_name = "the script"
 
 
 NOT_IMPLEMENTED = "NotImplementedError"
@@ -270,7 +269,6 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
     import tempfile
 
     script = str(probe["script"])
-    Paths.script_name = os.path.basename(script)
     if not os.path.isfile(script):
         return {
             "ok": False,
@@ -304,7 +302,7 @@ def run_script(probe: dict, encoder: Encoder) -> dict:
             stderr=subprocess.PIPE,
             timeout=float(probe["timeout_s"]),
         )
-        pass_on_notes(notes_path)
+        pass_on_notes(notes_path, os.path.basename(script))
         value = {
             "returncode": done.returncode,
             "stderr": script_error(done.stderr.decode("utf-8", "replace"), script),
@@ -354,7 +352,7 @@ def students_frame(line: str, folder: str) -> bool:
     return path.startswith(folder) or not path.startswith(("/", "<"))
 
 
-def pass_on_notes(path: str) -> None:
+def pass_on_notes(path: str, script: str) -> None:
     """The notes a script's CUDA-on-CPU mode wrote, as this question's notes."""
     try:
         with open(path) as f:
@@ -363,7 +361,7 @@ def pass_on_notes(path: str) -> None:
         return
     for text in texts:
         if Paths.note is not None and text.strip():
-            Paths.note(f"{Paths.script_name}: {text}")
+            Paths.note(f"{script}: {text}")
 
 
 def read_capped(path: str):
@@ -547,18 +545,37 @@ SKIPPED_COMMANDS = ("pip", "pip3", "conda", "mamba", "apt", "apt-get", "nvidia-s
 
 
 class Notes:
-    """What the grader did differently from Colab or Jupyter (a ``note`` event each,
-    for the record; never a score). ``where`` is the cell or question running."""
+    """What the grader did differently from Colab or Jupyter, for the record (never
+    a score): each note once, at most ``MAX_NOTES``, handed to ``send(where,
+    text)`` (a ``note`` event; a script writes them to a file). ``where`` is the
+    cell or question running."""
 
-    def __init__(self, events: Events) -> None:
-        self.events, self.where, self.seen = events, "", set()
+    def __init__(self, send) -> None:
+        self.send, self.where, self.seen = send, "", set()
+
+    @classmethod
+    def as_events(cls, events: Events) -> Notes:
+        return cls(lambda where, text: events.send(ev="note", where=where, text=text))
+
+    @classmethod
+    def to_file(cls, path: str) -> Notes:
+        """A line each in ``path`` (a script's notes, read by ``pass_on_notes``)."""
+
+        def append(where: str, text: str) -> None:
+            try:
+                with open(path, "a") as f:
+                    f.write(text + "\n")
+            except OSError:
+                pass
+
+        return cls(append)
 
     def add(self, text: str) -> None:
         key = (self.where, text)
         if key in self.seen or len(self.seen) >= MAX_NOTES:
             return
         self.seen.add(key)
-        self.events.send(ev="note", where=self.where, text=short(text))
+        self.send(self.where, short(text))
 
 
 def is_cuda(device) -> bool:
@@ -766,19 +783,19 @@ def install_shell_habits(shell, notes: Notes) -> None:
         "run_cell_magic": shell.run_cell_magic,
     }
 
-    def system(cmd, *args, **kwargs):
+    def skips(cmd) -> bool:
+        """Whether ``!cmd`` is skipped here (noted when it is)."""
         words = str(cmd).split()
         if words and os.path.basename(words[0]) in SKIPPED_COMMANDS:
             notes.add(f"!{' '.join(words)[:60]}: skipped while grading")
-            return None
-        return original["system"](cmd, *args, **kwargs)
+            return True
+        return False
+
+    def system(cmd, *args, **kwargs):
+        return None if skips(cmd) else original["system"](cmd, *args, **kwargs)
 
     def getoutput(cmd, *args, **kwargs):
-        words = str(cmd).split()
-        if words and os.path.basename(words[0]) in SKIPPED_COMMANDS:
-            notes.add(f"!{' '.join(words)[:60]}: skipped while grading")
-            return []
-        return original["getoutput"](cmd, *args, **kwargs)
+        return [] if skips(cmd) else original["getoutput"](cmd, *args, **kwargs)
 
     def run_line_magic(name, line, *args, **kwargs):
         if shell.find_line_magic(name) is None:
@@ -907,7 +924,7 @@ def main(job_dir: str, events_fd: int) -> None:
     sys.modules["otter"] = otter_stub()
     forker = Forker()
     reaper = Reaper(bool(job.get("reap_strays", False)))
-    notes = Notes(events)
+    notes = Notes.as_events(events)
     Paths.note = notes.add
     shell = make_shell()
     install_shell_habits(shell, notes)
@@ -950,25 +967,8 @@ def run_script_main(device: str, notes_path: str, argv: list[str]) -> None:
     sys.argv = list(argv)
     sys.path[0] = os.path.dirname(os.path.abspath(script))  # not this file's
     if device != "cuda":
-        CudaOnCpu(ScriptNotes(notes_path).add).start_with_torch()
+        CudaOnCpu(Notes.to_file(notes_path).add).start_with_torch()
     runpy.run_path(script, run_name="__main__")
-
-
-class ScriptNotes:
-    """A script's notes, a line each in a file the worker reads afterwards."""
-
-    def __init__(self, path: str) -> None:
-        self.path, self.seen = path, set()
-
-    def add(self, text: str) -> None:
-        if text in self.seen or len(self.seen) >= MAX_NOTES:
-            return
-        self.seen.add(text)
-        try:
-            with open(self.path, "a") as f:
-                f.write(short(text) + "\n")
-        except OSError:
-            pass
 
 
 if __name__ == "__main__":
