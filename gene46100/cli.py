@@ -189,22 +189,39 @@ def grade_found(
 def canvas_command(args: argparse.Namespace) -> int:
     from gene46100.grader import canvas
 
+    points = canvas.Points.CHECK
+    if args.scale_to_canvas and args.set_points:
+        print(
+            "error: --scale-to-canvas and --set-points exclude each other",
+            file=sys.stderr,
+        )
+        return 2
+    if args.scale_to_canvas:
+        points = canvas.Points.SCALE
+    elif args.set_points:
+        points = canvas.Points.SET
+    options = canvas.Options(
+        assignment=args.assignment or "",
+        zero_missing=args.zero_missing,
+        partial=args.partial,
+        points=points,
+    )
     try:
         week = course.week(args.assignment_week).name
         done = canvas.export(
-            week,
-            Path(args.out),
-            Path(args.roster) if args.roster else None,
-            args.assignment or "",
+            week, Path(args.out), Path(args.roster) if args.roster else None, options
         )
     except (course.UnknownWeek, canvas.CanvasError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for warning in done.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for note in done.notes:
+        print(f"note: {note}")
     print(
-        f"wrote {done.path}: {done.rows} student(s), column {done.column!r}; "
-        "import it in Canvas: Grades > Import"
+        f"wrote {done.path}: {done.rows} student(s) in column {done.column!r} "
+        "(students not in the file keep their Canvas grade); import it in Canvas: "
+        "Grades > Import"
     )
     return 0
 
@@ -374,23 +391,51 @@ def parser() -> argparse.ArgumentParser:
         "canvas",
         help="write DIR/canvas.csv for Canvas's gradebook import",
         description="Write DIR/canvas.csv (Canvas's gradebook import format) from a "
-        "graded output folder: one column, the week's total (autograded plus the "
-        "manual grades given so far). No late penalty is applied: Canvas applies "
-        "the course's own policy.",
+        "graded output folder: one assignment column, chosen by Canvas id or exact "
+        "title, with the week's total (autograded plus the manual grades). Only "
+        "students with a submission get a row: Canvas leaves the others' grades "
+        "alone. It refuses (exit 2, nothing written) while written answers are "
+        "ungraded, when the column is not found exactly, or when Canvas's points "
+        "differ from the week's. No late penalty is applied: Canvas applies the "
+        "course's own policy.",
     )
     c.add_argument("assignment_week", metavar="week", help="the week, e.g. week1")
     c.add_argument("--out", required=True, help="the folder `grade` wrote")
     c.add_argument(
         "--roster",
         metavar="GRADEBOOK.csv",
-        help="the course's gradebook export: names, SIS ids, sections, and the "
-        "students with no submission",
+        help="the course's gradebook export (Grades > Export): names, SIS ids, "
+        "sections, the assignment columns, their points and the grades already given",
     )
     c.add_argument(
         "--assignment",
         metavar='"Title (id)"',
-        help="the Canvas assignment column to fill; without an id Canvas creates "
-        "a new assignment (default: the roster's column named for the week)",
+        help='the Canvas assignment column to fill: "Title (id)", a bare Canvas '
+        "assignment id, or an exact title (default: the course registry's name for "
+        'the week, e.g. "Week 1")',
+    )
+    c.add_argument(
+        "--zero-missing",
+        action="store_true",
+        help="write 0 for roster students with no submission (those with a grade in "
+        "Canvas already are left alone); the count is printed",
+    )
+    c.add_argument(
+        "--partial",
+        action="store_true",
+        help="export totals while written answers are still ungraded (they count 0)",
+    )
+    c.add_argument(
+        "--scale-to-canvas",
+        action="store_true",
+        help="when Canvas's points possible differ from the week's, scale every "
+        "score to Canvas's points",
+    )
+    c.add_argument(
+        "--set-points",
+        action="store_true",
+        help="when Canvas's points possible differ from the week's, write the "
+        "week's points (Canvas's assignment changes to them)",
     )
     c.set_defaults(func=canvas_command)
     r = sub.add_parser(

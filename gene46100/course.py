@@ -77,6 +77,14 @@ class Week:
     # Packages the notebook needs beyond numpy, pandas, torch, matplotlib and
     # otter-grader (pinned from constraints.txt by the notebook's setup cell).
     packages: tuple[str, ...] = ()
+    # The week's assignment in the course's Canvas: an exact title, or "Title (id)"
+    # (Canvas's assignment id, once the course site exists). `gene46100 canvas`
+    # fills only that column; "" means "Week 1" for week1.
+    canvas: str = ""
+
+    def canvas_name(self) -> str:
+        """The Canvas assignment this week's grades go to (title or "Title (id)")."""
+        return self.canvas or "Week " + self.name.removeprefix("week")
 
     def master(self, repo: Path = REPO) -> Path:
         return repo / "solutions" / self.name / f"{self.name}.ipynb"

@@ -17,6 +17,10 @@ from pathlib import Path
 from gene46100.grader.records import QuestionResult, QuestionStatus, Record
 
 Manual = dict[str, dict[str, dict]]  # submission id -> question -> grade
+NO_RESPONSE = (
+    "No response: the answer was left as released, so it scores 0 (no person "
+    "has graded it). If you did answer it, ask for a regrade."
+)
 
 
 def manual_grades(out_dir: Path, week: str | None = None) -> Manual:
@@ -40,6 +44,14 @@ def with_manual(record: Record, grades: dict[str, dict]) -> Record:
 def reviewed(question: QuestionResult, grade: dict | None) -> QuestionResult:
     if question.status != QuestionStatus.MANUAL or grade is None:
         return question
+    if grade.get("auto"):  # left as released: 0 by rule, not by a person
+        return dataclasses.replace(
+            question,
+            score=0.0,
+            status=QuestionStatus.NO_RESPONSE,
+            feedback=NO_RESPONSE,
+            checks=[],
+        )
     return dataclasses.replace(
         question,
         score=round(float(grade.get("score", 0)), 4),

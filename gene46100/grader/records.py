@@ -43,6 +43,8 @@ class QuestionStatus(str, Enum):
     FAILED = "failed"
     MANUAL = "manual"  # graded by a person, not yet graded
     REVIEWED = "reviewed"  # graded by a person (see gradebook.py)
+    # A written answer left as released: 0, "no response", until a person grades it.
+    NO_RESPONSE = "no_response"
     TIMEOUT = "timeout"
     OOM = "oom"
     CRASHED = "crashed"
@@ -192,14 +194,18 @@ def totals(record: Record) -> Totals:
         auto=round(sum(q.score for q in auto), 4),
         auto_possible=sum(q.possible for q in auto),
         manual=round(
-            sum(q.score for q in manual if q.status == QuestionStatus.REVIEWED), 4
+            sum(q.score for q in manual if q.status != QuestionStatus.MANUAL), 4
         ),
         manual_possible=sum(q.possible for q in manual),
         pending=sum(1 for q in manual if q.status == QuestionStatus.MANUAL),
     )
 
 
-MANUAL_STATUSES = (QuestionStatus.MANUAL, QuestionStatus.REVIEWED)
+MANUAL_STATUSES = (
+    QuestionStatus.MANUAL,
+    QuestionStatus.REVIEWED,
+    QuestionStatus.NO_RESPONSE,
+)
 
 
 class Journal:

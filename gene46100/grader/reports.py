@@ -159,6 +159,7 @@ a{color:#2d5da8}
 """
 STATUS_STYLE = {
     "reviewed": "ok",
+    "no_response": "warn",
     "graded": "ok",
     "passed": "ok",
     "manual": "info",
@@ -173,8 +174,14 @@ STATUS_STYLE = {
 _e = charts.escape  # every page's escaping, the charts' too
 
 
+# Status words as a reader should take them (the rest read as they are).
+STATUS_WORDS = {"reviewed": "graded by a person", "no_response": "no response (0)"}
+
+
 def _badge(status: str) -> str:
-    return f'<span class="badge {STATUS_STYLE.get(status, "warn")}">{_e(status)}</span>'
+    style = STATUS_STYLE.get(status, "warn")
+    words = STATUS_WORDS.get(str(status), str(status))
+    return f'<span class="badge {style}">{_e(words)}</span>'
 
 
 def _page(title: str, body: str) -> str:
@@ -471,10 +478,10 @@ def class_report(
     head = (
         f'<h1>{_e(name)} class report</h1><div class="card row">'
         f'<div><div class="muted">submissions</div><span class="big">'
-        f'{len(records)}</span></div><div><div class="muted">median</div>'
-        f'<span class="big">{_fmt(round(statistics.median(percents), 1))} %'
-        f'</span></div><div><div class="muted">mean</div><span class="big">'
-        f"{_fmt(round(statistics.mean(percents), 1))} %</span></div>"
+        f'{len(records)}</span></div><div><div class="muted">median, autograded'
+        f'</div><span class="big">{_fmt(round(statistics.median(percents), 1))} %'
+        f'</span></div><div><div class="muted">mean, autograded</div><span '
+        f'class="big">{_fmt(round(statistics.mean(percents), 1))} %</span></div>'
         f"<div>{_status_counts(records)}</div></div>"
     )
     return _page(
@@ -586,8 +593,15 @@ NOT_YET = "not implemented yet"
 def _lost_messages(question: QuestionResult) -> list[str]:
     """What went wrong in one question: its failing checks, else its feedback
     (nothing for a question not attempted: a stub is no mistake)."""
-    if question.status in ("passed", "manual", "not_run", "internal_error"):
-        return []  # the grader's own failure is no misconception of the class
+    if question.status in (
+        "passed",
+        "manual",
+        "reviewed",
+        "no_response",
+        "not_run",
+        "internal_error",
+    ):  # written answers are a person's to judge; the grader's failure is ours
+        return []
     if not attempted(question):
         return []
     failed = [c["message"] for c in question.checks if not c["passed"]]
@@ -607,7 +621,9 @@ def attempted(question: QuestionResult) -> bool:
 def untouched(record: Record) -> bool:
     """Every autograded question still a stub (an untouched notebook)."""
     auto = [
-        q for q in record.questions if q.status not in ("manual", "reviewed", "not_run")
+        q
+        for q in record.questions
+        if q.status not in ("manual", "reviewed", "no_response", "not_run")
     ]
     return bool(auto) and not any(attempted(q) for q in auto)
 
@@ -674,15 +690,20 @@ def _mistake_section(records: list[Record]) -> str:
 
 
 def _manual_section(spec: dict, records: list[Record]) -> str:
-    """Written answers: how far the grading is, and how the grades spread."""
+    """Written answers: how far a person's grading is, and how their grades spread.
+
+    An answer left as released is 0 by rule ("no response"), not graded by anyone:
+    it is counted apart and kept out of the spread.
+    """
     manual = [q for q in spec["questions"] if q["manual"]]
     if not manual:
         return ""
-    rows, graded_all = [], 0
+    rows, counts = [], Counter()
     for q in manual:
         got = [x for r in records for x in r.questions if x.name == q["name"]]
+        by_status = Counter(str(x.status) for x in got)
+        counts.update(by_status)
         scores = [x.score for x in got if x.status == "reviewed"]
-        graded_all += len(scores)
         spread = (
             f"{_fmt(min(scores))} / {_fmt(statistics.median(scores))} / "
             f"{_fmt(max(scores))}"
@@ -693,20 +714,32 @@ def _manual_section(spec: dict, records: list[Record]) -> str:
             [
                 f"<b>{_e(q['name'])}</b>",
                 _fmt(q["points"]),
-                f"{len(scores)} / {len(got)}",
+                str(by_status["reviewed"]),
+                str(by_status["no_response"]),
+                str(by_status["manual"]),
                 _fmt(round(statistics.mean(scores), 2)) if scores else "&ndash;",
                 spread,
             ]
         )
     total = len(manual) * len(records)
     return (
-        f"<h2>Written answers ({graded_all} / {total} graded)</h2>"
-        '<p class="muted">Graded by a person in the review app (gene46100 review); '
-        'an answer left as released counts 0, "No response".</p>'
+        f"<h2>Written answers: {counts['reviewed']} of {total} graded by a person, "
+        f"{counts['no_response']} no response (0), {counts['manual']} to grade</h2>"
+        '<p class="muted">Graded by a person in the review app (gene46100 review). '
+        'An answer left as released is 0, "no response", until a person grades '
+        "it. Mean and spread are of the answers graded by a person.</p>"
         + _table(
-            ["question", "points", "graded", "mean", "min / median / max"],
+            [
+                "question",
+                "points",
+                "graded by a person",
+                "no response (0)",
+                "to grade",
+                "mean",
+                "min / median / max",
+            ],
             rows,
-            numeric={1, 2, 3},
+            numeric={1, 2, 3, 4, 5},
         )
     )
 
@@ -759,7 +792,7 @@ def _students_section(records: list[Record]) -> str:
             ]
         )
     return f"<h2>Students ({len(records)})</h2>" + _table(
-        ["submission", "student", "score", "status", "flags", "notes"],
+        ["submission", "student", "autograded", "status", "flags", "notes"],
         rows,
         numeric={2, 4},
     )
