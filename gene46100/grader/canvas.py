@@ -225,6 +225,8 @@ def choose_column(week: str, given: str, roster: Roster | None) -> Column:
     else:
         matches = [c for c in columns if c.name == title]
         what = f"the title {title!r}"
+        if not given.strip():
+            what += f" (the course registry's name for {week})"
     if len(matches) == 1:
         return matches[0]
     listed = "; ".join(c.title for c in columns) or "none"
