@@ -142,3 +142,61 @@ class Served:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# ---------------------------------------------------------------- rendering bombs
+def nested_frac(size: int) -> str:
+    """``\\frac{\\frac{...}{y}}{y}`` of about ``size`` characters."""
+    depth = size // 10
+    return r"\frac{" * depth + "x" + "}{y}" * depth
+
+
+def long_sum(size: int) -> str:
+    """``x^{0}+x^{1}+...`` of about ``size`` characters."""
+    terms, length = [], 0
+    while length < size:
+        terms.append(f"x^{{{len(terms)}}}")
+        length += len(terms[-1]) + 1
+    return "+".join(terms)
+
+
+# One student's 5 MB of TeX (26 cells of ~190 KB, each under intake's per-cell cap):
+# 82 s of CPU and 46 MB of MathML on every view before answers had a budget.
+LATEX_BOMB = [
+    "$$" + (nested_frac if i % 2 else long_sum)(190_000) + "$$" for i in range(26)
+]
+# Formulas under every cap of their own (a cell, a formula): only the answer's
+# budget stops them.
+MANY_FORMULAS = ["\n\n".join(["$$" + long_sum(1_900) + "$$"] * 3)] * 26
+NESTED = ["- " * 2000 + "deep list", "> " * 2000 + "deep quote", "<ul><li>" * 2000]
+HUGE_TABLE = [
+    "|" + "a|" * 20 + "\n|" + "-|" * 20 + "\n" + ("|" + "x|" * 20 + "\n") * 4500
+]
+BOMBS = {"m1": LATEX_BOMB, "m2": MANY_FORMULAS, "m3": NESTED, "m4": HUGE_TABLE}
+
+
+def notebook_of_cells(written: dict[str, list[str]]) -> dict:
+    """The week-1 release with each question of ``written`` answered in several
+    Markdown cells."""
+    nb = notebook({q: sources[0] for q, sources in written.items()})
+    blocks = dict(zip(MANUAL, answers.manual_blocks(nb["cells"])))
+    for question, sources in written.items():
+        first = next(c for c in blocks[question] if c["cell_type"] == "markdown")
+        at = next(i for i, c in enumerate(nb["cells"]) if c is first) + 1
+        extra = [
+            {"cell_type": "markdown", "metadata": {}, "source": s} for s in sources
+        ]
+        nb["cells"][at:at] = extra[1:]
+    return nb
+
+
+def bomb_batch(out: Path) -> Path:
+    """``out`` with one student's rendering bombs (``BOMBS``) and an honest one."""
+    students = {
+        "rita_bombs": notebook_of_cells(BOMBS),
+        "zoe_plot": notebook(
+            {"m1": "See $$\\nabla_\\beta L = 0$$", "m4": "The plot below."},
+            {"m4": plot_output()},
+        ),
+    }
+    return make_out(out, students)

@@ -1,7 +1,7 @@
 """The review app in a real browser: Playwright drives the Debian chromium
 (``/usr/bin/chromium``, from ``scripts/ensure-chromium.sh``; never a downloaded
 browser). Keyboard grading, rubric rescoring, SIGKILL and restart, hostile answers,
-two TAs at once."""
+rendering bombs, two TAs at once."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from review_helpers import REPO, Served, batch
+from review_helpers import BOMBS, REPO, Served, batch, bomb_batch
 
 from gene46100.review import render
 from gene46100.review.store import Store, manual_grades
@@ -227,3 +227,33 @@ def test_two_tas_in_two_browsers_get_a_conflict(browser, out, expect):
         bob.close()
     grade = store.grade_of("zoe_plot", "m1")
     assert (grade.items, grade.grader) == (["1"], "Ann")
+
+
+def open_timed(page, url: str) -> tuple[float, int]:
+    """Seconds from navigation to ``load`` (the server's reply included), and the
+    bytes of HTML served."""
+    started = time.monotonic()
+    response = page.goto(url, wait_until="load", timeout=20_000)
+    return time.monotonic() - started, len(response.body())
+
+
+def test_every_page_of_the_rendering_bombs_loads_in_under_2_s(
+    browser, tmp_path, expect
+):
+    store = Store(bomb_batch(tmp_path / "out"), "week1")
+    served = Served(store)
+    page = browser.new_page()
+    found = {}
+    try:
+        name_myself(page, served.url, "Ann")
+        for question in BOMBS:  # the LaTeX bomb, formulas, nesting, a huge table
+            handle = store.grade_of("rita_bombs", question).handle
+            took, size = open_timed(page, f"{served.base}/q/{question}/a/{handle}")
+            found[question] = (round(took, 2), size)
+            expect(page.locator("#answer .source-note").first).to_contain_text(
+                "the answer itself is intact"
+            )
+            assert page.locator("#answer math").count() < 50
+    finally:
+        served.close()
+    assert all(took < 2.0 and size < 2_000_000 for took, size in found.values()), found

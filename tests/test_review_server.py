@@ -10,6 +10,7 @@ import pytest
 from review_helpers import batch
 
 from gene46100 import cli
+from gene46100.review import cli as review_cli
 from gene46100.review import render
 from gene46100.review.server import create_app
 from gene46100.review.store import Store, manual_grades
@@ -55,6 +56,44 @@ def test_requests_without_the_right_token_are_refused(app, path):
     good = app.test_client()
     assert good.get(f"/?token={TOKEN}").status_code == 302  # sets the cookie
     assert good.get(path).status_code in (200, 302)
+
+
+def test_two_servers_on_two_ports_keep_their_token_cookies_apart(store):
+    one, two = create_app(store, port=46100), create_app(store, port=46101)
+    client = one.test_client()
+    assert client.get(f"/?token={one.config['TOKEN']}").status_code == 302
+    cookie = client.get_cookie("g46review_46100")
+    assert cookie.http_only and cookie.same_site == "Strict" and cookie.expires is None
+    assert two.config["COOKIE"] == "g46review_46101"  # two servers: two cookies
+    other = two.test_client()
+    other.set_cookie("g46review_46100", cookie.value)  # the browser sends it to all
+    assert other.get("/").status_code == 403
+    other.set_cookie("g46review_46101", cookie.value)  # replayed under its name
+    assert other.get("/").status_code == 403
+
+
+def test_a_server_on_any_free_port_names_its_cookie_after_the_port_it_got(store):
+    server = review_cli.bind(lambda p: create_app(store, TOKEN, p), "127.0.0.1", 0)
+    try:
+        assert server.server_port != 0
+        assert server.app.config["COOKIE"] == f"g46review_{server.server_port}"
+    finally:
+        server.server_close()
+
+
+def test_the_overview_counts_empty_answers_apart_from_grades_by_a_person(app, store):
+    client = ta(app, "ann")
+    store.set_item("m1", handle(store, "zoe_plot"), "1", True, 0, "ann")
+    progress = store.progress()
+    empty = sum(p["no_response"] for p in progress.values())
+    page = client.get("/").data.decode()
+    overall = re.search(r'id="overall">(.*?)</p>', page, re.S).group(1)
+    assert " ".join(overall.split()).startswith(
+        f"Overall: 1 graded by a person, {empty} no response (0, automatically)"
+    )
+    row = re.search(r'<tr id="progress-m1">(.*?)</tr>', page, re.S).group(1)
+    assert '<td class="graded">1</td>' in row
+    assert f'<td class="no-response">{progress["m1"]["no_response"]}</td>' in row
 
 
 def test_a_foreign_host_header_is_refused(app):

@@ -119,14 +119,18 @@ def is_loopback(host: str) -> bool:
 
 
 def bind(app_for, host: str, port: int):
-    """A server on ``port`` or, if taken, one of the next few (as Jupyter does)."""
+    """A server on ``port`` or, if taken, one of the next few (as Jupyter does),
+    running ``app_for(the port it got)``: the app names its cookies after the port,
+    so it is made once the port is known (``--port 0`` picks any free one)."""
     from werkzeug.serving import make_server
 
     for candidate in range(port, port + PORT_TRIES) if port else [0]:
         try:
-            return make_server(host, candidate, app_for(candidate), threaded=True)
+            server = make_server(host, candidate, None, threaded=True)
         except OSError:
             continue
+        server.app = app_for(server.server_port)
+        return server
     raise OSError(f"ports {port}-{port + PORT_TRIES - 1} are all in use")
 
 

@@ -3,8 +3,11 @@
 Security (the trust model's goal 13):
 
 - every request needs the server's random token: ``?token=`` in the printed URL
-  (then kept in an ``HttpOnly``, ``SameSite=Strict`` cookie for this port), or an
-  ``Authorization: token ...`` header; without it: 403;
+  (then kept in an ``HttpOnly``, ``SameSite=Strict`` session cookie named after
+  this port, ``g46review_<port>``, so two review servers never overwrite each
+  other's), or an ``Authorization: token ...`` header; without it: 403. The token is
+  new each time the server starts; a cookie made for another port is never accepted
+  (another name, another token);
 - every write (POST) needs the CSRF token the pages carry (form field ``csrf`` or
   header ``X-CSRF-Token``), and a cross-origin ``Origin`` is refused;
 - bound to 127.0.0.1, the ``Host`` header must name this machine (no DNS
@@ -13,6 +16,15 @@ Security (the trust model's goal 13):
   ``/static/`` (no inline script, no ``eval``), images from here and ``data:``, and
   no frames, forms or connections elsewhere; student content is sanitised
   (``render``).
+
+The limit, as with Jupyter: browsers do not keep cookies apart by port. The browser
+sends this server's cookie to every server on 127.0.0.1 it opens, whatever the
+port, so a program listening on another local port (another user's, on a shared
+machine) that the TA opens in the same browser receives the token and could use it
+here until this server stops. Nothing in a plain-HTTP cookie can bind it to one port
+(``__Host-`` cookies need HTTPS, and ``SameSite`` ignores ports). So on a shared
+machine, grade in a browser profile (or private window) used for nothing else;
+stopping the server (Ctrl-C) ends any use of the token.
 
 Concurrency: each page carries the version of what it shows; a write naming an
 older version gets 409 and the current state, never a silent overwrite.
@@ -212,7 +224,8 @@ def answer_view(question: str, grade: Grade) -> dict[str, Any]:
     items = store().items(question)
     order = store().grades(question)
     index = next(i for i, g in enumerate(order) if g.handle == grade.handle)
-    entry = store().answer(grade.submission, question) or {}
+    # rendered once, when the answer was scanned: a view only reads it
+    cells_html, before_html = store().answer_html(grade.submission, question)
     return {
         "items": items,
         "applied": set(grade.items),
@@ -222,8 +235,8 @@ def answer_view(question: str, grade: Grade) -> dict[str, Any]:
         "previous": order[index - 1].handle if index else "",
         "following": order[index + 1].handle if index + 1 < len(order) else "",
         "left": len(store().queue(question)),
-        "before_html": Markup(render.cells_html(entry.get("before"))),
-        "answer_html": Markup(render.cells_html(entry.get("cells"))),
+        "before_html": Markup(before_html),
+        "answer_html": Markup(cells_html),
     }
 
 

@@ -15,6 +15,11 @@ change) holds:
   ``version`` that every write must name (``Conflict`` otherwise: a stale page never
   overwrites another TA's grade).
 - ``events``: an audit log of every change.
+- ``rendered``: each answer's HTML (its cells and the evidence before them), keyed
+  by the answer's hash and rendered once, when the answer is first scanned or has
+  changed, or when the renderer's ``VERSION`` changes; pages only read it (a hostile
+  answer costs its rendering budget once, not on every view). A database made
+  before this table gets it when the store opens.
 
 A score is never stored: it is computed from the items as they are now, so editing
 an item's points rescores every answer that uses it. Score = applied items +
@@ -61,11 +66,22 @@ CREATE TABLE IF NOT EXISTS grades (
   graded INTEGER NOT NULL DEFAULT 0, answer_sha TEXT NOT NULL DEFAULT '',
   version INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (submission, question));
+CREATE TABLE IF NOT EXISTS rendered (
+  sha TEXT PRIMARY KEY, renderer TEXT NOT NULL, cells_html TEXT NOT NULL,
+  before_html TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, grader TEXT NOT NULL,
   submission TEXT NOT NULL, question TEXT NOT NULL, action TEXT NOT NULL,
   detail TEXT NOT NULL);
 """
+
+
+def renderer():
+    """``gene46100.review.render``, imported when first needed: the gradebook reads
+    this module's ``manual_grades`` and needs no Markdown, MathML or sanitiser."""
+    from gene46100.review import render
+
+    return render
 
 
 class ReviewError(RuntimeError):
@@ -302,6 +318,7 @@ class Store:
         subs, salt, changed = submissions(self.out_dir), self.salt(), 0
         for sid, who in subs.items():
             changed += self.sync_submission(sid, who, salt)
+        self.forget_renderings()
         return changed
 
     def sync_submission(self, sid: str, who: dict, salt: str) -> int:
@@ -335,7 +352,62 @@ class Store:
                     "INSERT OR IGNORE INTO grades (submission, question) VALUES (?, ?)",
                     (sid, q),
                 )
+        self.render_new(answers)
         return changed
+
+    # ------------------------------------------------------------ rendering
+    def render_new(self, answers: dict) -> None:
+        """Render the answers of one submission whose HTML is not stored yet (outside
+        any write transaction: a hostile answer takes up to its budget)."""
+        found = [answer_entry(answers, q) for q in self.question_names()]
+        entries = {entry_sha(entry): entry for entry in found}
+        with self.connection() as conn:
+            stored = {
+                r["sha"]
+                for r in conn.execute(
+                    "SELECT sha FROM rendered WHERE renderer=? AND sha IN "
+                    f"({','.join('?' * len(entries))})",
+                    (renderer().VERSION, *entries),
+                )
+            }
+        for sha, entry in entries.items():
+            if sha not in stored:
+                self.render_answer(sha, entry)
+
+    def render_answer(self, sha: str, entry: dict | None) -> tuple[str, str]:
+        """Render ``entry`` and store its HTML under its hash."""
+        render = renderer()
+        cells_html, before_html = render.answer_html(entry)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)",
+                (sha, render.VERSION, cells_html, before_html),
+            )
+        return cells_html, before_html
+
+    def forget_renderings(self) -> None:
+        """Drop HTML that no answer uses any more, or an older renderer made."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM rendered WHERE renderer != ? OR sha NOT IN "
+                "(SELECT sha FROM answers)",
+                (renderer().VERSION,),
+            )
+
+    def answer_html(self, submission: str, question: str) -> tuple[str, str]:
+        """The stored HTML of an answer's cells and of the evidence before them, as
+        scanned (should it be missing, it is rendered from the answer on disk)."""
+        with self.connection() as conn:
+            row = conn.execute(
+                "SELECT r.cells_html, r.before_html FROM answers a JOIN rendered r "
+                "ON r.sha=a.sha AND r.renderer=? WHERE a.submission=? AND "
+                "a.question=?",
+                (renderer().VERSION, submission, question),
+            ).fetchone()
+        if row is not None:
+            return row["cells_html"], row["before_html"]
+        entry = self.answer(submission, question)
+        return self.render_answer(entry_sha(entry), entry)
 
     # ------------------------------------------------------------ reading
     def question_names(self) -> list[str]:
