@@ -284,6 +284,33 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def gradescope_command(args: argparse.Namespace) -> int:
+    """Write a copy of the week's Gradescope zip carrying the manual grades."""
+    from gene46100.grader import gradescope
+
+    try:
+        week = course.week(args.assignment_week).name
+        done = gradescope.export_manual_grades(
+            week, Path(args.out), Path(args.zip) if args.zip else None
+        )
+    except (course.UnknownWeek, gradescope.ExportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for sid in done.unreachable:
+        print(
+            f"warning: {sid}: graded, but neither a Gradescope submission id nor an "
+            "email says who it is on Gradescope (grade a Gradescope export)",
+            file=sys.stderr,
+        )
+    print(
+        f"wrote {done.path}: {done.grades} manual grade(s) of {done.submissions} "
+        f"submission(s); {done.pending} written answer(s) not graded yet (pending "
+        "on Gradescope). Upload it on Gradescope (Configure Autograder), then "
+        "Manage Submissions > Regrade All Submissions."
+    )
+    return 0
+
+
 GRADE_INPUTS = f"""\
 weeks: {", ".join(course.WEEKS)}
 
@@ -445,6 +472,24 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("assignment_week", metavar="week", help="the week, e.g. week1")
     r.add_argument("--out", required=True, help="the folder `grade` wrote")
     r.set_defaults(func=report_command)
+    gs = sub.add_parser(
+        "gradescope",
+        help="write DIR/gradescope/WEEK-autograder.zip carrying the manual grades",
+        description="Copy the week's Gradescope zip with the written answers' "
+        "grades given so far in `gene46100 review` (manual_grades.json; emails "
+        "hashed). Upload it on Gradescope and regrade all submissions: each "
+        "student's results then count the grades of the answers graded (matched "
+        "by Gradescope submission id or email, and by the answer itself: a changed "
+        "answer stays pending).",
+    )
+    gs.add_argument("assignment_week", metavar="week", help="the week, e.g. week1")
+    gs.add_argument("--out", required=True, help="the folder `grade` wrote")
+    gs.add_argument(
+        "--zip",
+        help="the autograder zip to copy (default: the built one, "
+        "autograder/WEEK/WEEK-autograder.zip)",
+    )
+    gs.set_defaults(func=gradescope_command)
     similarity_parser(sub)  # gene46100 similarity (gene46100/similarity/)
     review_parser(sub)  # gene46100 review (gene46100/review/)
     return top

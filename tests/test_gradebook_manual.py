@@ -78,8 +78,14 @@ def test_students_see_manual_grades_and_no_failed_test_for_pending_ones():
     results = reports.gradescope_results(merged)
     assert results["score"] == 4.5
     names = [t["name"] for t in results["tests"]]
-    assert names == ["m1 (graded by a person)", "q1"]  # m2 is not graded yet
-    assert "status" not in results["tests"][0]  # partial credit is no "failure"
+    assert names == [
+        "m1 (graded by a person)",
+        "q1",
+        "m2 (written answer: pending, graded by a person)",
+    ]  # every question, the same tests for every student
+    # partial credit, and an answer not graded yet, are never a "failure"
+    assert [t["status"] for t in results["tests"]] == ["passed"] * 3
+    assert results["tests"][2]["score"] == 0
     assert "overall 4.5/10, 1 question not yet graded" in results["output"]
     page = reports.feedback_page(SPEC, merged)
     assert "autograded 3/3, overall 4.5/10, 1 question not yet graded" in page

@@ -22,16 +22,24 @@ pytestmark = [
     pytest.mark.skipif(sandbox.bwrap_path() is None, reason="no bubblewrap"),
 ]
 ZIP = REPO / "autograder/week1/week1-autograder.zip"
+SPEC = json.loads((REPO / "autograder/week1/assignment.json").read_text())
+RELEASE = REPO / "assignments/week1/week1.ipynb"
 HALF = course.HALF_GRADIENT
 
 
 def submissions(folder: Path) -> dict[str, Path]:
+    """A complete, a partly wrong and an untouched (the release) notebook."""
     folder.mkdir()
     honest = minimal_complete()
     half = examples.with_replaced(honest, "mse_gradient", "import numpy as np\n" + HALF)
-    paths = {"honest": folder / "honest.ipynb", "half": folder / "half.ipynb"}
+    paths = {
+        "honest": folder / "honest.ipynb",
+        "half": folder / "half.ipynb",
+        "untouched": folder / "untouched.ipynb",
+    }
     nbformat.write(honest, paths["honest"])
     nbformat.write(half, paths["half"])
+    paths["untouched"].write_bytes(RELEASE.read_bytes())
     return paths
 
 
@@ -94,13 +102,31 @@ def test_gradescope_scores_equal_gene46100_grade(tmp_path):
         Path(json.loads(x)["file"]).stem: json.loads(x)
         for x in (out / "records.jsonl").read_text().splitlines()
     }
+    totals = set()
     for name, path in paths.items():
         results = run_on_gradescope(tmp_path, path)
         assert results["score"] == local[name]["total"]  # no manual grade yet
-        per_test = {t["name"].split()[0]: t["score"] for t in results["tests"]}
+        # every question, autograded and written, in the spec's order, each worth
+        # its points: the same tests and the same total for every student
+        tests = results["tests"]
+        assert [t["name"].split()[0] for t in tests] == [
+            q["name"] for q in SPEC["questions"]
+        ]
+        assert [t["max_score"] for t in tests] == [
+            q["points"] for q in SPEC["questions"]
+        ]
+        totals.add(sum(t["max_score"] for t in tests))
+        per_test = {t["name"].split()[0]: t for t in tests}
         for q in local[name]["questions"]:
-            if q["status"] == "manual":  # not graded yet: no test, never a failed one
-                assert q["name"] not in per_test
+            test = per_test[q["name"]]
+            if q["status"] == "manual":  # not graded yet: pending, never failed
+                assert test["status"] == "passed" and test["score"] == 0
+                assert "pending" in test["name"]
+                assert test["output"].startswith("Pending: graded by a person.")
             else:
-                assert per_test[q["name"]] == q["score"], (name, q["name"])
+                assert test["score"] == q["score"], (name, q["name"])
+        written = sum(q["points"] for q in SPEC["questions"] if q["manual"])
+        assert f"{written:g} points still to be graded" in results["output"]
+    assert totals == {sum(q["points"] for q in SPEC["questions"])}
     assert local["half"]["total"] == local["honest"]["total"] - 2
+    assert local["untouched"]["total"] == 0

@@ -60,11 +60,17 @@ def page_name(record_id: str) -> str:
 
 # ====================================================================== Gradescope
 def gradescope_results(record: Record) -> dict:
-    """The record in Gradescope's ``results.json`` format, one test per question.
+    """The record in Gradescope's ``results.json`` format: one test per question of
+    the week, autograded and written, in the spec's order, each worth its points
+    (``max_score``): the same tests and the same total for every student.
 
     ``score`` is the week's total as ``grades.csv`` has it (autograded plus the
-    manual grades given so far); a written answer not graded yet is no test at all
-    (never a failed one), and the summary says how many are still to come.
+    manual grades given so far); the summary says how many points are still to be
+    graded by a person. Gradescope shows a test only as passed or failed (its
+    ``status``; without one, failed below full marks), so a written answer not
+    graded yet is a "passed" test of 0 points whose name and output say
+    "pending": never a failed one. A graded written answer is "passed" too (its
+    points are the grade: partial credit is no failure).
     """
     return {
         "score": totals(record).overall,
@@ -72,10 +78,16 @@ def gradescope_results(record: Record) -> dict:
         "output": _gradescope_summary(record),
         # The harness's own stdout is grader plumbing; students read "output".
         "stdout_visibility": "hidden",
-        "tests": [
-            _gradescope_test(q) for q in record.questions if q.status != "manual"
-        ],
+        "tests": [_gradescope_test(q) for q in record.questions],
     }
+
+
+PENDING = (
+    "Pending: graded by a person. This written answer is not graded yet, so your "
+    "score does not count its {points:g} point{s} until a person grades it. "
+    "(Gradescope shows every test as passed or failed: this one is marked passed "
+    "only so that it is not shown as failed; it has not been graded.)"
+)
 
 
 def _gradescope_test(question: QuestionResult) -> dict:
@@ -88,9 +100,24 @@ def _gradescope_test(question: QuestionResult) -> dict:
         "output": output,
         "visibility": "visible",
     }
-    if question.status == "reviewed":
+    status = str(question.status)
+    if status == "manual":
+        plural = "" if question.possible == 1 else "s"
+        test.update(
+            name=f"{question.name} (written answer: pending, graded by a person)",
+            score=0,
+            output=PENDING.format(points=question.possible, s=plural),
+            status="passed",
+        )
+        return test
+    if status == "reviewed":
         test["name"] = f"{question.name} (graded by a person)"
-        return test  # partial credit on a written answer is no "failed" test
+        test["status"] = "passed"  # partial credit on a written answer: no failure
+        return test
+    if status == "no_response":  # left as released: 0 by rule, final
+        test["name"] = f"{question.name} (written answer: no response)"
+        test["status"] = "failed"
+        return test
     if question.status not in ("passed", "failed"):
         test["output"] = f"[{question.status}] {output}"
     test["status"] = "passed" if full else "failed"
@@ -111,12 +138,20 @@ def _gradescope_summary(record: Record) -> str:
 
 
 def _manual_note(record: Record) -> str:
-    """`` Questions m1, m2 are graded by a person.`` for those still to grade."""
-    names = [q.name for q in record.questions if q.status == "manual"]
+    """`` Questions m1, m2 are graded by a person (not yet): 3 points still to be
+    graded, not in this score.`` for those still to grade."""
+    pending = [q for q in record.questions if q.status == "manual"]
+    names = [q.name for q in pending]
+    points = sum(q.possible for q in pending)
+    still = (
+        f": {points:g} point{'' if points == 1 else 's'} still to be graded, "
+        "not in this score"
+    )
     if len(names) == 1:
-        return f" Question {names[0]} is graded by a person (not yet)."
+        return f" Question {names[0]} is graded by a person (not yet){still}."
     if names:
-        return f" Questions {', '.join(names)} are graded by a person (not yet)."
+        listed = ", ".join(names)
+        return f" Questions {listed} are graded by a person (not yet){still}."
     return ""
 
 

@@ -5,7 +5,7 @@ with any installed copy of ``gene46100`` or ``gene46100_ref`` hidden; and the jo
 directory (the notebook's code, this question set's inputs, the worker) as its only
 writable place. Hidden tests, reference outputs, other submissions and the grader's
 records stay outside. Without bubblewrap the grader refuses, unless asked to run
-unsafely.
+unsafely (on Gradescope, as root: then as an unprivileged user, ``run_unsafe_as``).
 
 A cold sandbox (``start``) runs one worker for one attempt; a warm one (``warm.py``,
 ``warm_argv``) has the same system view and runs the zygote that forks them.
@@ -13,11 +13,13 @@ A cold sandbox (``start``) runs one worker for one attempt; a warm one (``warm.p
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import resource
 import shutil
 import site
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -164,7 +166,11 @@ def describe_limits(limits: Limits, cgroup: bool) -> dict[str, object]:
         f"cgroup pids.max={limits.processes}"
         if cgroup
         else f"RLIMIT_NPROC={limits.processes}"
-        + (" (not enforced: grader runs as root)" if os.geteuid() == 0 else "")
+        + (
+            " (not enforced: grader runs as root)"
+            if os.geteuid() == 0 and _UNSAFE_USER is None
+            else ""
+        )
     )
     return {
         "memory_mb_per_process": "not enforced (a GPU sandbox: CUDA reserves "
@@ -425,6 +431,83 @@ def unsafe_argv(job_dir: Path, command: list[str]) -> list[str]:
     ]
 
 
+# Without bubblewrap, where the grader is root (Gradescope's container: see
+# grader/gradescope.py), unsafe runs drop to this (uid, gid) and the grader's own
+# files are closed to it; None: unsafe runs keep the grader's user.
+_UNSAFE_USER: tuple[int, int] | None = None
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def run_unsafe_as(user: tuple[int, int] | None) -> None:
+    """Make every later unsafe run (``start``) run as ``user`` (uid, gid): the job
+    dir opened to it (``open_job_dir``), its processes reaped after each attempt."""
+    global _UNSAFE_USER
+    _UNSAFE_USER = user
+
+
+def unsafe_user() -> tuple[int, int] | None:
+    return _UNSAFE_USER
+
+
+def open_job_dir(job_dir: Path, user: tuple[int, int]) -> None:
+    """Give ``user`` what bubblewrap gives the sandbox: the job dir readable, only
+    ``WRITABLE`` writable (theirs). Entries are changed without following links,
+    and a file with other hard links is not given away (it may be someone else's)."""
+    uid, gid = user
+    for folder, dirs, files in os.walk(job_dir):
+        top = Path(folder)
+        writable = top != job_dir and top.relative_to(job_dir).parts[0] in WRITABLE
+        for name in (*dirs, *files):
+            path = top / name
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            if writable or (top == job_dir and name in WRITABLE):
+                if info.st_uid != uid and (
+                    stat.S_ISDIR(info.st_mode) or info.st_nlink == 1
+                ):
+                    os.chown(path, uid, gid, follow_symlinks=False)
+            elif info.st_uid != uid:
+                extra = 0o055 if stat.S_ISDIR(info.st_mode) else 0o044
+                os.chmod(path, stat.S_IMODE(info.st_mode) | extra)
+    os.chmod(job_dir, 0o755)
+
+
+def reclaim(folder: Path) -> None:
+    """Take ``folder``'s files back from the unprivileged user (sealed results: it
+    may no longer open them for writing); links are not followed."""
+    if _UNSAFE_USER is None or not folder.is_dir() or folder.is_symlink():
+        return
+    for path in folder.iterdir():
+        if not path.is_symlink():
+            os.chown(path, os.geteuid(), os.getegid(), follow_symlinks=False)
+
+
+def kill_user_processes(uid: int, patience_s: float = 30.0) -> int:
+    """Kill every process of ``uid`` (the unprivileged user's strays, which left
+    the sandbox's session: nothing else runs as it); returns how many."""
+    killed, deadline = 0, time.monotonic() + patience_s
+    while time.monotonic() < deadline:
+        found = 0
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(
+                    line.split(":", 1) for line in status.read_text().splitlines()
+                )
+                uids = fields["Uid"].split()
+                zombie = fields["State"].split()[0] in ("Z", "X")  # dead already
+                if not zombie and uid in (int(uids[0]), int(uids[1])):
+                    os.kill(int(status.parent.name), 9)
+                    found += 1
+            except (OSError, KeyError, ValueError, IndexError):
+                continue
+        killed += found
+        if not found:
+            break
+        time.sleep(0.02)
+    return killed
+
+
 def start(
     job_dir: Path,
     command: list[str],
@@ -439,7 +522,7 @@ def start(
         if unsafe
         else bwrap_argv(job_dir, command, threads, limits.tmp_mb, limits.gpu)
     )
-    env = None
+    env, user = None, None
     if unsafe:
         env = {
             **sandbox_env(threads, limits.gpu),
@@ -447,7 +530,10 @@ def start(
             "MPLCONFIGDIR": str(job_dir / "home/.mpl"),
             "IPYTHONDIR": str(job_dir / "home/.ipython"),
         }
-    return spawn(argv, limits, (events_fd,), job_dir, env)
+        user = _UNSAFE_USER
+        if user is not None:
+            open_job_dir(job_dir, user)
+    return spawn(argv, limits, (events_fd,), job_dir, env, user)
 
 
 def spawn(
@@ -456,15 +542,25 @@ def spawn(
     pass_fds: tuple[int, ...],
     cwd: Path,
     env: dict[str, str] | None = None,
+    user: tuple[int, int] | None = None,
 ) -> subprocess.Popen:
     """Start ``argv`` in a session and a pids cgroup of its own, with the limits set
-    before it runs; its output is discarded; ``kill`` ends it and all it started."""
+    before it runs (and, given ``user``, as that uid and gid with no other group);
+    its output is discarded; ``kill`` ends it and all it started."""
     cgroup = make_pids_cgroup(limits.processes)
+    libc = ctypes.CDLL(None, use_errno=True) if user is not None else None
 
     def prepare_child() -> None:
         if cgroup is not None:
             (cgroup / "cgroup.procs").write_text(str(os.getpid()))
         apply_limits(limits)
+        if user is not None:  # last: joining the cgroup needs the grader's rights
+            os.setgroups([])
+            os.setgid(user[1])
+            os.setuid(user[0])
+            # No way back up through a setuid program (su, a setuid helper).
+            if libc is not None and libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
+                raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
 
     process = subprocess.Popen(
         argv,
@@ -478,14 +574,19 @@ def spawn(
         preexec_fn=prepare_child,
     )
     process.cgroup = cgroup  # type: ignore[attr-defined]
+    process.user = user  # type: ignore[attr-defined]
     return process
 
 
 def kill(process: subprocess.Popen) -> None:
-    """Kill the sandbox, its session and its cgroup (nothing may outlive it)."""
+    """Kill the sandbox, its session and its cgroup (nothing may outlive it; run
+    as the unprivileged user, nothing of that user)."""
     try:
         os.killpg(process.pid, 9)
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
     remove_cgroup(getattr(process, "cgroup", None))
+    user = getattr(process, "user", None)
+    if user is not None:
+        kill_user_processes(user[0])

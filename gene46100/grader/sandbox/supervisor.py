@@ -402,6 +402,8 @@ def apply_event(attempt: Attempt, report: RunReport, event: dict) -> str:
     if breach:
         sealing.flag(report.flags, breach)
         return ""
+    if kind == "q_end":  # sealed: not the unprivileged user's files any more
+        sandbox.reclaim(attempt.guard.job_dir / "sealed")
     if kind in ("started", "cells_done", "done"):
         phase = {"started": "startup", "cells_done": "cells", "done": "questions"}[kind]
         report.phases[phase] = round(report.phases[phase] + now - attempt.mark, 3)
