@@ -65,7 +65,9 @@ def refusal(args: argparse.Namespace) -> str:
     missing = [p for p in args.submissions if not Path(p).exists()]
     if missing:
         return f"no such file or folder: {', '.join(missing)}"
-    return ""
+    from gene46100.buildstamp import stale_build
+
+    return stale_build(args.assignment, course.REPO / "autograder")
 
 
 def grade_command(args: argparse.Namespace) -> int:

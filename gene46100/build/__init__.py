@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from gene46100 import course
+from gene46100 import buildstamp, course
 from gene46100.build import examples, reference, rubrics, standalone
 from gene46100.build.markup import strip_assign_markup, student_script
 from gene46100.course import REPO, Week
@@ -80,6 +80,52 @@ def assignment_spec(week: str, master: nbformat.NotebookNode) -> dict:
         "questions": questions,
         "source": f"solutions/{week}/{week}.ipynb",
     }
+
+
+def question_problems(week: str, spec: dict) -> list[str]:
+    """What keeps the master, the hidden checks and the course registry from
+    describing the same questions: one line each, naming the file to edit."""
+    import importlib
+
+    checks_file = f"gene46100/checks/{week}.py"
+    module = importlib.import_module(f"gene46100.checks.{week}")
+    checked = {cls.name for cls in module.QUESTIONS}
+    auto = [q["name"] for q in spec["questions"] if not q["manual"]]
+    manual = {q["name"] for q in spec["questions"] if q["manual"]}
+    registry = course.week(week)
+    found = []
+    for name in auto:
+        if name not in checked:
+            found.append(
+                f"{week}: {name} is autograded in solutions/{week}/{week}.ipynb "
+                f"(its BEGIN QUESTION has no `manual: true`) but has no hidden "
+                f'check: add a Question with name = "{name}" to QUESTIONS in '
+                f"{checks_file}"
+            )
+    for name in sorted(checked - set(auto)):
+        where = "is a manual question" if name in manual else "has no question"
+        found.append(
+            f"{week}: the hidden check {name} in {checks_file} {where} in "
+            f"solutions/{week}/{week}.ipynb: add its BEGIN QUESTION cell there "
+            "(or remove the check)"
+        )
+    for what, table in (
+        ("CPU budget", registry.budgets),
+        ("review topic", registry.review_topics),
+    ):
+        for name in auto:
+            if name not in table:
+                found.append(
+                    f"{week}: {name} has no {what}: add {name!r} to {week}'s "
+                    f"{'budgets' if table is registry.budgets else 'review_topics'}"
+                    " in gene46100/course.py"
+                )
+        for name in sorted(set(table) - set(auto)):
+            found.append(
+                f"{week}: gene46100/course.py gives {name} a {what}, but "
+                f"{name} is not an autograded question of the master: remove it"
+            )
+    return found
 
 
 # ---------------------------------------------------------------- ignored cells
@@ -212,6 +258,9 @@ def build_week(week: str, repo: Path = REPO, out: Path | None = None) -> None:
     master_file = master_path(week, repo)
     master = nbformat.read(master_file, as_version=4)
     check_ignored_cells(week, master)
+    problems = question_problems(week, assignment_spec(week, master))
+    if problems:
+        raise BuildError("\n".join(problems))
     with tempfile.TemporaryDirectory() as tmp:
         dist = Path(tmp) / "dist"
         run_otter_assign(master_file, dist)  # its autograder/ is Otter's, not ours
@@ -228,7 +277,7 @@ def build_week(week: str, repo: Path = REPO, out: Path | None = None) -> None:
     module = reference.reference_path(out, week)
     module.parent.mkdir(parents=True, exist_ok=True)
     module.write_text(export_reference(week, master, out))
-    write_autograder(week, master, out / "autograder" / week)
+    write_autograder(week, master, out / "autograder" / week, repo)
 
 
 def write_release_data(week: str, student_dir: Path) -> None:
@@ -256,7 +305,9 @@ def write_release_scripts(week: str, repo: Path, student_dir: Path) -> None:
         (student_dir / name).write_text(template)
 
 
-def write_autograder(week: str, master: nbformat.NotebookNode, dst: Path) -> None:
+def write_autograder(
+    week: str, master: nbformat.NotebookNode, dst: Path, repo: Path = REPO
+) -> None:
     """``autograder/<week>/assignment.json``: the questions and points the grader
     reads; ``rubrics.json``: the manual questions' prompts and rubrics (read by the
     review; see ``build.rubrics``). (Otter's test files are not written: our grader
@@ -265,6 +316,8 @@ def write_autograder(week: str, master: nbformat.NotebookNode, dst: Path) -> Non
     if (dst / "tests").exists():
         shutil.rmtree(dst / "tests")  # from an older build: nothing reads them
     spec = assignment_spec(week, master)
+    # What it was built from: grading refuses a build older than its sources.
+    spec[buildstamp.KEY] = buildstamp.sources_sha256(week, repo)
     try:
         rubric_spec = rubrics.rubrics_spec(week, master)
     except rubrics.RubricError as exc:
@@ -276,12 +329,23 @@ def write_autograder(week: str, master: nbformat.NotebookNode, dst: Path) -> Non
 
 SETUP_SH = """#!/usr/bin/env bash
 # {banner}
-# Gradescope runs this once when it builds the autograder image: the one install
-# that gives everything grading needs (scripts/install.sh, as on every machine).
+# Gradescope runs this once when it builds the autograder image (Ubuntu 22.04: its
+# python3 is 3.10, which constraints.txt pins for): the one install that gives
+# everything grading needs (scripts/install.sh, as on every machine).
+# AUTOGRADER_ROOT (default /autograder) lets a test run it in a simulated root.
 set -euo pipefail
-apt-get update -qq && apt-get install -y -qq python3-venv bubblewrap
-python3 -m venv /autograder/venv
-PYTHON=/autograder/venv/bin/python bash /autograder/source/gene46100/scripts/install.sh
+root="${{AUTOGRADER_ROOT:-/autograder}}"
+# apt only for what is missing: python3 and its venv (ensurepip), bubblewrap.
+missing=()
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -m ensurepip --version >/dev/null 2>&1 || missing+=(python3-venv)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+if (( ${{#missing[@]}} )); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${{missing[@]}}"
+fi
+python3 -m venv "$root/venv"
+PYTHON="$root/venv/bin/python" bash "$root/source/gene46100/scripts/install.sh"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -289,7 +353,7 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission: the same grader as `gene46100 grade`.
 set -euo pipefail
 root="${{AUTOGRADER_ROOT:-/autograder}}"
-python="${{AUTOGRADER_PYTHON:-/autograder/venv/bin/python}}"
+python="${{AUTOGRADER_PYTHON:-$root/venv/bin/python}}"
 cd "$root/source/gene46100"
 exec "$python" -m gene46100.grader.gradescope {week}
 """

@@ -1,0 +1,112 @@
+"""The build checks the whole, and grading refuses a stale build.
+
+- Every autograded question of a master has a hidden check, every check a question,
+  and every autograded question a CPU budget and a review topic; each refusal names
+  the question and the file to create or edit.
+- ``gene46100 grade`` refuses in one line (exit 2) when ``autograder/<week>`` was
+  built from other sources than the master and the checks as they are now.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from helpers import REPO, minimal_complete
+
+from gene46100 import build, buildstamp, cli, course
+
+
+def spec_of(week: str) -> dict:
+    return build.assignment_spec(week, nbformat.read(build.master_path(week), 4))
+
+
+@pytest.mark.parametrize("week", course.WEEKS)
+def test_every_week_is_whole_and_built_from_its_sources(week):
+    assert build.question_problems(week, spec_of(week)) == []
+    assert buildstamp.stale_build(week, REPO / "autograder") == ""
+
+
+def test_an_autograded_question_without_a_check_is_named_with_its_files():
+    spec = spec_of("week1")
+    spec["questions"].append({"name": "q11", "points": 2, "manual": False})
+    problems = build.question_problems("week1", spec)
+    assert len(problems) == 3  # the check, the budget, the review topic
+    assert "q11 is autograded in solutions/week1/week1.ipynb" in problems[0]
+    assert 'add a Question with name = "q11"' in problems[0]
+    assert "gene46100/checks/week1.py" in problems[0]
+    assert "q11 has no CPU budget: add 'q11' to week1's budgets" in problems[1]
+    assert "gene46100/course.py" in problems[1]
+    assert "q11 has no review topic" in problems[2]
+
+
+def test_a_check_without_its_question_is_named():
+    spec = spec_of("week1")
+    spec["questions"] = [q for q in spec["questions"] if q["name"] != "q3"]
+    problems = build.question_problems("week1", spec)
+    assert any(
+        "the hidden check q3 in gene46100/checks/week1.py has no question" in p
+        for p in problems
+    )
+    assert any("gives q3 a CPU budget" in p for p in problems)
+    spec = spec_of("week1")
+    next(q for q in spec["questions"] if q["name"] == "q3")["manual"] = True
+    assert any(
+        "check q3 in gene46100/checks/week1.py is a manual question" in p
+        for p in build.question_problems("week1", spec)
+    )
+
+
+def test_the_build_refuses_a_master_whose_question_has_no_check(tmp_path):
+    master = nbformat.read(build.master_path("week1"), 4)
+    config = "# BEGIN QUESTION\nname: q11\npoints: 2\n"
+    master.cells.append(nbformat.v4.new_raw_cell(config))
+    repo = tmp_path / "repo"
+    (repo / "solutions/week1").mkdir(parents=True)
+    nbformat.write(master, repo / "solutions/week1/week1.ipynb")
+    with pytest.raises(build.BuildError, match="q11 is autograded"):
+        build.build(("week1",), repo=repo, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before any work
+
+
+def copy_sources(repo: Path) -> None:
+    """The week-1 files a build is made from, and its built spec, in a new tree."""
+    shutil.copytree(REPO / "solutions/week1", repo / "solutions/week1")
+    (repo / "gene46100/checks").mkdir(parents=True)
+    shutil.copy(REPO / "gene46100/checks/week1.py", repo / "gene46100/checks")
+    (repo / "autograder/week1").mkdir(parents=True)
+    shutil.copy(REPO / "autograder/week1/assignment.json", repo / "autograder/week1")
+
+
+def test_an_edit_to_the_master_or_the_checks_makes_the_build_stale(tmp_path):
+    repo = tmp_path / "repo"
+    copy_sources(repo)
+    assert buildstamp.stale_build("week1", repo / "autograder", repo) == ""
+    master = repo / "solutions/week1/week1.ipynb"
+    master.write_bytes(master.read_bytes().replace(b"points: 1", b"points: 2", 1))
+    line = buildstamp.stale_build("week1", repo / "autograder", repo)
+    assert "edited since the last build" in line and "gene46100 build week1" in line
+    shutil.copy(REPO / "solutions/week1/week1.ipynb", master)
+    assert buildstamp.stale_build("week1", repo / "autograder", repo) == ""
+    checks = repo / "gene46100/checks/week1.py"
+    checks.write_text(checks.read_text() + "\n# a new wrong variant\n")
+    assert buildstamp.stale_build("week1", repo / "autograder", repo) != ""
+    (repo / "solutions/week1/week1.ipynb").unlink()  # no checkout: nothing to say
+    assert buildstamp.stale_build("week1", repo / "autograder", repo) == ""
+
+
+def test_grading_refuses_a_stale_build_in_one_line(tmp_path, capsys, monkeypatch):
+    notebook = tmp_path / "ann.ipynb"
+    nbformat.write(minimal_complete(), notebook)
+    built = json.loads((REPO / "autograder/week1/assignment.json").read_text())
+    assert len(built[buildstamp.KEY]) == 64
+    monkeypatch.setattr(buildstamp, "sources_sha256", lambda week, repo=REPO: "0")
+    out = tmp_path / "out"
+    assert cli.main(["grade", "week1", str(notebook), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "run `make build` (or `gene46100 build week1`)" in err
+    assert not out.exists()
