@@ -1,7 +1,8 @@
-"""Grading throughput: ``gene46100 grade`` (sandboxed) against Otter's ``otter run``.
+"""Grading throughput: ``gene46100 grade`` (sandboxed) against Otter's ``otter run``,
+and a class-sized batch of every week against the student-code floor.
 
-Both grade the same batch of week-1 submissions with the same parallelism (2 at a
-time) and one math thread per job. Ours: one ``gene46100 grade --jobs 2`` process,
+Week 1: both grade the same batch of week-1 submissions with the same parallelism (2
+at a time) and one math thread per job. Ours: one ``gene46100 grade --jobs 2`` process,
 every submission in its own bubblewrap sandbox with all limits on. Otter: ``otter run
 -a ZIP SUBMISSION`` once per submission (a fresh process, kernel and notebook run
 each time: that is how Otter grades outside Docker), two at a time.
@@ -11,6 +12,17 @@ Otter needs an Otter-format autograder zip (``run_otter.py``, ``tests/``, ...). 
 so this benchmark makes Otter's own zip with ``otter assign`` from the master in a
 temporary folder; its hidden tests call ``gene46100.checks.run_check`` (the
 package is installed in this environment).
+
+Every week (``class_rows``): a class-sized batch (``CLASS_SIZE`` submissions, mixed
+complete, partial and untouched: ``submissions.py``) graded by ``gene46100 grade
+--jobs 2`` warm (the default) and ``--cold``, once each (one repeat: a training
+week's batch takes tens of minutes on 2 cores): its wall time, and its CPU against the
+student-code floor (the hidden tests' calls into student code, from the records).
+Otter is timed on week 1 only: ``otter run`` takes one notebook, so week 3a's
+companions (``predict.py``, ``model_weights.pt``) cannot be given to it, and on weeks
+2 and 3b it re-runs every training cell of the notebook (the grading runs them
+again), so a batch costs hours on 2 cores. ``BENCH_WEEKS`` (e.g. ``"week1
+week3b"``) and ``BENCH_CLASS_SIZE`` narrow a run.
 """
 
 from __future__ import annotations
@@ -28,9 +40,16 @@ from benchmarks.common import REPO, Context, CpuAccount, Row, Stat, run_quiet, s
 
 NAME = "grading"
 REFERENCE_CACHE = "GENE46100_CACHE"  # grader/refcache.py: kept across runs
-DESCRIPTION = "week-1 batch, 2 workers: gene46100 grade (sandboxed) vs otter run"
+DESCRIPTION = (
+    "week-1 batch, 2 workers: gene46100 grade (sandboxed) vs otter run; a "
+    "class-sized batch of every week, warm vs cold, vs the student-code floor"
+)
 JOBS = 2
 BATCH_FULL, BATCH_QUICK = 20, 5  # quick: one of each kind, plus a complete one
+CLASS_SIZE = 60  # a class: one batch per week
+# quick: week 1 and the cheapest training week, each kind at least once (3b: ~10 CPU
+# s a complete submission); the figures are not worth quoting, the code paths run.
+CLASS_QUICK = {"week1": 4, "week3b": 5}
 ONE_THREAD = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
@@ -67,8 +86,9 @@ def grade_ours(
     out: Path,
     account: CpuAccount | None = None,
     extra: tuple[str, ...] = (),
+    week: str = "week1",
 ) -> float:
-    """Seconds for ``gene46100 grade week1 BATCH --jobs 2`` into a fresh folder
+    """Seconds for ``gene46100 grade WEEK BATCH --jobs 2`` into a fresh folder
     (``extra``: more flags, e.g. ``--cold``)."""
     shutil.rmtree(out, ignore_errors=True)  # a kept journal would resume, not regrade
     start = time.perf_counter()
@@ -76,7 +96,7 @@ def grade_ours(
         [
             ctx.tool("gene46100"),
             "grade",
-            "week1",
+            week,
             str(batch),
             "--out",
             str(out),
@@ -290,9 +310,8 @@ def batch_rows(runs: BatchRuns, n: int) -> list[Row]:
             Stat(runs.wall["ours"]).scaled(1 / n),
             Stat(runs.wall["cold"]).scaled(1 / n),
             "gene46100 grade --cold",
-            note="ours forks each submission from a warm sandbox shared by the "
-            "workers (a slot zygote each); --cold starts a fresh one for each (both: "
-            "every guarantee on)",
+            note="ours forks each submission from a warm sandbox (one per worker); "
+            "--cold starts a fresh one for each (both: every guarantee on)",
         )
     )
     if runs.cpu_counted:
@@ -426,9 +445,111 @@ def single_rows(ctx: Context, zip_path: Path, notebooks: list[Path]) -> list[Row
     return rows
 
 
+@dataclass
+class ClassRun:
+    """One grading of a class-sized batch: wall and CPU seconds, the records."""
+
+    wall: float
+    cpu: float | None
+    records: list[dict]
+
+
+def class_weeks(ctx: Context) -> dict[str, int]:
+    """The weeks of the class-sized run and their batch sizes."""
+    chosen = os.environ.get("BENCH_WEEKS", "").split() or list(submissions.WEEKS)
+    if ctx.quick:
+        return {w: n for w, n in CLASS_QUICK.items() if w in chosen}
+    size = int(os.environ.get("BENCH_CLASS_SIZE") or CLASS_SIZE)
+    return {w: size for w in submissions.WEEKS if w in chosen}
+
+
+def grade_class(ctx: Context, week: str, batch: Path, cold: bool) -> ClassRun:
+    mode = "cold" if cold else "warm"
+    out = ctx.scratch / f"class-{week}-{mode}"
+    with CpuAccount(f"class-{week}-{mode}") as account:
+        extra = ("--cold",) if cold else ()
+        wall = grade_ours(ctx, batch, out, account, extra, week)
+        cpu = account.seconds() if account.available else None
+    return ClassRun(wall, cpu, our_records(out))
+
+
+def class_rows(ctx: Context) -> list[Row]:
+    """Per week, a class-sized batch graded warm and cold (once each, after one
+    submission has computed the week's reference outputs, so neither pays that)."""
+    rows = []
+    for week, n in class_weeks(ctx).items():
+        batch = ctx.scratch / f"class-{week}"
+        shutil.rmtree(batch, ignore_errors=True)
+        paths = submissions.write_batch(batch, n, week)
+        ctx.log(f"  grading: {week}: reference outputs (one submission)")
+        grade_ours(ctx, paths[0], ctx.scratch / f"class-{week}-first", week=week)
+        runs = {}
+        for cold in (False, True):
+            ctx.log(f"  grading: {week}: {n} submissions{' --cold' if cold else ''}")
+            runs["cold" if cold else "warm"] = grade_class(ctx, week, batch, cold)
+        rows += week_rows(week, n, runs["warm"], runs["cold"])
+    return rows
+
+
+def starts(records: list[dict]) -> str:
+    """How each submission's sandbox started ("warm", "cold", "cold (why)")."""
+    found = [str(r.get("sandbox_start") or "?")[:4] for r in records]
+    return ", ".join(f"{k} {found.count(k)}" for k in sorted(set(found)))
+
+
+def week_rows(week: str, n: int, warm: ClassRun, cold: ClassRun) -> list[Row]:
+    """A week's class-sized batch: wall time warm vs cold; CPU against the floor."""
+    kinds = submissions.kinds_for(n, submissions.mix_for(week))
+    mix = ", ".join(f"{k} {kinds.count(k)}" for k, _ in submissions.mix_for(week))
+    floor = probe_cpu(warm.records)
+    rows = [
+        Row(
+            NAME,
+            f"{week}: class of {n} ({mix}), {JOBS} workers: wall time",
+            "s",
+            Stat([warm.wall]),
+            Stat([cold.wall]),
+            "gene46100 grade --cold",
+            note=f"warm: {warm.wall / n:.3g} s per submission, cold "
+            f"{cold.wall / n:.3g} s; {isolation(warm.records)}; starts "
+            f"{starts(warm.records)} / {starts(cold.records)}",
+        )
+    ]
+    if warm.cpu is None or cold.cpu is None:
+        rows.append(skipped(NAME, f"{week}: CPU", "needs a writable cgroup-v1 cpuacct"))
+        return rows
+    rows.append(
+        Row(
+            NAME,
+            f"{week}: CPU s per submission, warm vs cold (same class)",
+            "s",
+            Stat([warm.cpu / n]),
+            Stat([cold.cpu / n]),
+            "gene46100 grade --cold",
+            note=f"whole class: warm {warm.cpu:.0f} s, cold {cold.cpu:.0f} s of CPU",
+        )
+    )
+    for mode, got in (("warm", warm), ("cold", cold)):
+        rows.append(
+            Row(
+                NAME,
+                f"{week}: CPU s per submission, {mode}, vs the student-code floor",
+                "s",
+                Stat([got.cpu / n]),
+                Stat([floor]),
+                "student code under the hidden tests",
+                goal_ratio=round(1 / FLOOR_FACTOR, 3),
+                note=f"ours = {got.cpu / n / floor:.3g}x the floor"
+                if floor
+                else "no student code ran",
+            )
+        )
+    return rows
+
+
 def run(ctx: Context) -> list[Row]:
     if shutil.which(ctx.tool("otter")) is None:
-        return [skipped(NAME, "throughput", "otter is not installed")]
+        return [skipped(NAME, "throughput", "otter is not installed"), *class_rows(ctx)]
     n = BATCH_QUICK if ctx.quick else BATCH_FULL
     # A reference cache of this run's own, empty at the start: the first repeat
     # computes the reference outputs, as a TA's first run of a week does.
@@ -439,4 +560,5 @@ def run(ctx: Context) -> list[Row]:
     notebooks = submissions.write_batch(batch, n)
     zip_path = otter_zip(ctx)
     runs = batch_runs(ctx, batch, notebooks, zip_path)
-    return batch_rows(runs, n) + single_rows(ctx, zip_path, notebooks)
+    rows = batch_rows(runs, n) + single_rows(ctx, zip_path, notebooks)
+    return rows + class_rows(ctx)

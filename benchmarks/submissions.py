@@ -1,15 +1,20 @@
-"""A batch of week-1 submissions for the grading benchmarks, written to a temp folder.
+"""Batches of submissions for the grading benchmarks, written to a temp folder.
 
-Made from the student release (``assignments/week1/week1.ipynb``) and the independent
-answers (``examples/answers/week1_independent.py``), in four kinds so the batch looks
-like a class: ``complete`` (every answer filled), ``wrong`` (complete but one function
-has a typical mistake), ``partial`` (only the first few answers filled, the rest still
-raise ``NotImplementedError``) and ``untouched`` (the release as handed out).
+Made from a week's student release (``assignments/<week>/<week>.ipynb``) and the
+independent answers (``examples/answers/<week>_independent.py``), in kinds so the
+batch looks like a class: ``complete`` (every answer filled), ``partial`` (only the
+first few answers filled, the rest still raise ``NotImplementedError``),
+``untouched`` (the release as handed out) and, for week 1, ``wrong`` (complete but
+one function has a typical mistake). Week 3a's submissions are folders: the notebook
+with its companions (``predict.py``, ``model_weights.pt``) from the course's example
+submissions (``examples/submissions/week3a/``): a complete student's for a complete
+or partial notebook, the release's template for an untouched one.
 """
 
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -20,9 +25,26 @@ from gene46100.build import examples
 
 RELEASE = REPO / "assignments/week1/week1.ipynb"
 ANSWERS = REPO / "examples/answers/week1_independent.py"
+WEEKS = ("week1", "week2", "week3a", "week3b")
+EXAMPLES = REPO / "examples/submissions"
 
 # Share of each kind in a batch (a class where most students finish).
 MIX = (("complete", 0.40), ("wrong", 0.25), ("partial", 0.20), ("untouched", 0.15))
+# The training weeks: no typical-mistake variants, so complete takes wrong's share.
+TRAINING_MIX = (("complete", 0.65), ("partial", 0.20), ("untouched", 0.15))
+
+
+def mix_for(week: str) -> tuple[tuple[str, float], ...]:
+    return MIX if week == "week1" else TRAINING_MIX
+
+
+def release_for(week: str) -> Path:
+    return REPO / "assignments" / week / f"{week}.ipynb"
+
+
+def answers_for(week: str) -> Path:
+    return REPO / "examples" / "answers" / f"{week}_independent.py"
+
 
 # Typical mistakes, one function each (whole definitions, replacing the right one).
 WRONG = {
@@ -65,9 +87,9 @@ WRONG = {
 }
 
 
-def kinds_for(n: int) -> list[str]:
-    """``n`` kinds in ``MIX`` proportions (largest remainder), interleaved."""
-    exact = {kind: share * n for kind, share in MIX}
+def kinds_for(n: int, mix: tuple[tuple[str, float], ...] = MIX) -> list[str]:
+    """``n`` kinds in ``mix`` proportions (largest remainder), interleaved."""
+    exact = {kind: share * n for kind, share in mix}
     counts = {kind: int(value) for kind, value in exact.items()}
     by_remainder = sorted(
         exact, key=lambda k: counts[k] - exact[k]
@@ -76,7 +98,7 @@ def kinds_for(n: int) -> list[str]:
         counts[kind] += 1
     kinds, left = [], dict(counts)
     while len(kinds) < n:
-        for kind, _ in MIX:
+        for kind, _ in mix:
             if left[kind]:
                 kinds.append(kind)
                 left[kind] -= 1
@@ -122,16 +144,31 @@ def make_variant(
     return nb
 
 
-def write_batch(folder: Path, n: int) -> list[Path]:
-    """Write ``n`` submissions ``sNN_<kind>.ipynb`` into ``folder``; return paths."""
+def write_batch(folder: Path, n: int, week: str = "week1") -> list[Path]:
+    """Write ``n`` submissions ``sNN_<kind>`` of ``week`` into ``folder`` (notebooks,
+    or for week 3a folders with the companions); return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    release = nbformat.read(RELEASE, as_version=4)
-    answers = ANSWERS.read_text()
+    release = nbformat.read(release_for(week), as_version=4)
+    answers = answers_for(week).read_text()
     complete = examples.complete(release, answers)
     definitions = examples.top_level_definitions(answers)
     paths = []
-    for i, kind in enumerate(kinds_for(n)):
-        path = folder / f"s{i:02d}_{kind}.ipynb"
-        nbformat.write(make_variant(kind, i, release, complete, definitions), path)
+    for i, kind in enumerate(kinds_for(n, mix_for(week))):
+        nb = make_variant(kind, i, release, complete, definitions)
+        if week == "week3a":
+            path = folder / f"s{i:02d}_{kind}"
+            path.mkdir(exist_ok=True)
+            nbformat.write(nb, path / f"{week}.ipynb")
+            companions = (
+                EXAMPLES
+                / week
+                / ("bob_untouched" if kind == "untouched" else "alice_complete")
+            )
+            for companion in companions.iterdir():
+                if companion.suffix != ".ipynb":
+                    shutil.copyfile(companion, path / companion.name)
+        else:
+            path = folder / f"s{i:02d}_{kind}.ipynb"
+            nbformat.write(nb, path)
         paths.append(path)
     return paths

@@ -165,3 +165,20 @@ def test_cpu_account_counts_processes_killed_before_they_are_reaped():
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     rusage = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     assert counted > 0.25 and counted > rusage + 0.2, (counted, rusage)
+
+
+@pytest.mark.parametrize("week", ["week2", "week3a", "week3b"])
+def test_training_week_batches_have_every_kind(tmp_path, week):
+    """A class-sized batch of a training week: complete, partial and untouched (week
+    3a's as folders, with the companions the grader needs)."""
+    paths = submissions.write_batch(tmp_path, 5, week)  # the quick run's batch
+    kinds = [p.stem.split("_", 1)[1] for p in paths]
+    assert kinds == ["complete", "partial", "untouched", "complete", "complete"]
+    notebooks = [p / f"{week}.ipynb" if p.is_dir() else p for p in paths]
+    counts = [stubs(nbformat.read(nb, as_version=4)) for nb in notebooks[:3]]
+    assert counts[0] == 0 < counts[1] < counts[2]
+    if week == "week3a":
+        companions = {f.name for f in paths[0].iterdir()}
+        assert companions >= {"predict.py", "model_weights.pt"}
+        assert (paths[2] / "predict.py").exists()
+    assert submissions.kinds_for(60, submissions.mix_for(week)).count("complete") == 39

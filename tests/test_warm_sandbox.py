@@ -8,7 +8,6 @@ submission saw) the test reads back from the sealed results.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import secrets
@@ -63,23 +62,10 @@ def decode(value: dict | None) -> object:
     return value.get("value")
 
 
-SHARING = [
-    pytest.param(
-        True,
-        id="shared",
-        marks=pytest.mark.skipif(
-            not warm.shared_supported(), reason="no shared warm sandbox here"
-        ),
-    ),
-    pytest.param(False, id="own"),
-]
-
-
-@pytest.fixture(params=SHARING)
-def slot(request, tmp_path):
-    """A slot forked in a shared warm sandbox (the default where it works), or one
-    with a warm sandbox of its own (the fallback)."""
-    with warm.WarmPool(1, LIMITS, root=tmp_path, shared=request.param) as pool:
+@pytest.fixture
+def slot(tmp_path):
+    """A slot with a warm sandbox of its own."""
+    with warm.WarmPool(1, LIMITS, root=tmp_path) as pool:
         with pool.slot() as lent:
             yield lent
 
@@ -254,7 +240,7 @@ def test_a_zygote_lost_mid_run_regrades_the_submission_cold(slot):
     import threading
 
     slot.ready()
-    # The zygote (a slot's own bubblewrap, or its slot zygote) is killed.
+    # The zygote (the slot's own bubblewrap's pid 1) is killed.
     killer = threading.Timer(1.0, lambda: os.kill(slot.process.pid, signal.SIGKILL))
     killer.start()
     report, value = run(slot, source)
@@ -379,191 +365,3 @@ def report():
         assert env.name in seen["tmp"] and "mpl" not in seen["tmp"]
     finally:
         shutil.rmtree(env, ignore_errors=True)
-
-
-# ---------------------------------------------------------------- a shared sandbox
-shared_only = pytest.mark.skipif(
-    not warm.shared_supported(), reason="no shared warm sandbox here"
-)
-
-HOLDER = """
-import os, subprocess, time
-terminal = os.openpty()  # a pseudo-terminal of its own slot's /dev/pts
-held = subprocess.Popen(["sleep", "1000", "@MARKER@"])
-time.sleep(@SECONDS@)
-
-def report():
-    return held.poll()
-"""
-
-NEIGHBOUR = """
-import os, signal
-cmdlines, refused = [], {}
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        cmdlines.append(open(f"/proc/{pid}/cmdline", "rb").read().decode())
-    except OSError:
-        pass
-for pid in range(2, 4000):  # any pid the kernel would let it name
-    if pid == os.getpid():
-        continue
-    try:
-        os.kill(pid, 0)
-        refused[pid] = "exists"
-    except ProcessLookupError:
-        pass
-    except OSError as exc:
-        refused[pid] = type(exc).__name__
-
-terminals = sorted(os.listdir("/dev/pts"))
-
-def report():
-    return {"cmdlines": cmdlines, "nameable": refused, "me": os.getpid(),
-            "terminals": terminals}
-"""
-
-
-@shared_only
-def test_a_lost_shared_sandbox_is_restarted_for_every_slot(tmp_path):
-    """When the shared zygote dies between submissions, each slot forks a fresh slot
-    zygote from a restarted one (and never kills by a pid of the lost sandbox)."""
-    source = "def report():\n    return 'ok'"
-    with warm.WarmPool(2, LIMITS, root=tmp_path, shared=True) as pool:
-        with pool.slot() as first, pool.slot() as second:
-            assert run(first, source)[0].start == run(second, source)[0].start
-            lost = pool.parent.generation
-            sandbox.kill(pool.parent.process)
-            again = [run(slot, source)[0].start for slot in (first, second, first)]
-            assert pool.parent.generation == lost + 1
-    assert again == ["warm"] * 3
-
-
-# A process group spans pid namespaces: if the slots shared one, this would kill the
-# other slot's zygote (its init protection holds only within its own namespace).
-GROUP_KILLER = """
-import os, signal
-os.killpg(0, signal.SIGKILL)
-
-def report():
-    return "restarted"
-"""
-
-
-def wait_for(predicate, timeout_s: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-@shared_only
-def test_slots_of_a_shared_sandbox_neither_see_nor_signal_each_other(tmp_path):
-    """Two submissions graded at once in one shared warm sandbox: each slot zygote is
-    pid 1 of its own pid namespace with its own /proc, so the other slot's processes
-    have no pid it can name, list, read or signal, and no process group in common."""
-    import threading
-
-    marker = sleep_marker()
-    holder = HOLDER.replace("@MARKER@", marker).replace("@SECONDS@", "6")
-    with warm.WarmPool(2, LIMITS, root=tmp_path, shared=True) as pool:
-        with pool.slot() as first, pool.slot() as second:
-            done: dict = {}
-            thread = threading.Thread(target=lambda: done.update(a=run(first, holder)))
-            thread.start()
-            assert wait_for(lambda: any(marker in c for c in host_cmdlines()))
-            report, seen = run(second, NEIGHBOUR)
-            killer, _ = supervisor_run(second, GROUP_KILLER, LIMITS)
-            still_there = any(marker in c for c in host_cmdlines())
-            thread.join()
-    assert report.start == killer.start == done["a"][0].start == "warm"
-    assert killer.cells[0]["status"] != "ok"  # it killed its own worker
-    assert not any(marker in line for line in seen["cmdlines"])
-    # Only its own worker, question process and slot zygote are there to name.
-    assert len(seen["cmdlines"]) <= 4, seen["cmdlines"]
-    assert seen["terminals"] == ["ptmx"]  # not the other slot's open terminal
-    assert set(seen["nameable"]) <= {1, seen["me"] - 1, seen["me"] + 1}
-    assert still_there  # the neighbour's sleep lived on
-    assert done["a"][0].cells[0]["status"] == "ok"
-    assert not any(marker in c for c in host_cmdlines())  # cleaned up after
-
-
-FORK_BOMB = """
-import os, time
-children = 0
-while children < 400:
-    try:
-        if os.fork() == 0:
-            time.sleep(1000)
-            os._exit(0)
-        children += 1
-    except OSError:
-        break
-open("/job/work/forked", "w").write(str(children))
-time.sleep(@SECONDS@)
-
-def report():
-    return children
-"""
-
-SPAWNER = """
-import subprocess
-started = 0
-for _ in range(12):
-    try:
-        subprocess.Popen(["sleep", "60"])
-        started += 1
-    except OSError:
-        break
-
-def report():
-    return started
-"""
-
-
-@shared_only
-def test_a_fork_bomb_in_one_slot_leaves_the_other_its_processes(tmp_path):
-    """Each slot zygote has a pids cgroup (or, without one, RLIMIT_NPROC in a user
-    namespace) of its own: a submission that forks all it can leaves the one graded
-    beside it in the same shared sandbox every process it is allowed."""
-    import threading
-
-    limits = dataclasses.replace(LIMITS, processes=40)
-    bomb = FORK_BOMB.replace("@SECONDS@", "5")
-    with warm.WarmPool(2, limits, root=tmp_path, shared=True) as pool:
-        with pool.slot() as first, pool.slot() as second:
-            done: dict = {}
-
-            def grade_bomb() -> None:
-                report, job_dir = supervisor.run_sandbox(
-                    job(bomb), limits, TIMEOUTS, slot=first
-                )
-                done["report"] = report
-                done["forked"] = (job_dir / "work" / "forked").read_text()
-                shutil.rmtree(job_dir, ignore_errors=True)
-
-            thread = threading.Thread(target=grade_bomb)
-            thread.start()
-            assert wait_for(
-                lambda: (
-                    (first.jobs_dir).exists()
-                    and any(
-                        p.name == "forked" for p in first.jobs_dir.glob("*/work/forked")
-                    )
-                )
-            )
-            report, started = supervisor_run(second, SPAWNER, limits)
-            thread.join()
-    assert 10 < int(done["forked"]) < 40  # bounded by its own slot's limit
-    assert done["report"].start == "warm"
-    assert report.start == "warm" and started == 12
-
-
-def supervisor_run(slot, source: str, limits) -> tuple[supervisor.RunReport, object]:
-    report, job_dir = supervisor.run_sandbox(job(source), limits, TIMEOUTS, slot=slot)
-    try:
-        outcome = json.loads((job_dir / "out" / "q.json").read_text())["outcomes"][0]
-        return report, decode(outcome.get("value"))
-    finally:
-        shutil.rmtree(job_dir, ignore_errors=True)

@@ -4,9 +4,9 @@ A runner takes the batch's assignment and settings and the submissions left to
 grade, and yields each record as soon as it is done (``batch`` journals it):
 
 - ``LocalRunner``: ``settings.jobs`` threads on this machine, each driving one
-  sandbox: a warm slot (``sandbox/warm.py``: one shared warm sandbox, a slot zygote
-  per thread) from which each submission is forked, unless ``settings.warm`` is off
-  or there is no bubblewrap to make one;
+  sandbox: a warm slot (``sandbox/warm.py``: a warm sandbox per thread) from which
+  each submission is forked, unless ``settings.warm`` is off or there is no
+  bubblewrap to make one;
 - ``cluster.DaskRunner``: each submission sent to a Dask cluster's worker, which
   grades it in its own sandbox there (needs the ``cluster`` extra).
 """

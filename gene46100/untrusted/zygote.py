@@ -37,13 +37,6 @@ so each child, before any student code, gets:
   capabilities (dropped after the mounts; inherited mounts are locked, so a nested
   user namespace cannot lift them).
 
-In a shared warm sandbox (``--shared``: one per pool, ``warm.SharedParent``) this
-process serves slots instead of jobs (``serve_slots``): per slot it forks a slot
-zygote as pid 1 of a new pid namespace (``fork_in_new_pid_namespace``), which makes
-its own mount namespace, ``/proc`` and ``/jobs`` (``enter_slot_namespace``), drops
-its capabilities but ``CAP_SETFCAP``, and then serves that slot's control socket
-exactly as below; slots' processes cannot see each other.
-
 The zygote is pid 1 of the sandbox's pid namespace: the kernel drops the signals
 other processes of the namespace send it (SIGKILL and SIGSTOP included) unless it
 handles them, and it handles none; it is not dumpable, so no child can ptrace it or
@@ -57,7 +50,6 @@ submission in a cold sandbox and says so in the record.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import json
@@ -84,12 +76,7 @@ SWEEP_S = 10.0
 PARENT_ENV = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MNT_DETACH = 2
-# bubblewrap's /proc entries that it covers read-only; a slot's own /proc does too.
-PROC_COVERED = ("sys", "sysrq-trigger", "irq", "bus")
-SHARED = "--shared"  # argv: the zygote of one warm sandbox shared by all slots
-PROBE = "--probe-shared"  # argv: check that a shared sandbox works here, then exit
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC = 32, 4096, 8192, 16384
 MS_PRIVATE = 1 << 18
@@ -98,10 +85,6 @@ ST_RELATIME = 4096
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT = 4, 24, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 CAP_LAST = 63
-CAP_SETFCAP = 31
-CAP_SYS_ADMIN = 21
-PR_CAPBSET_READ = 23
-PTS_OPTIONS = "newinstance,ptmxmode=0666,mode=620"  # as bubblewrap mounts it
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
@@ -241,16 +224,13 @@ def bring_up_loopback() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
 
 
-def drop_capabilities(keep: int | None = None) -> None:
-    """No capabilities left (but ``keep``, effective and permitted only)."""
+def drop_capabilities() -> None:
+    """No capabilities left."""
     for cap in range(CAP_LAST + 1):
         libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the kernel's last
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: all empty
-    if keep is not None:  # struct __user_cap_data_struct[2]: low words, high words
-        word, bit = (0, keep) if keep < 32 else (3, keep - 32)
-        data[word] = data[word + 1] = 1 << bit
     check(libc.capset(header, data), "capset")
 
 
@@ -466,174 +446,19 @@ def serve(worker, control: socket.socket) -> None:
             os.close(fd)
 
 
-# ---------------------------------------------------------------- a shared sandbox
-def enter_slot_namespace(name: str) -> None:
-    """Make this process (pid 1 of a new pid namespace, still in bubblewrap's user
-    namespace with ``CAP_SYS_ADMIN``) a slot zygote's world: a mount namespace of its
-    own with a ``/proc`` of its pid namespace only (bubblewrap's, which lists every
-    slot's processes, is detached; the same entries are covered read-only), its own
-    ``/dev/pts`` instance, its own job folder ``/jobs/<name>`` as ``/jobs``, then no
-    capability but ``CAP_SETFCAP`` (in this user namespace only; the bounding set
-    emptied). Raises ``Unsafe``.
-    """
-    check(libc.unshare(CLONE_NEWNS), "unshare mount namespace")
-    mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # The kernel mounts a proc only where one is already fully visible: mount the new
-    # one aside, detach bubblewrap's, then move the new one in.
-    aside = f"/tmp/.proc-{name}"  # /tmp is one tmpfs for all slots: a name each
-    os.makedirs(aside, exist_ok=True)
-    mount("proc", aside, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    check(libc.umount2(b"/proc", MNT_DETACH), "detach /proc")
-    mount(aside, "/proc", None, MS_MOVE)
-    os.rmdir(aside)
-    for entry in PROC_COVERED:
-        path = f"/proc/{entry}"
-        if os.path.exists(path):
-            mount(path, path, None, MS_BIND | MS_REC)
-            flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
-            mount(None, path, None, flags)
-    folder = os.path.join(JOBS_MOUNT, name)
-    if "/" in name or name in ("", ".", "..") or os.path.islink(folder):
-        raise Unsafe(f"bad slot name {name!r}")
-    # bubblewrap's /dev/pts is one devpts instance for the whole sandbox: each slot
-    # gets its own, so no slot can open another's terminals (/dev/ptmx points here).
-    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, PTS_OPTIONS)
-    if not os.path.isdir(folder):
-        raise Unsafe(f"no slot folder {folder}")
-    mount(folder, JOBS_MOUNT, None, MS_BIND)
-    # CAP_SETFCAP stays: the kernel lets a forked child map its uid 0 here to nobody
-    # in its own user namespace only when it had it in this one (as bubblewrap does).
-    drop_capabilities(keep=CAP_SETFCAP)
-    if libc.prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0:
-        raise Unsafe("CAP_SYS_ADMIN is still in the bounding set")
-
-
-def fork_in_new_pid_namespace(own_pid_ns: int) -> int:
-    """``os.fork``, the child as pid 1 of a new pid namespace; the caller's later
-    children are in its own namespace again (``setns`` back to ``own_pid_ns``)."""
-    check(libc.unshare(CLONE_NEWPID), "unshare pid namespace")
-    try:
-        pid = os.fork()
-    except OSError:
-        pid = -1
-    if pid == 0:
-        return 0
-    if libc.setns(own_pid_ns, CLONE_NEWPID) != 0:
-        os._exit(UNSAFE_EXIT)  # it could not fork safely any more: end the sandbox
-    if pid < 0:
-        raise Unsafe("fork failed")
-    return pid
-
-
-def slot_zygote(worker, slot_fd: int, name: str, keep: tuple[int, ...]) -> None:
-    """The forked slot zygote: its namespace, then ``serve``; never returns."""
-    code = 0
-    try:
-        for fd in keep:
-            os.close(fd)
-        control = socket.socket(fileno=slot_fd)
-        # A session and process group of its own: a child's killpg(0) reaches every
-        # member of its group in any pid namespace (a slot zygote's init protection
-        # does not hold against other namespaces), so no two slots may share one.
-        os.setsid()
-        try:
-            enter_slot_namespace(name)
-        except (Unsafe, OSError) as exc:
-            send(control, ev="refused", why=str(exc)[:200])
-            os._exit(UNSAFE_EXIT)
-        serve(worker, control)
-    except BaseException as exc:  # noqa: BLE001 - the slot ends; the grader sees why
-        code = 1
-        with contextlib.suppress(Exception):
-            send(control, ev="failed", why=f"{type(exc).__name__}: {exc}"[:200])
-    os._exit(code)
-
-
-def serve_slots(worker, control: socket.socket) -> None:
-    """The shared zygote: on ``{"op": "slot", "name"}`` with a socket, fork a slot
-    zygote (pid 1 of a new pid namespace) that serves that socket as ``serve`` does;
-    on ``{"op": "kill", "pid"}`` kill one (its whole namespace dies with it; it is
-    reaped later, so the answer never waits on a namespace full of processes)."""
-    own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
-    send(control, ev="ready", rss_mb=rss_mb(), pid=os.getpid())
-    slots: set[int] = set()
-    for message, fds in messages(control):
-        reap(slots, os.WNOHANG)
-        if message.get("op") == "slot" and len(fds) == 1:
-            name = str(message.get("name", ""))
-            try:
-                pid = fork_in_new_pid_namespace(own_pid_ns)
-            except Unsafe as exc:
-                os.close(fds[0])
-                send(control, ev="refused", why=str(exc)[:200])
-                continue
-            if pid == 0:
-                slot_zygote(worker, fds[0], name, (control.detach(), own_pid_ns))
-            os.close(fds[0])
-            slots.add(pid)
-            send(control, ev="slot", pid=pid)
-            continue
-        for fd in fds:
-            os.close(fd)
-        if message.get("op") == "kill" and message.get("pid") in slots:
-            os.kill(int(message["pid"]), signal.SIGKILL)
-        send(control, ev="killed")
-
-
-def reap(pids: set[int], options: int) -> None:
-    """Reap those of ``pids`` that have ended; forget them."""
-    for pid in list(pids):
-        try:
-            done, _ = os.waitpid(pid, options)
-        except ChildProcessError:
-            done = pid
-        if done:
-            pids.discard(pid)
-
-
-def probe_shared() -> int:
-    """Exit status 0 when a shared sandbox works here: a slot's namespaces can be
-    made, and this process's later children are in its own pid namespace again."""
-    own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
-    os.makedirs(f"{JOBS_MOUNT}/probe", exist_ok=True)
-    try:
-        pid = fork_in_new_pid_namespace(own_pid_ns)
-    except Unsafe:
-        return 1
-    if pid == 0:
-        try:
-            enter_slot_namespace("probe")
-            with open("/proc/self/status") as f:
-                nspid = [line.split()[1:] for line in f if line.startswith("NSpid")]
-            os._exit(0 if os.getpid() == 1 and nspid[0] == ["1"] else 2)
-        except BaseException:  # noqa: BLE001
-            os._exit(3)
-    _, status = os.waitpid(pid, 0)
-    again = os.fork()
-    if again == 0:
-        os._exit(0 if os.getpid() != 1 else 4)
-    _, status_again = os.waitpid(again, 0)
-    return os.waitstatus_to_exitcode(status) or os.waitstatus_to_exitcode(status_again)
-
-
-def main(worker_path: str, control_fd: int, shared: bool = False) -> None:
+def main(worker_path: str, control_fd: int) -> None:
     # Pid 1 gets only the signals it handles: handle none (not even Ctrl-C).
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     control = socket.socket(fileno=control_fd)
     worker = load_worker(worker_path)
     warm_imports()
-    if shared:
-        serve_slots(worker, control)
-    else:
-        serve(worker, control)
+    serve(worker, control)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == [PROBE]:
-        sys.exit(probe_shared())
     try:
-        main(sys.argv[1], int(sys.argv[2]), sys.argv[3:] == [SHARED])
+        main(sys.argv[1], int(sys.argv[2]))
     except OSError as exc:
         if exc.errno != errno.EPIPE:
             raise

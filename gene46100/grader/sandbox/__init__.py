@@ -345,45 +345,23 @@ def warm_argv(
     threads: int,
     tmp_mb: int = 0,
     parent_env: dict[str, str] | None = None,
-    shared: bool = False,
 ) -> list[str]:
     """The command line of a warm sandbox (``warm.py``): the same system view, the
     zygote as pid 1, its files read-only at ``/warm`` and the host's folder of job
     dirs at ``/jobs``, from which each forked child binds its own at ``/job``.
-    ``parent_env``: variables for the zygote alone (it removes them before forking).
-    ``shared``: the zygote keeps ``CAP_SYS_ADMIN``, ``CAP_SETFCAP`` and
-    ``CAP_SETPCAP`` in the sandbox's user namespace (never beyond it) to give each
-    slot zygote its own pid namespace, ``/proc`` and ``/dev/pts``; each slot zygote
-    drops all but ``CAP_SETFCAP`` (its bounding set emptied: see
-    ``zygote.enter_slot_namespace``), and a forked child drops that too."""
-    # Shared: ids 0 (the host's user outside), so bubblewrap makes one user
-    # namespace that owns the pid and mount namespaces (for other ids it takes a
-    # detour through a second one, and the zygote would have no power over them);
-    # each forked child maps itself to SANDBOX_ID, as that detour does.
-    identity = (0, 0) if shared else (SANDBOX_ID, SANDBOX_ID)
-    argv = system_argv(threads, tmp_mb, identity)
-    if shared:
-        argv.insert(1, "--unshare-user")
+    ``parent_env``: variables for the zygote alone (it removes them before forking)."""
+    argv = system_argv(threads, tmp_mb)
     for key, value in (parent_env or {}).items():
         argv += ["--setenv", key, value]
-    if shared:  # least privilege: bubblewrap keeps every capability for root
-        argv += ["--cap-drop", "ALL"]
-        for cap in ("CAP_SYS_ADMIN", "CAP_SETFCAP", "CAP_SETPCAP"):
-            argv += ["--cap-add", cap]
     argv += ["--as-pid-1", "--ro-bind", str(boot_dir), WARM_MOUNT]
     argv += ["--bind", str(jobs_dir), JOBS_MOUNT, "--dir", JOB_MOUNT]
     return argv + ["--chdir", "/"] + command
 
 
-def system_argv(
-    threads: int,
-    tmp_mb: int,
-    identity: tuple[int, int] = (SANDBOX_ID, SANDBOX_ID),
-    gpu: bool = False,
-) -> list[str]:
+def system_argv(threads: int, tmp_mb: int, gpu: bool = False) -> list[str]:
     """What every sandbox gets: namespaces, environment, /proc, /dev, a capped /tmp,
     the system and the Python environment read-only, the hidden packages masked;
-    its processes run as ``identity`` (uid, gid)."""
+    its processes run as ``SANDBOX_ID``."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise SandboxUnavailable(
@@ -395,9 +373,9 @@ def system_argv(
         "--die-with-parent",
         "--new-session",
         "--uid",
-        str(identity[0]),
+        str(SANDBOX_ID),
         "--gid",
-        str(identity[1]),
+        str(SANDBOX_ID),
         "--clearenv",
     ]
     for key, value in sandbox_env(threads, gpu).items():
