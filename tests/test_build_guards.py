@@ -110,3 +110,14 @@ def test_grading_refuses_a_stale_build_in_one_line(tmp_path, capsys, monkeypatch
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert "run `make build` (or `gene46100 build week1`)" in err
     assert not out.exists()
+
+
+def test_a_prompt_edit_does_not_make_every_record_stale_but_points_do():
+    from gene46100.grader import provenance
+
+    spec = json.loads((REPO / "autograder/week1/assignment.json").read_text())
+    digest = provenance.spec_digest(json.dumps(spec).encode())
+    spec[buildstamp.KEY] = "f" * 64  # a master edit somewhere: a new source hash
+    assert provenance.spec_digest(json.dumps(spec).encode()) == digest
+    spec["questions"][0]["points"] += 1
+    assert provenance.spec_digest(json.dumps(spec).encode()) != digest

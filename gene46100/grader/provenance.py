@@ -11,6 +11,7 @@ silently (security.md, goal 14).
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from functools import lru_cache
 from importlib import metadata
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import gene46100
 import gene46100_ref
-from gene46100 import course
+from gene46100 import buildstamp, course
 from gene46100.grader.intake import Submission
 
 TOOL = Path(gene46100.__file__).resolve().parent
@@ -83,12 +84,22 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def spec_digest(spec_bytes: bytes) -> str:
+    """``assignment.json`` as grading reads it: without the hash of the sources it
+    was built from, so a master edit that changes no question (a typo in a prompt)
+    does not make every record stale (the checks and reference have their own)."""
+    spec = json.loads(spec_bytes)
+    spec.pop(buildstamp.KEY, None)
+    canonical = json.dumps(spec, sort_keys=True).encode()
+    return hashlib.sha256(canonical).hexdigest()[:16]
+
+
 def batch_fingerprint(week: str, spec_bytes: bytes, seed: int) -> dict[str, object]:
     """Everything but the submission: the same for every record of a batch."""
     return {
         "checks": checks_digest(week),
         "reference": reference_digest(week),
-        "spec": hashlib.sha256(spec_bytes).hexdigest()[:16],
+        "spec": spec_digest(spec_bytes),
         "grader": grader_digest(),
         "seed": seed,
         "libraries": library_versions(),
