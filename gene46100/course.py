@@ -1,9 +1,10 @@
 """The course registry: one record per week, read by every other part of the tool.
 
-Adding a week or a question starts here: its master notebook, the files students get
-beside the notebook (simulated data, script templates), the files graded beside the
-notebook (companions), the CPU budget of each graded question, what a student should
-review when a question loses points, and the example submissions the build writes.
+Adding a week starts here: its master notebook, the files students get beside the
+notebook (simulated data, script templates), the files graded beside the notebook
+(companions) and the example submissions the build writes. A question's points, CPU
+budget (``budget``) and review topic (``topic``) sit in its config in the master, and
+reach the tool through the build (``autograder/<week>/assignment.json``).
 The build, the hidden checks, intake, the reports, the tests and the Makefile all
 read this module; none of them lists weeks or per-week files of its own.
 
@@ -13,6 +14,8 @@ It imports nothing heavy (no torch, no numpy), so intake and refusals stay fast.
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,8 +68,6 @@ class Week:
 
     name: str
     title: str
-    budgets: dict[str, float]  # graded question -> CPU seconds for its probes
-    review_topics: dict[str, str]  # graded question -> what to review
     examples: tuple[Example, ...]
     release_data: tuple[int, int] | None = None  # (n_windows, seed) for tfdata
     release_scripts: tuple[str, ...] = ()  # templates from solutions/<week>/
@@ -89,8 +90,41 @@ class Week:
     def master(self, repo: Path = REPO) -> Path:
         return repo / "solutions" / self.name / f"{self.name}.ipynb"
 
+    @property
+    def budgets(self) -> dict[str, float]:
+        """Graded question -> CPU seconds for its hidden tests: the ``budget`` of its
+        question config in the master, as the build wrote it to assignment.json."""
+        return {q["name"]: float(q["budget"]) for q in autograded(self.name)}
+
+    @property
+    def review_topics(self) -> dict[str, str]:
+        """Graded question -> what a student who lost points should review: the
+        ``topic`` of its question config in the master (through the build)."""
+        return {q["name"]: q["topic"] for q in autograded(self.name)}
+
     def topic(self, question: str) -> str:
         return self.review_topics.get(question, GENERIC_TOPIC)
+
+
+def autograded(week: str, repo: Path = REPO) -> list[dict]:
+    """The autograded questions of ``autograder/<week>/assignment.json`` (name,
+    points, budget, topic): what the build took from the master's question configs.
+
+    Raises:
+        FileNotFoundError: the week is not built (``make build``).
+    """
+    path = repo / "autograder" / week / "assignment.json"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing: run `make build`") from None
+    return [q for q in _spec(path, stamp)["questions"] if not q["manual"]]
+
+
+@functools.lru_cache(maxsize=16)
+def _spec(path: Path, stamp: int) -> dict:
+    """``path`` parsed, once per version of it (``stamp``: its mtime)."""
+    return json.loads(path.read_text())
 
 
 HALF_GRADIENT = (
@@ -118,31 +152,6 @@ UNTOUCHED = Example("bob_untouched", "the release as is: 0", answers=False)
 WEEK1 = Week(
     name="week1",
     title="linear regression to an MLP",
-    # The numpy questions need milliseconds (10 s leaves room for slow loops).
-    budgets={
-        "q1": 10.0,  # five small solves
-        "q2": 10.0,  # a few means over <= 300 numbers
-        "q3": 10.0,
-        "q4": 10.0,  # about 2,000 small gradient steps in all
-        "q5": 10.0,  # four small eigenvalue problems
-        "q6": 10.0,  # about 100 small updates
-        "q7": 10.0,  # five tiny forward passes
-        "q8": 10.0,  # builds three small grader MLPs
-        "q9": 30.0,  # two runs of ~300 full-batch epochs (reference: ~0.5 s)
-        "q10": 30.0,  # two small trainings (reference: ~0.6 s each)
-    },
-    review_topics={
-        "q1": "the normal equation (solving X^T X beta = X^T y) and singular X^T X",
-        "q2": "the mean squared error and checking that shapes match",
-        "q3": "the MSE gradient and the chain rule",
-        "q4": "the gradient-descent update and how the learning rate drives it",
-        "q5": "the largest stable learning rate: 2 / the largest Hessian eigenvalue",
-        "q6": "mini-batch SGD: reshuffling each epoch, slicing batches, seeding",
-        "q7": "building an nn.Module: nn.Linear layers and the forward pass",
-        "q8": "counting trainable parameters (weights and biases of each layer)",
-        "q9": "the PyTorch training loop (zero_grad, backward, step) and loss curves",
-        "q10": "why a line underfits curved data and what a hidden layer adds",
-    },
     examples=(
         Example(
             "alice_complete",
@@ -171,26 +180,6 @@ WEEK1 = Week(
 WEEK2 = Week(
     name="week2",
     title="CNNs for DNA scoring",
-    budgets={
-        "q1": 10.0,  # four short correlations
-        "q2": 10.0,  # a dozen integer formulas
-        "q3": 10.0,
-        "q4": 10.0,
-        "q5": 10.0,
-        "q6": 10.0,  # four small forward passes
-        "q7": 60.0,  # ~5 s for 5,000 SGD steps plus a small spy run (reference)
-        "q8": 20.0,  # a few hundred short sequences through small layers
-    },
-    review_topics={
-        "q1": "cross-correlation: sliding the kernel without flipping it",
-        "q2": "the output length and parameter count of a 1-D convolution",
-        "q3": "one-hot DNA: columns A, C, G, T, N as zeros, rejecting other letters",
-        "q4": "all k-mers in order and the course's 8-mer scoring function",
-        "q5": "scanning a PWM along a sequence as a convolution of its one-hot",
-        "q6": "DNA_CNN: Conv1d over (N, 4, L), ReLU, flatten, Linear",
-        "q7": "the training loop with validation in eval mode under no_grad",
-        "q8": "a filter's activations: the first conv layer on one-hot sequences",
-    },
     examples=(
         Example(
             "alice_complete",
@@ -211,22 +200,6 @@ WEEK2 = Week(
 WEEK3A = Week(
     name="week3a",
     title="TF-binding project",
-    budgets={
-        "q1": 10.0,  # four small files: well under a second
-        "q2": 10.0,  # three datasets of at most 14 windows
-        "q3": 10.0,  # builds the 2.8 M-parameter default and two small models
-        "q4": 60.0,  # three short trainings and two evaluations (reference: ~3 s)
-        "q5": 60.0,  # one run of predict.py on 400 windows (reference: ~3 s)
-        "q6": 60.0,  # two trainings on 2,400 peaks (reference: ~3 s each)
-    },
-    review_topics={
-        "q1": "reading the chr22 files with pandas and checking that they fit",
-        "q2": "a Dataset of one-hot windows and their score tracks",
-        "q3": "TFBindingCNN: the layer shapes from (N, L, 4) to (N, L)",
-        "q4": "train and test loops, eval mode, and per-sequence Pearson r",
-        "q5": "predict.py: loading model_weights.pt and writing one row per window",
-        "q6": "training on real peaks and comparing with a PWM scan by AUROC",
-    },
     examples=(
         Example(
             "alice_complete",
@@ -253,16 +226,6 @@ WEEK3A = Week(
 WEEK3B = Week(
     name="week3b",
     title="hyper-parameter tuning",
-    budgets={
-        "q1": 10.0,  # builds one small dict
-        "q2": 60.0,  # two 3-epoch runs on ~300 windows (reference: ~2 s)
-        "q3": 60.0,  # a 40-run sweep of short runs + three tiny ones (reference ~12 s)
-    },
-    review_topics={
-        "q1": "the sweep configuration: method, metric and the value lists",
-        "q2": "one logged training run: watch, log every epoch, finish, the score",
-        "q3": "a seeded random search that keeps the best configuration",
-    },
     examples=(COMPLETE, UNTOUCHED),
     release_data=(2000, 46103),
     reuses=("get_device", "one_hot_encode"),

@@ -26,7 +26,8 @@ def spec_of(week: str) -> dict:
 
 @pytest.mark.parametrize("week", course.WEEKS)
 def test_every_week_is_whole_and_built_from_its_sources(week):
-    assert build.question_problems(week, spec_of(week)) == []
+    master = nbformat.read(build.master_path(week), 4)
+    assert build.question_problems(week, spec_of(week), master) == []
     assert buildstamp.stale_build(week, REPO / "autograder") == ""
 
 
@@ -38,9 +39,9 @@ def test_an_autograded_question_without_a_check_is_named_with_its_files():
     assert "q11 is autograded in solutions/week1/week1.ipynb" in problems[0]
     assert 'add a Question with name = "q11"' in problems[0]
     assert "gene46100/checks/week1.py" in problems[0]
-    assert "q11 has no CPU budget: add 'q11' to week1's budgets" in problems[1]
-    assert "gene46100/course.py" in problems[1]
-    assert "q11 has no review topic" in problems[2]
+    assert "q11 has no CPU budget: add `budget: SECONDS`" in problems[1]
+    assert "q11 has no review topic: add `topic: ...`" in problems[2]
+    assert all("config in solutions/week1/week1.ipynb" in p for p in problems[1:])
 
 
 def test_a_check_without_its_question_is_named():
@@ -51,7 +52,6 @@ def test_a_check_without_its_question_is_named():
         "the hidden check q3 in gene46100/checks/week1.py has no question" in p
         for p in problems
     )
-    assert any("gives q3 a CPU budget" in p for p in problems)
     spec = spec_of("week1")
     next(q for q in spec["questions"] if q["name"] == "q3")["manual"] = True
     assert any(
@@ -121,3 +121,45 @@ def test_a_prompt_edit_does_not_make_every_record_stale_but_points_do():
     assert provenance.spec_digest(json.dumps(spec).encode()) == digest
     spec["questions"][0]["points"] += 1
     assert provenance.spec_digest(json.dumps(spec).encode()) != digest
+
+
+def test_budget_and_topic_come_from_the_masters_config():
+    """One source: the build carries each question's config to assignment.json,
+    which the registry, the grader's budgets and the review hints read."""
+    master = nbformat.read(build.master_path("week2"), 4)
+    configs = {c["name"]: c for c in build.question_configs(master)}
+    assert course.week("week2").budgets == {
+        name: float(c["budget"]) for name, c in configs.items() if not c.get("manual")
+    }
+    assert course.week("week2").topic("q3") == configs["q3"]["topic"]
+    from gene46100 import checks
+
+    assert checks.questions("week2")["q7"].timeout_s == configs["q7"]["budget"]
+
+
+def with_budget(master, name: str, old: str, new: str):
+    """``master`` with question ``name``'s config line ``old`` made ``new``."""
+    for cell in master.cells:
+        if cell.cell_type == "raw" and f"name: {name}\n" in cell.source:
+            assert old in cell.source
+            cell.source = cell.source.replace(old, new)
+    return master
+
+
+def test_a_budget_changed_in_the_config_alone_is_refused_naming_the_prompt():
+    master = nbformat.read(build.master_path("week1"), 4)
+    with_budget(master, "q6", "budget: 10", "budget: 20")
+    spec = build.assignment_spec("week1", master)
+    problems = build.question_problems("week1", spec, master)
+    assert problems == [
+        "week1: q6's prompt in solutions/week1/week1.ipynb states 10 s as its CPU "
+        'budget, its config says `budget: 20`: make the prompt say "CPU budget: N '
+        "s\" once, with the config's N"
+    ]
+    with_budget(master, "q6", "budget: 20", "points: 1")  # no budget at all
+    problems = build.question_problems("week1", build.assignment_spec("week1", master))
+    assert problems == [
+        "week1: q6 has no CPU budget: add `budget: SECONDS` (the CPU time its "
+        "hidden tests may take) to its BEGIN QUESTION config in "
+        "solutions/week1/week1.ipynb"
+    ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -63,18 +64,22 @@ def question_configs(master: nbformat.NotebookNode) -> list[dict]:
 
 
 def assignment_spec(week: str, master: nbformat.NotebookNode) -> dict:
-    """Questions with their total points; graded in order, manual ones flagged."""
+    """Questions with their total points; graded in order, manual ones flagged; an
+    autograded one with its CPU ``budget`` and review ``topic`` (None when its
+    config lacks them: ``question_problems`` says so)."""
     questions = []
     for config in question_configs(master):
         points = config.get("points", 1)
         total = sum(p for p in points if p) if isinstance(points, list) else points
-        questions.append(
-            {
-                "name": config["name"],
-                "points": total,
-                "manual": bool(config.get("manual", False)),
-            }
-        )
+        question = {
+            "name": config["name"],
+            "points": total,
+            "manual": bool(config.get("manual", False)),
+        }
+        if not question["manual"]:
+            question["budget"] = config.get("budget")
+            question["topic"] = config.get("topic")
+        questions.append(question)
     return {
         "assignment": week,
         "questions": questions,
@@ -82,50 +87,100 @@ def assignment_spec(week: str, master: nbformat.NotebookNode) -> dict:
     }
 
 
-def question_problems(week: str, spec: dict) -> list[str]:
-    """What keeps the master, the hidden checks and the course registry from
-    describing the same questions: one line each, naming the file to edit."""
+def question_problems(
+    week: str, spec: dict, master: nbformat.NotebookNode | None = None
+) -> list[str]:
+    """What keeps the master and the hidden checks from describing the same
+    questions: one line each, naming the question and the file to edit.
+
+    Every autograded question has a check (and every check a question), a CPU
+    ``budget`` and a review ``topic`` in its config, and, given ``master``, its
+    prompt states that same budget ("CPU budget: 10 s").
+    """
     import importlib
 
+    master_file = f"solutions/{week}/{week}.ipynb"
     checks_file = f"gene46100/checks/{week}.py"
     module = importlib.import_module(f"gene46100.checks.{week}")
     checked = {cls.name for cls in module.QUESTIONS}
-    auto = [q["name"] for q in spec["questions"] if not q["manual"]]
+    auto = [q for q in spec["questions"] if not q["manual"]]
     manual = {q["name"] for q in spec["questions"] if q["manual"]}
-    registry = course.week(week)
     found = []
-    for name in auto:
+    for question in auto:
+        name = question["name"]
         if name not in checked:
             found.append(
-                f"{week}: {name} is autograded in solutions/{week}/{week}.ipynb "
-                f"(its BEGIN QUESTION has no `manual: true`) but has no hidden "
-                f'check: add a Question with name = "{name}" to QUESTIONS in '
-                f"{checks_file}"
+                f"{week}: {name} is autograded in {master_file} (its BEGIN "
+                f"QUESTION has no `manual: true`) but has no hidden check: add a "
+                f'Question with name = "{name}" to QUESTIONS in {checks_file}'
             )
-    for name in sorted(checked - set(auto)):
+        budget = question.get("budget")
+        if (
+            not isinstance(budget, (int, float))
+            or isinstance(budget, bool)
+            or budget <= 0
+        ):
+            found.append(
+                f"{week}: {name} has no CPU budget: add `budget: SECONDS` (the CPU "
+                f"time its hidden tests may take) to its BEGIN QUESTION config in "
+                f"{master_file}"
+            )
+        if not isinstance(question.get("topic"), str) or not question["topic"].strip():
+            found.append(
+                f"{week}: {name} has no review topic: add `topic: ...` (what a "
+                f"student who lost its points should review) to its BEGIN QUESTION "
+                f"config in {master_file}"
+            )
+    for name in sorted(checked - {q["name"] for q in auto}):
         where = "is a manual question" if name in manual else "has no question"
         found.append(
             f"{week}: the hidden check {name} in {checks_file} {where} in "
-            f"solutions/{week}/{week}.ipynb: add its BEGIN QUESTION cell there "
-            "(or remove the check)"
+            f"{master_file}: add its BEGIN QUESTION cell there (or remove the check)"
         )
-    for what, table in (
-        ("CPU budget", registry.budgets),
-        ("review topic", registry.review_topics),
-    ):
-        for name in auto:
-            if name not in table:
-                found.append(
-                    f"{week}: {name} has no {what}: add {name!r} to {week}'s "
-                    f"{'budgets' if table is registry.budgets else 'review_topics'}"
-                    " in gene46100/course.py"
-                )
-        for name in sorted(set(table) - set(auto)):
+    if master is not None:
+        found += prompt_budget_problems(week, master)
+    return found
+
+
+STATED_BUDGET = re.compile(r"CPU budget: (\d+(?:\.\d+)?) s")
+
+
+def prompt_budget_problems(week: str, master: nbformat.NotebookNode) -> list[str]:
+    """Each autograded question's prompt (the text cells after its config) states
+    the budget of its config, once, so the students read what grading enforces."""
+    found, config = [], None
+    stated: dict[str, list[float]] = {}
+    for cell in master.cells:
+        if cell.cell_type == "raw" and cell.source.lstrip().startswith("# BEGIN"):
+            head = cell.source.lstrip()
+            config = None
+            if head.startswith("# BEGIN QUESTION"):
+                config = yaml.safe_load(cell.source.split("\n", 1)[1]) or {}
+                if config.get("manual"):
+                    config = None
+                else:
+                    stated[config["name"]] = []
+        elif cell.cell_type == "markdown" and config is not None:
+            stated[config["name"]] += [
+                float(n) for n in STATED_BUDGET.findall(cell.source)
+            ]
+        elif cell.cell_type != "markdown":
+            config = None  # the prompt ends where the answer cells start
+    budgets = {q["name"]: q.get("budget") for q in question_configs_auto(master)}
+    for name, numbers in stated.items():
+        budget = budgets.get(name)
+        if numbers != [budget]:
+            said = ", ".join(f"{n:g} s" for n in numbers) or "nothing"
             found.append(
-                f"{week}: gene46100/course.py gives {name} a {what}, but "
-                f"{name} is not an autograded question of the master: remove it"
+                f"{week}: {name}'s prompt in solutions/{week}/{week}.ipynb states "
+                f"{said} as its CPU budget, its config says `budget: {budget}`: "
+                'make the prompt say "CPU budget: N s" once, with the config\'s N'
             )
     return found
+
+
+def question_configs_auto(master: nbformat.NotebookNode) -> list[dict]:
+    return [c for c in question_configs(master) if not c.get("manual", False)]
 
 
 # ---------------------------------------------------------------- ignored cells
@@ -258,7 +313,7 @@ def build_week(week: str, repo: Path = REPO, out: Path | None = None) -> None:
     master_file = master_path(week, repo)
     master = nbformat.read(master_file, as_version=4)
     check_ignored_cells(week, master)
-    problems = question_problems(week, assignment_spec(week, master))
+    problems = question_problems(week, assignment_spec(week, master), master)
     if problems:
         raise BuildError("\n".join(problems))
     with tempfile.TemporaryDirectory() as tmp:
