@@ -1,0 +1,135 @@
+"""docs/authoring.md, followed as an instructor would, on a copy of week 1's master.
+
+The snippets are read from the guide by their labels, so a guide that no longer
+matches the build fails here."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import nbformat
+import pytest
+import yaml
+from helpers import REPO
+
+from gene46100 import build
+
+GUIDE = REPO / "docs/authoring.md"
+
+
+def snippet(label: str) -> str:
+    """The fenced block of the guide whose info string ends with ``label``."""
+    found = re.search(rf"```\w+ {label}\n(.*?)\n```", GUIDE.read_text(), re.S)
+    assert found, f"docs/authoring.md has no snippet labelled {label}"
+    return found.group(1)
+
+
+def copy_of_week1(tmp_path):
+    """A tree with week 1's master (and the pins its release states)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "solutions/week1", repo / "solutions/week1")
+    shutil.copy(REPO / "constraints.txt", repo / "constraints.txt")
+    path = repo / "solutions/week1/week1.ipynb"
+    return repo, path, nbformat.read(path, 4)
+
+
+def config_cell(master, name: str):
+    return next(
+        c
+        for c in master.cells
+        if c.cell_type == "raw" and re.search(rf"^name: {name}$", c.source, re.M)
+    )
+
+
+def end_of(master, name: str) -> int:
+    """The index of question ``name``'s ``# END QUESTION`` cell."""
+    index = master.cells.index(config_cell(master, name))
+    while master.cells[index].source.strip() != "# END QUESTION":
+        index += 1
+    return index
+
+
+def question_cells(config: str, prompt: str, answer_cell) -> list:
+    raw, md = nbformat.v4.new_raw_cell, nbformat.v4.new_markdown_cell
+    return [
+        raw(config),
+        md(prompt),
+        raw("# BEGIN SOLUTION"),
+        answer_cell,
+        raw("# END SOLUTION"),
+        raw("# END QUESTION"),
+    ]
+
+
+def test_every_file_the_guide_names_exists():
+    names = set(
+        re.findall(r"`((?:solutions|gene46100|tests|docs)/[^`\s]+)`", GUIDE.read_text())
+    )
+    assert names
+    for name in names:
+        assert (REPO / name.replace("<week>", "week1")).exists(), name
+
+
+def test_a_written_question_and_new_points_and_budget_as_the_guide_says(tmp_path):
+    repo, path, master = copy_of_week1(tmp_path)
+    model = nbformat.v4.new_markdown_cell(
+        "It scales the gradient step; above it, GD diverges."
+    )
+    at = end_of(master, "m7") + 1
+    master.cells[at:at] = question_cells(
+        snippet("written-question"), snippet("written-prompt"), model
+    )
+    q5 = config_cell(master, "q5")
+    q5.source = q5.source.replace("points: [0, 1]", "points: [0, 2]")
+    q6 = config_cell(master, "q6")
+    q6.source = re.sub(r"^budget: .*$", snippet("budget-change"), q6.source, flags=re.M)
+    prompt = master.cells[master.cells.index(q6) + 1]
+    prompt.source = prompt.source.replace("CPU budget: 10 s.", "CPU budget: 20 s.")
+    nbformat.write(master, path)
+
+    out = tmp_path / "out"
+    build.build_week("week1", repo, out)
+    spec = json.loads((out / "autograder/week1/assignment.json").read_text())
+    questions = {q["name"]: q for q in spec["questions"]}
+    assert questions["m8"] == {"name": "m8", "points": 1, "manual": True}
+    assert questions["q5"]["points"] == 2
+    assert questions["q6"]["budget"] == 20
+    rubrics = json.loads((out / "autograder/week1/rubrics.json").read_text())
+    m8 = next(q for q in rubrics["questions"] if q["name"] == "m8")
+    expected = yaml.safe_load(snippet("written-question").split("\n", 1)[1])["rubric"]
+    assert [i["text"] for i in m8["items"]] == [i["text"] for i in expected]
+    released = (out / "assignments/week1/week1.ipynb").read_text()
+    assert "**m8 (manual).**" in released and "CPU budget: 20 s." in released
+    assert "It scales the gradient step" not in released  # the model answer stays here
+
+
+def test_a_budget_changed_in_the_config_alone_is_refused(tmp_path):
+    repo, path, master = copy_of_week1(tmp_path)
+    q6 = config_cell(master, "q6")
+    q6.source = re.sub(r"^budget: .*$", snippet("budget-change"), q6.source, flags=re.M)
+    nbformat.write(master, path)
+    with pytest.raises(build.BuildError, match="q6's prompt .* states 10 s"):
+        build.build_week("week1", repo, tmp_path / "out")
+
+
+def test_an_autograded_question_without_its_check_is_refused_as_the_guide_quotes(
+    tmp_path,
+):
+    repo, path, master = copy_of_week1(tmp_path)
+    solution = nbformat.v4.new_code_cell(
+        "def relu(z):\n    # BEGIN SOLUTION NO PROMPT\n    return np.maximum(z, 0.0)\n"
+        "    # END SOLUTION\n"
+    )
+    solution.metadata["tags"] = ["export"]
+    at = end_of(master, "q10") + 1
+    master.cells[at:at] = question_cells(
+        snippet("autograded-question"), snippet("autograded-prompt"), solution
+    )
+    nbformat.write(master, path)
+    with pytest.raises(build.BuildError) as refused:
+        build.build_week("week1", repo, tmp_path / "out")
+    quoted = re.search(r"\n(week1: q11 is autograded.*)\n", GUIDE.read_text()).group(1)
+    assert str(refused.value) == quoted
+    assert not (tmp_path / "out").exists()
