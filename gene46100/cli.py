@@ -300,8 +300,9 @@ def gradescope_command(args: argparse.Namespace) -> int:
         return 2
     for sid in done.unreachable:
         print(
-            f"warning: {sid}: graded, but neither a Gradescope submission id nor an "
-            "email says who it is on Gradescope (grade a Gradescope export)",
+            f"warning: {sid}: no Gradescope submission id or email says who it is "
+            "on Gradescope, so its written answers' grades cannot reach it (grade "
+            "Gradescope's own export of the submissions)",
             file=sys.stderr,
         )
     print(
