@@ -128,17 +128,25 @@ def checks_printed(nb: nbformat.NotebookNode) -> dict[str, str]:
     return found
 
 
+def public_tests(week: str) -> int:
+    """The number of public tests in the week's built release."""
+    return len(list((REPO / f"assignments/{week}/tests").glob("*.py")))
+
+
 @pytest.mark.slow
 def test_a_lone_week1_notebook_checks_itself(tmp_path, monkeypatch):
     nb = execute_alone(
         tmp_path, EXAMPLES / "week1/carol_half_gradient.ipynb", monkeypatch
     )
-    assert "self-checks ready: 10 public tests" in printed(setup_cell(nb))
+    assert f"self-checks ready: {public_tests('week1')} public tests" in printed(
+        setup_cell(nb)
+    )
     results = checks_printed(nb)
     assert sorted(results) == sorted(course.week("week1").budgets)
     assert results["q3"].startswith("q3: FAILED: ") and "half" in results["q3"]
     assert "assert" not in results["q3"]
-    for q in ("q1", "q2", "q5", "q7", "q8", "q9", "q10"):
+    # q4 and q6 call the student's own (half) gradient in the self-check: the rest pass
+    for q in sorted(set(results) - {"q3", "q4", "q6"}):
         assert results[q].startswith(f"{q}: passed"), results[q]
     folder = tmp_path / "alone"
     assert sorted(p.name for p in (folder / "tests").glob("*.py")) == sorted(
@@ -154,10 +162,14 @@ def test_a_lone_untouched_week3a_notebook_writes_its_data_and_says_not_done(
     tmp_path, monkeypatch
 ):
     nb = execute_alone(tmp_path, REPO / "assignments/week3a/week3a.ipynb", monkeypatch)
-    assert "self-checks ready: 6 public tests" in printed(setup_cell(nb))
+    assert f"self-checks ready: {public_tests('week3a')} public tests" in printed(
+        setup_cell(nb)
+    )
     results = checks_printed(nb)
-    for q in ("q1", "q2", "q3", "q4", "q6"):
-        assert results[q] == f"{q}: not implemented yet", results[q]
+    assert sorted(results) == sorted(course.week("week3a").budgets)
+    for q, question in checks.questions("week3a").items():
+        if question.names:  # q5 is graded on predict.py and the weights
+            assert results[q] == f"{q}: not implemented yet", results[q]
     assert "predict.py" in results["q5"] or "model_weights.pt" in results["q5"]
     for path in (REPO / "assignments/week3a/data").iterdir():
         assert (tmp_path / "alone/data" / path.name).read_bytes() == path.read_bytes()

@@ -641,7 +641,14 @@ class Q2Dataset(Question):
             raise Mismatch(
                 f"DataLoader(ds, batch_size=4) failed: {out['batch_error'].data}"
             )
-        x, y = out["batch"].data
+        batch = out["batch"]
+        if batch.kind not in ("list", "tuple") or len(batch.data) != 2:
+            raise Mismatch(
+                "a DataLoader batch of the dataset should be a pair (x, y) of "
+                f"tensors; got a {batch.type}: each item, ds[i], should return "
+                "(x, y)"
+            )
+        x, y = batch.data
         n, length = 4, c["scores_df"].shape[0]
         expect_item_tensor(x, "a batch of x", (n, length, 4))
         expect_item_tensor(y, "a batch of y", (n, length))
