@@ -403,3 +403,12 @@ def test_a_canvas_download_graded_then_exported(tmp_path, capsys):
     assert set(body) == {"101", "102"}
     records = [json.loads(line) for line in (out / "records.jsonl").open()]
     assert {r["canvas_user"]: r["late"] for r in records} == {"101": False, "102": True}
+
+
+def test_a_grade_canvas_holds_as_25_00_is_the_same_grade(tmp_path, monkeypatch):
+    written_graded(monkeypatch, {"canvas-doe-101": 8})
+    batch(tmp_path, record("canvas-doe-101", "101", 17))
+    roster = write_roster(tmp_path, roster_with(WEEKS_1_AND_10, grades="25.00,"))
+    done = canvas.export("week1", tmp_path, roster)
+    assert not any("different grade" in n for n in done.notes)
+    assert rows(done.path)[2][-1] == "25"

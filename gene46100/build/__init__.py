@@ -148,27 +148,24 @@ STATED_BUDGET = re.compile(r"CPU budget: (\d+(?:\.\d+)?) s")
 def prompt_budget_problems(week: str, master: nbformat.NotebookNode) -> list[str]:
     """Each autograded question's prompt (the text cells after its config) states
     the budget of its config, once, so the students read what grading enforces."""
-    found, config = [], None
-    stated: dict[str, list[float]] = {}
+    current = None  # the autograded question whose prompt is being read
+    stated: dict[str, tuple[object, list[float]]] = {}  # name -> (budget, said)
     for cell in master.cells:
-        if cell.cell_type == "raw" and cell.source.lstrip().startswith("# BEGIN"):
-            head = cell.source.lstrip()
-            config = None
-            if head.startswith("# BEGIN QUESTION"):
+        source = cell.source.lstrip()
+        if cell.cell_type == "raw" and source.startswith("# BEGIN"):
+            current = None
+            if source.startswith("# BEGIN QUESTION"):
                 config = yaml.safe_load(cell.source.split("\n", 1)[1]) or {}
-                if config.get("manual"):
-                    config = None
-                else:
-                    stated[config["name"]] = []
-        elif cell.cell_type == "markdown" and config is not None:
-            stated[config["name"]] += [
-                float(n) for n in STATED_BUDGET.findall(cell.source)
-            ]
+                if not config.get("manual"):
+                    current = config["name"]
+                    stated[current] = (config.get("budget"), [])
+        elif cell.cell_type == "markdown" and current is not None:
+            said = STATED_BUDGET.findall(cell.source)
+            stated[current][1].extend(float(n) for n in said)
         elif cell.cell_type != "markdown":
-            config = None  # the prompt ends where the answer cells start
-    budgets = {q["name"]: q.get("budget") for q in question_configs_auto(master)}
-    for name, numbers in stated.items():
-        budget = budgets.get(name)
+            current = None  # the prompt ends where the answer cells start
+    found = []
+    for name, (budget, numbers) in stated.items():
         if numbers != [budget]:
             said = ", ".join(f"{n:g} s" for n in numbers) or "nothing"
             found.append(
@@ -177,10 +174,6 @@ def prompt_budget_problems(week: str, master: nbformat.NotebookNode) -> list[str
                 'make the prompt say "CPU budget: N s" once, with the config\'s N'
             )
     return found
-
-
-def question_configs_auto(master: nbformat.NotebookNode) -> list[dict]:
-    return [c for c in question_configs(master) if not c.get("manual", False)]
 
 
 # ---------------------------------------------------------------- ignored cells

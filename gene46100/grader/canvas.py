@@ -301,8 +301,9 @@ def export(
         if student is None:
             strangers.append(record.file)
             student = Student(record.student or record.id, canvas_id)
-        score = format_score(sums[record.id].overall * scale)
-        if student.grades.get(column.title, "") not in ("", score):
+        total = sums[record.id].overall
+        score = format_score(round(total * scale, 2) if scale != 1 else total)
+        if changes(student.grades.get(column.title, ""), score):
             replaced += 1
         students[canvas_id] = Student(
             student.name, canvas_id, student.sis, student.section, score=score
@@ -421,7 +422,17 @@ def left_out_warnings(
 
 
 def format_score(score: float) -> str:
-    return f"{round(score, 2):g}"
+    return f"{score:g}"
+
+
+def changes(held: str, score: str) -> bool:
+    """Whether Canvas's cell ``held`` ("" when empty) differs from ``score`` as a
+    number, as the importer compares them ("25.00" and "25" are the same)."""
+    if not held:
+        return False
+    if NUMBER.fullmatch(held):
+        return float(held) != float(score)
+    return True  # "EX", a letter grade: the number replaces it
 
 
 def render(
