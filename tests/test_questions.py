@@ -5,8 +5,9 @@ registered in the master's order with the master's budget; its plan crosses the
 sandbox boundary as plain data and draws fresh inputs per grading seed; the
 reference earns full marks, twice identically; a ``NotImplementedError`` stub and
 an empty namespace earn zero, saying so; garbage answers never crash scoring nor
-earn full marks; every known-wrong answer (tests/known_wrong/<week>.py) fails and
-is told its mistake, and every question has at least ``MIN_KNOWN_WRONG`` of them.
+earn full marks; every known-wrong answer (``known_wrong()`` in the question's own
+module, ``gene46100/checks/<week>/q<NN>_*.py``) fails and is told its mistake, and
+every question has at least ``MIN_KNOWN_WRONG`` of them.
 
 Nothing here lists questions, counts or budgets: a question added to a master and
 built is covered. A question with no ``names`` is graded on the submission's files
@@ -16,6 +17,7 @@ from the week's example submissions (``course.Week.examples``).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import re
@@ -28,15 +30,25 @@ import torch
 
 from gene46100 import course
 from gene46100.build.examples import companion_bytes
-from gene46100.checks import Check, question_rng, questions, run_inprocess
+from gene46100.checks import (
+    Check,
+    question_modules,
+    question_rng,
+    questions,
+    run_inprocess,
+    week_modules,
+)
+from gene46100.checks.known import KnownWrong
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 MIN_KNOWN_WRONG = 3  # every question of every week
 
 
-def known_wrong(week: str):
-    return importlib.import_module(f"known_wrong.{week}")
+def known_wrong(week: str, question: str) -> list[KnownWrong]:
+    """The known-wrong answers a question's module lists (``known_wrong()``)."""
+    module = question_modules(week)[question]
+    return module.known_wrong() if hasattr(module, "known_wrong") else []
 
 
 def graded() -> list[tuple[str, str]]:
@@ -46,14 +58,14 @@ def graded() -> list[tuple[str, str]]:
 def params(
     *, slow: bool = True, keep=lambda week, q: True
 ) -> list[pytest.ParameterSet]:
-    """One parameter per graded question; ``slow``: the week's heavy ones are marked
-    slow (``SLOW`` in tests/known_wrong/<week>.py)."""
+    """One parameter per graded question; ``slow``: those whose reference trains for
+    seconds (``Question.slow_reference``) are marked slow."""
     return [
         pytest.param(
             w,
             q,
             id=f"{w}-{q}",
-            marks=[pytest.mark.slow] if slow and q in known_wrong(w).SLOW else [],
+            marks=[pytest.mark.slow] if slow and questions(w)[q].slow_reference else [],
         )
         for w, q in graded()
         if keep(w, q)
@@ -287,12 +299,13 @@ def wrong_params() -> list[pytest.ParameterSet]:
     return [
         pytest.param(
             w,
+            q,
             entry,
-            id=f"{w}-{entry.question}-{entry.id}",
+            id=f"{w}-{q}-{entry.id}",
             marks=[pytest.mark.slow] if entry.slow else [],
         )
-        for w in course.WEEKS
-        for entry in known_wrong(w).KNOWN_WRONG
+        for w, q in graded()
+        for entry in known_wrong(w, q)
     ]
 
 
@@ -306,31 +319,38 @@ def hidden_values(week: str, question: str) -> list[str]:
             for value in np.asarray(array, dtype=float).ravel()[:50]:
                 if abs(value) > 1e-3 and value != round(value):
                     out.append(f"{value:.6g}")
-    for table in plan.context.values():
+    facts = plan.facts
+    tables = (
+        [getattr(facts, f.name) for f in dataclasses.fields(facts)]
+        if (dataclasses.is_dataclass(facts))
+        else []
+    )
+    for table in [*tables, *plan.context.values()]:
         if isinstance(table, pd.DataFrame):
             for column in table.select_dtypes(include="object"):
                 out += [str(v) for v in table[column].iloc[:50]]
     return out
 
 
-@pytest.mark.parametrize(("week", "wrong"), wrong_params())
+@pytest.mark.parametrize(("week", "question", "wrong"), wrong_params())
 def test_known_wrong_answer_fails_and_is_told_its_mistake(
-    week, wrong, tmp_path, monkeypatch
+    week, question, wrong, tmp_path, monkeypatch
 ):
-    checks = importlib.import_module(f"gene46100.checks.{week}")
+    modules = [question_modules(week)[question], *week_modules(week)]
     for attr, value in wrong.settings.items():
-        current = getattr(checks, attr)
-        if isinstance(current, dict) and isinstance(value, dict):
-            for key, item in value.items():
-                monkeypatch.setitem(current, key, item)
-        else:
-            monkeypatch.setattr(checks, attr, value)
+        for module in [m for m in modules if hasattr(m, attr)]:
+            current = getattr(module, attr)
+            if isinstance(current, dict) and isinstance(value, dict):
+                for key, item in value.items():
+                    monkeypatch.setitem(current, key, item)
+            else:
+                monkeypatch.setattr(module, attr, value)
     workdir = None
-    if on_files(week, wrong.question) or wrong.workdir:
+    if on_files(week, question) or wrong.workdir:
         workdir = submission_folder(week, tmp_path)
         if wrong.workdir:
             wrong.workdir(workdir)
-    result = grade(week, wrong.question, wrong.overrides, workdir)
+    result = grade(week, question, wrong.overrides, workdir)
     text = failures(result)
     assert not all(c.passed for c in result), wrong.id
     phrases = (wrong.phrase,) if isinstance(wrong.phrase, str) else wrong.phrase
@@ -343,21 +363,16 @@ def test_known_wrong_answer_fails_and_is_told_its_mistake(
         said = by_name[wrong.check].message
     for phrase in phrases:
         assert phrase in said, f"{phrase!r} not in:\n{said}"
-    for value in hidden_values(week, wrong.question):
-        assert value not in text, (wrong.question, value)
+    for value in hidden_values(week, question):
+        assert value not in text, (question, value)
 
 
 @pytest.mark.parametrize(("week", "question"), params(slow=False))
-def test_every_question_has_known_wrong_answers(week, question):
-    entries = [e for e in known_wrong(week).KNOWN_WRONG if e.question == question]
+def test_every_question_has_known_wrong_answers_about_its_names(week, question):
+    entries = known_wrong(week, question)
     assert len(entries) >= MIN_KNOWN_WRONG, (week, question, len(entries))
     ids = [e.id for e in entries]
     assert len(ids) == len(set(ids)), ids
-
-
-@pytest.mark.parametrize("week", course.WEEKS)
-def test_known_wrong_answers_are_about_graded_questions_and_names(week):
-    registered = questions(week)
-    for entry in known_wrong(week).KNOWN_WRONG:
-        assert entry.question in registered, entry.id
-        assert set(entry.overrides) <= set(registered[entry.question].names), entry.id
+    names = set(questions(week)[question].names)
+    for entry in entries:
+        assert set(entry.overrides) <= names, entry.id

@@ -97,22 +97,37 @@ def question_problems(
     ``budget`` and a review ``topic`` in its config, and, given ``master``, its
     prompt states that same budget ("CPU budget: 10 s").
     """
-    import importlib
+    from gene46100 import checks
 
     master_file = f"solutions/{week}/{week}.ipynb"
-    checks_file = f"gene46100/checks/{week}.py"
-    module = importlib.import_module(f"gene46100.checks.{week}")
-    checked = {cls.name for cls in module.QUESTIONS}
+    package = f"gene46100/checks/{week}"
+    found = []
+    try:
+        modules = checks.question_modules(week)
+    except ModuleNotFoundError:
+        modules = {}  # no checks package yet: every autograded question says so
+    checked = set()
+    for name, module in modules.items():
+        try:
+            checks.question_class(module)
+        except checks.CheckLayoutError as exc:
+            found.append(f"{week}: {exc}")
+        checked.add(name)
     auto = [q for q in spec["questions"] if not q["manual"]]
     manual = {q["name"] for q in spec["questions"] if q["manual"]}
-    found = []
     for question in auto:
         name = question["name"]
-        if name not in checked:
+        if not re.fullmatch(r"q[1-9]\d*", name):
+            found.append(
+                f"{week}: the autograded question {name!r} in {master_file} needs a "
+                'name of the form q<N> ("q11"), which names its check module'
+            )
+        elif name not in checked:
             found.append(
                 f"{week}: {name} is autograded in {master_file} (its BEGIN "
-                f"QUESTION has no `manual: true`) but has no hidden check: add a "
-                f'Question with name = "{name}" to QUESTIONS in {checks_file}'
+                f"QUESTION has no `manual: true`) but has no hidden check: add "
+                f"{package}/{question_file(name)} defining one Question with "
+                f'name = "{name}" (see docs/authoring.md)'
             )
         budget = question.get("budget")
         if (
@@ -133,13 +148,20 @@ def question_problems(
             )
     for name in sorted(checked - {q["name"] for q in auto}):
         where = "is a manual question" if name in manual else "has no question"
+        module = Path(modules[name].__file__ or "").name
         found.append(
-            f"{week}: the hidden check {name} in {checks_file} {where} in "
-            f"{master_file}: add its BEGIN QUESTION cell there (or remove the check)"
+            f"{week}: the hidden check {package}/{module} checks {name}, which "
+            f"{where} in {master_file}: add its BEGIN QUESTION cell there (or "
+            "remove the check)"
         )
     if master is not None:
         found += prompt_budget_problems(week, master)
     return found
+
+
+def question_file(name: str) -> str:
+    """The file name a question's check module takes: ``q3`` -> ``q03_<topic>.py``."""
+    return f"q{int(name[1:]):02d}_<topic>.py"
 
 
 STATED_BUDGET = re.compile(r"CPU budget: (\d+(?:\.\d+)?) s")

@@ -1,7 +1,12 @@
 """Hidden tests (trusted side): fresh inputs, reference outputs, teaching diagnostics.
 
-Each graded question is a ``Question`` in ``checks/<assignment>.py``. Grading has two
-phases so that student code and the reference never share a process:
+Each graded question is one module, ``checks/<week>/q<NN>_<topic>.py``, that defines
+one ``Question`` (its plan, its scoring, its known wrong variants and the table of
+known-wrong answers the project's tests use); ``checks/<week>/common.py`` holds what
+several of a week's questions share. The registry (``questions``) finds the modules
+by themselves: adding a question is adding its module. Simple questions (a function
+of plain arrays compared with the reference) use the short form, ``checks.simple``.
+Grading has two phases so that student code and the reference never share a process:
 
 1. ``plan(rng)`` (trusted) draws fresh inputs and returns probes: which notebook
    function to call on which arrays. Only these inputs enter the sandbox.
@@ -21,10 +26,13 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import pkgutil
+import re
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -64,11 +72,14 @@ class Question:
     # (e.g. building a DataFrame from hidden arrays, or turning a returned DataFrame
     # into arrays the trusted side can read). Source code; names start with _grader_.
     adapters: ClassVar[str] = ""
+    # Its reference trains for seconds: the project's heavy tests of it are marked
+    # slow (the fast lane still plans, stubs and empties it).
+    slow_reference: ClassVar[bool] = False
 
     @property
     def week(self) -> str:
-        """The week whose checks module defines this question."""
-        return type(self).__module__.rsplit(".", 1)[-1]
+        """The week whose package defines this question (``checks.<week>.q<NN>_*``)."""
+        return type(self).__module__.split(".")[2]
 
     @property
     def timeout_s(self) -> float:
@@ -253,20 +264,99 @@ def guarded(name: str, func, weight: float = 1.0) -> Check:
 
 
 # ------------------------------------------------------------------ registry
+# A question module's name: the question's name, zero-padded ("q3" -> "q03"), then
+# what it is about: q03_gradient.py. Other modules of a week's package (common.py)
+# hold what its questions share.
+QUESTION_MODULE = re.compile(r"(?P<prefix>q\d+)_\w+")
+
+
+class CheckLayoutError(Exception):
+    """A week's checks package does not follow the layout (named file and fix)."""
+
+
+def module_question_name(module_name: str) -> str | None:
+    """The question a module of a week's package checks, from its name
+    (``q03_gradient`` -> ``q3``), or None for a shared module (``common``)."""
+    found = QUESTION_MODULE.fullmatch(module_name.rsplit(".", 1)[-1])
+    return None if found is None else f"q{int(found['prefix'][1:])}"
+
+
+def week_modules(week: str) -> list[ModuleType]:
+    """Every module of a week's checks package (``common`` and each question's),
+    imported, question modules in question order."""
+    package = importlib.import_module(f"gene46100.checks.{week}")
+    names = [m.name for m in pkgutil.iter_modules(package.__path__)]
+    names.sort(key=lambda n: (n.startswith("q"), question_number(n), n))
+    return [package] + [
+        importlib.import_module(f"{package.__name__}.{n}") for n in names
+    ]
+
+
+def question_number(module_name: str) -> int:
+    found = QUESTION_MODULE.fullmatch(module_name)
+    return int(found["prefix"][1:]) if found else -1
+
+
+def question_modules(week: str) -> dict[str, ModuleType]:
+    """The question modules of a week, by the question each checks (from its name)."""
+    found = {}
+    for module in week_modules(week):
+        name = module_question_name(module.__name__)
+        if name is not None:
+            found[name] = module
+    return found
+
+
+def question_class(module: ModuleType) -> type[Question]:
+    """The one ``Question`` a question module defines.
+
+    Raises:
+        CheckLayoutError: none, several, or one whose ``name`` disagrees with the
+            module's file name.
+    """
+    path = Path(module.__file__ or module.__name__).relative_to(
+        Path(__file__).parents[2]
+    )
+    classes = [
+        v
+        for v in vars(module).values()
+        if isinstance(v, type)
+        and issubclass(v, Question)
+        and v.__module__ == module.__name__
+        and "name" in vars(v)
+    ]
+    if len(classes) != 1:
+        raise CheckLayoutError(
+            f"{path} defines {len(classes)} Question classes with a name; a "
+            "question module defines exactly one (see docs/authoring.md)"
+        )
+    expected = module_question_name(module.__name__)
+    if classes[0].name != expected:
+        raise CheckLayoutError(
+            f"{path} checks {expected} by its file name, but its Question has "
+            f"name = {classes[0].name!r}: rename one so they agree"
+        )
+    return classes[0]
+
+
 def questions(assignment: str) -> dict[str, Question]:
-    """The graded questions of an assignment, by name.
+    """The graded questions of an assignment, by name, in question order.
 
     Raises:
         course.UnknownWeek: for a week the course does not have.
-        KeyError: when the registry's budgets and the checks' questions differ.
+        CheckLayoutError: a question module that breaks the layout.
+        KeyError: when the built spec's autograded questions and the checks differ.
     """
     week = course.week(assignment)
-    module = importlib.import_module(f"gene46100.checks.{week.name}")
-    graded = {q.name: q for q in (cls() for cls in module.QUESTIONS)}
+    graded = {
+        name: question_class(module)()
+        for name, module in question_modules(week.name).items()
+    }
     if set(graded) != set(week.budgets):
         raise KeyError(
-            f"{week.name}: course.py budgets {sorted(week.budgets)} differ "
-            f"from the hidden checks' questions {sorted(graded)}"
+            f"{week.name}: the master's autograded questions {sorted(week.budgets)} "
+            f"differ from the hidden checks' {sorted(graded)}: run `make build`, "
+            "or see docs/authoring.md"
         )
     return graded
 
@@ -338,9 +428,9 @@ def parsed_sources(path: str, mtime_ns: int, size: int) -> dict[str, str]:
 def use_reference_store(assignment: str, store: CallStore | None) -> None:
     """Answer the week's plain-data reference calls from ``store`` (``grader.
     refcache.CallCache``) from now on; None: call the reference itself."""
-    module = importlib.import_module(f"gene46100.checks.{course.week(assignment).name}")
-    for reference in references_of(module):
-        reference.store = store
+    for module in week_modules(course.week(assignment).name):
+        for reference in references_of(module):
+            reference.store = store
 
 
 def run_inprocess(

@@ -13,8 +13,10 @@ Arguments are plain JSON or one of these forms, decoded by the worker:
   one of the question's ``adapters`` (grader-written source, names ``_grader_*``):
   how course-specific objects (a grader-built model, a recording logger) are made.
 
-Hidden *inputs* only ever enter a plan; reference outputs and labels stay in
-``Plan.context``, which never leaves the trusted process.
+Hidden *inputs* only ever enter a plan; what scoring needs besides them (the inputs'
+own values, labels, case descriptions) stays in ``Plan.facts``, a dataclass of the
+question's own, and memoised reference outputs in ``Plan.context``: neither ever
+leaves the trusted process.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -42,13 +44,21 @@ class MemoStore(Protocol):
     def save(self, plan: Plan, key: str, value: Any) -> None: ...
 
 
+FactsT = TypeVar("FactsT")
+
+
 @dataclass
-class Plan:
-    """Probes for the sandbox and the hidden input arrays they refer to."""
+class Plan(Generic[FactsT]):
+    """Probes for the sandbox and the hidden input arrays they refer to.
+
+    ``facts``: what the question's ``score`` reads about its cases (a dataclass the
+    question defines, e.g. the hidden design of each fit), typed, trusted-only.
+    """
 
     probes: list[dict] = field(default_factory=list)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)  # trusted-only (never sent)
+    facts: FactsT = None  # type: ignore[assignment]  # trusted-only (never sent)
+    context: dict[str, Any] = field(default_factory=dict)  # memo values (never sent)
     files: dict[str, bytes] = field(default_factory=dict)  # hidden input files
     store: MemoStore | None = field(default=None, repr=False, compare=False)
 

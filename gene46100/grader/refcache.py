@@ -24,6 +24,7 @@ numbers, strings) is computed every run instead of being stored.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import io
 import json
@@ -136,6 +137,12 @@ def feed_digest(digest: Any, item: Any) -> None:
             digest.update(repr(key).encode() + b":")
             feed_digest(digest, item[key])
         digest.update(b"}")
+    elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+        # field by field: a dataclass's repr would abbreviate its arrays
+        digest.update(type(item).__qualname__.encode())
+        feed_digest(
+            digest, {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+        )
     elif isinstance(item, (list, tuple)):
         digest.update(type(item).__name__.encode() + b"[")
         for value in item:
@@ -161,6 +168,7 @@ def plan_digest(plan: Plan) -> str:
     feed_digest(
         digest, {"probes": plan.probes, "arrays": plan.arrays, "files": plan.files}
     )
+    feed_digest(digest, plan.facts)
     feed_digest(digest, plan.context)
     return digest.hexdigest()
 

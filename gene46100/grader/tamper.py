@@ -66,7 +66,7 @@ PATHS: tuple[tuple[str, re.Pattern], ...] = (
             r"build|selfcheck|review|similarity|course|cli)\b"
         ),
     ),
-    (GRADER, re.compile(r"\bchecks/week\d\w*\.py\b")),
+    (GRADER, re.compile(r"\bchecks/week\d\w*(?:\.py\b|/)")),
     (GRADER, re.compile(r"/proc/(?:\d+|\*|\[0-9\]\*?)/")),
 )
 # The worker's own globals (what frame walking looks for), named in a string.
