@@ -272,30 +272,28 @@ def q9_detail() -> str:
     from torch import nn
 
     from gene46100 import checks
-    from gene46100.checks import week1 as checks1
+    from gene46100.checks.week1 import common, q09_train
 
     plan = checks.questions("week1")["q9"].plan(checks.question_rng("week1", "q9"))
     parts = []
-    for name, case in plan.context["cases"].items():
-        bar = checks1.HELDOUT_MARGIN * checks1.reference_training(case)["heldout"]
-        model = checks1.reference_mlp(case["state"])
-        opt = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[case["optimizer"]](
-            model.parameters(), lr=case["lr"]
+    for name, case in plan.facts.cases.items():
+        bar = q09_train.HELDOUT_MARGIN * q09_train.reference_training(case)["heldout"]
+        model = common.reference_mlp(case.state)
+        opt = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[case.optimizer](
+            model.parameters(), lr=case.lr
         )
-        x, y, xtest = (torch.from_numpy(case[k]) for k in ("x", "y", "xtest"))
+        x, y, xtest = (torch.from_numpy(v) for v in (case.x, case.y, case.xtest))
         first = None
-        for epoch in range(1, case["n_epochs"] + 1):  # the same updates as week1.train
+        for epoch in range(1, case.n_epochs + 1):  # the same updates as week1.train
             opt.zero_grad()
             nn.MSELoss()(model(x), y).backward()
             opt.step()
             with torch.no_grad():
-                mse = float(
-                    np.mean((model(xtest).double().numpy() - case["ytest"]) ** 2)
-                )
+                mse = float(np.mean((model(xtest).double().numpy() - case.ytest) ** 2))
             if mse <= bar:
                 first = epoch
                 break
-        parts.append(f"{name} bar at epoch {first} of {case['n_epochs']}")
+        parts.append(f"{name} bar at epoch {first} of {case.n_epochs}")
     return "; ".join(parts)
 
 
@@ -306,7 +304,7 @@ def q7_detail() -> str:
     from torch.utils.data import DataLoader, TensorDataset
 
     ref = module("gene46100_ref.week2")
-    checks2 = module("gene46100.checks.week2")
+    checks2 = module("gene46100.checks.week2.q07_train_model")
     need(checks2, "R2_THRESHOLD", "BEHAVIOUR")
     b = checks2.BEHAVIOUR
     seqs = list(ref.kmers(8))

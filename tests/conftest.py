@@ -76,36 +76,18 @@ HEAVY = (
     "tests/test_build.py::test_build_is_deterministic",
     "tests/test_build.py::test_every_zip_carries_the_reference_modules",
     "tests/test_checks_week1.py::test_q10_factor_has_a_wide_margin",
-    "tests/test_checks_week1.py::test_reference_gets_full_marks_and_grading_is_"
-    "deterministic[q9]",
     "tests/test_checks_week1.py::test_independent_fit_linear_vs_mlp",
-    "tests/test_checks_week1.py::test_garbage_answers_never_crash_scoring_or_score_"
-    "full_marks[q9]",
-    "tests/test_checks_week2.py::test_reference_gets_full_marks_and_grading_is_"
-    "deterministic[q7]",
     "tests/test_checks_week2.py::test_independent_completion_gets_full_marks[q7]",
     "tests/test_checks_week2.py::test_training_a_copy_fails",
     "tests/test_checks_week3a.py::test_independent_completion_gets_full_marks[q4]",
     "tests/test_checks_week3a.py::test_independent_completion_gets_full_marks[q6]",
-    "tests/test_checks_week3a.py::test_wrong_answer_fails_and_is_told_its_mistake[q4",
-    "tests/test_checks_week3a.py::test_wrong_answer_fails_and_is_told_its_mistake[q6",
-    "tests/test_checks_week3a.py::test_reference_gets_full_marks_and_grading_is_"
-    "deterministic[q4]",
-    "tests/test_checks_week3a.py::test_reference_gets_full_marks_and_grading_is_"
-    "deterministic[q6]",
     "tests/test_checks_week3a.py::test_q6_threshold",
     "tests/test_checks_week3a.py::test_q4_threshold",
     "tests/test_checks_week3a.py::test_a_q4_mistake",
-    "tests/test_checks_week3a.py::test_predict_script_variants",
-    "tests/test_checks_week3a.py::test_the_released_predict_template",
     "tests/test_checks_week3a.py::test_missing_weights",
-    "tests/test_checks_week3a.py::test_reference_predict_script_gets_full_marks",
     "tests/test_checks_week3b.py::test_q3_margin",
-    "tests/test_checks_week3b.py::test_reference_gets_full_marks_and_grading_is_"
-    "deterministic[q3]",
     "tests/test_checks_week3b.py::test_the_q3_variant_factory",
     "tests/test_checks_week3b.py::test_independent_completion_gets_full_marks[q3]",
-    "tests/test_checks_week3b.py::test_q3_wrong_answers",
     "tests/test_reference_week1.py::test_fit_linear_vs_mlp_line",
     "tests/test_reference_week1.py::test_train_curve_starts",
     "tests/test_reference_week2.py::test_train_model",

@@ -5,16 +5,20 @@ matches the build fails here."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
+import sys
 
 import nbformat
+import numpy as np
 import pytest
 import yaml
 from helpers import REPO
 
-from gene46100 import build
+from gene46100 import build, checks
+from gene46100.checks import inprocess
 
 GUIDE = REPO / "docs/authoring.md"
 
@@ -63,13 +67,84 @@ def question_cells(config: str, prompt: str, answer_cell) -> list:
     ]
 
 
+NEW_FILES = {"gene46100/checks/<week>/q11_relu.py"}  # the guide has you create it
+
+
 def test_every_file_the_guide_names_exists():
     names = set(
         re.findall(r"`((?:solutions|gene46100|tests|docs)/[^`\s]+)`", GUIDE.read_text())
     )
-    assert names
-    for name in names:
-        assert (REPO / name.replace("<week>", "week1")).exists(), name
+    assert names and NEW_FILES <= names
+    for name in names - NEW_FILES:
+        pattern = re.sub(r"<(?!week>)\w+>", "*", name.replace("<week>", "week1"))
+        assert list(REPO.glob(pattern)), name
+
+
+@pytest.fixture
+def week1_checks_with(tmp_path, monkeypatch):
+    """Week 1's checks package with modules added from a folder of the test's own
+    (appended to the package's path: the checkout is never touched)."""
+    package = importlib.import_module("gene46100.checks.week1")
+    folder = tmp_path / "new-checks"
+    folder.mkdir()
+    monkeypatch.setattr(package, "__path__", [*package.__path__, str(folder)])
+    yield folder
+    for name, module in list(sys.modules.items()):
+        if str(folder) in (getattr(module, "__file__", None) or ""):
+            del sys.modules[name]
+
+
+def relu_question_cells():
+    """The guide's new q11: its config, prompt and reference solution cells."""
+    solution = nbformat.v4.new_code_cell(
+        "def relu(z):\n    # BEGIN SOLUTION NO PROMPT\n    return np.maximum(z, 0.0)\n"
+        "    # END SOLUTION\n"
+    )
+    solution.metadata["tags"] = ["export"]
+    cells = question_cells(
+        snippet("autograded-question"), snippet("autograded-prompt"), solution
+    )
+    raw, code = nbformat.v4.new_raw_cell, nbformat.v4.new_code_cell
+    tests = [raw("# BEGIN TESTS"), code(snippet("public-test-cell"))]
+    tests += [code(snippet("hidden-test-cell")), raw("# END TESTS")]
+    cells[-1:-1] = tests  # before its END QUESTION
+    return cells
+
+
+def test_an_autograded_question_with_the_guides_check_module_builds_and_grades(
+    tmp_path, week1_checks_with
+):
+    repo, path, master = copy_of_week1(tmp_path)
+    at = end_of(master, "q10") + 1
+    master.cells[at:at] = relu_question_cells()
+    nbformat.write(master, path)
+    (week1_checks_with / "q11_relu.py").write_text(snippet("check-module") + "\n")
+
+    out = tmp_path / "out"
+    build.build_week("week1", repo, out)  # refused without the module (below)
+    spec = json.loads((out / "autograder/week1/assignment.json").read_text())
+    q11 = next(q for q in spec["questions"] if q["name"] == "q11")
+    assert (q11["points"], q11["budget"]) == (2, 10)
+
+    module = checks.question_modules("week1")["q11"]
+    question = checks.question_class(module)()
+
+    def grade(relu) -> list[checks.Check]:
+        plan = question.plan(checks.question_rng("week1", "q11"))
+        return question.score(inprocess.execute(plan, {"relu": relu}), plan)
+
+    assert all(c.passed for c in grade(lambda z: np.maximum(z, 0.0)))
+
+    def stub(z):
+        raise NotImplementedError("q11")
+
+    assert all("not implemented yet" in c.message for c in grade(stub))
+    wrong = module.known_wrong()
+    assert len(wrong) >= 3  # the generic suite's minimum
+    for entry in wrong:
+        (answer,) = entry.overrides.values()
+        text = " ".join(c.message for c in grade(answer) if not c.passed)
+        assert entry.phrase in text, (entry.id, text)
 
 
 def test_a_written_question_and_new_points_and_budget_as_the_guide_says(tmp_path):
@@ -118,15 +193,8 @@ def test_an_autograded_question_without_its_check_is_refused_as_the_guide_quotes
     tmp_path,
 ):
     repo, path, master = copy_of_week1(tmp_path)
-    solution = nbformat.v4.new_code_cell(
-        "def relu(z):\n    # BEGIN SOLUTION NO PROMPT\n    return np.maximum(z, 0.0)\n"
-        "    # END SOLUTION\n"
-    )
-    solution.metadata["tags"] = ["export"]
     at = end_of(master, "q10") + 1
-    master.cells[at:at] = question_cells(
-        snippet("autograded-question"), snippet("autograded-prompt"), solution
-    )
+    master.cells[at:at] = relu_question_cells()
     nbformat.write(master, path)
     with pytest.raises(build.BuildError) as refused:
         build.build_week("week1", repo, tmp_path / "out")

@@ -37,8 +37,11 @@ def test_an_autograded_question_without_a_check_is_named_with_its_files():
     problems = build.question_problems("week1", spec)
     assert len(problems) == 3  # the check, the budget, the review topic
     assert "q11 is autograded in solutions/week1/week1.ipynb" in problems[0]
-    assert 'add a Question with name = "q11"' in problems[0]
-    assert "gene46100/checks/week1.py" in problems[0]
+    assert (
+        "add gene46100/checks/week1/q11_<topic>.py defining one Question"
+        in (problems[0])
+    )
+    assert 'with name = "q11" (see docs/authoring.md)' in problems[0]
     assert "q11 has no CPU budget: add `budget: SECONDS`" in problems[1]
     assert "q11 has no review topic: add `topic: ...`" in problems[2]
     assert all("config in solutions/week1/week1.ipynb" in p for p in problems[1:])
@@ -49,13 +52,14 @@ def test_a_check_without_its_question_is_named():
     spec["questions"] = [q for q in spec["questions"] if q["name"] != "q3"]
     problems = build.question_problems("week1", spec)
     assert any(
-        "the hidden check q3 in gene46100/checks/week1.py has no question" in p
+        "the hidden check gene46100/checks/week1/q03_gradient.py checks q3, which "
+        "has no question in solutions/week1/week1.ipynb" in p
         for p in problems
     )
     spec = spec_of("week1")
     next(q for q in spec["questions"] if q["name"] == "q3")["manual"] = True
     assert any(
-        "check q3 in gene46100/checks/week1.py is a manual question" in p
+        "q03_gradient.py checks q3, which is a manual question" in p
         for p in build.question_problems("week1", spec)
     )
 
@@ -75,8 +79,11 @@ def test_the_build_refuses_a_master_whose_question_has_no_check(tmp_path):
 def copy_sources(repo: Path) -> None:
     """The week-1 files a build is made from, and its built spec, in a new tree."""
     shutil.copytree(REPO / "solutions/week1", repo / "solutions/week1")
-    (repo / "gene46100/checks").mkdir(parents=True)
-    shutil.copy(REPO / "gene46100/checks/week1.py", repo / "gene46100/checks")
+    shutil.copytree(
+        REPO / "gene46100/checks/week1",
+        repo / "gene46100/checks/week1",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     (repo / "autograder/week1").mkdir(parents=True)
     shutil.copy(REPO / "autograder/week1/assignment.json", repo / "autograder/week1")
 
@@ -91,8 +98,12 @@ def test_an_edit_to_the_master_or_the_checks_makes_the_build_stale(tmp_path):
     assert "edited since the last build" in line and "gene46100 build week1" in line
     shutil.copy(REPO / "solutions/week1/week1.ipynb", master)
     assert buildstamp.stale_build("week1", repo / "autograder", repo) == ""
-    checks = repo / "gene46100/checks/week1.py"
+    checks = repo / "gene46100/checks/week1/q03_gradient.py"
     checks.write_text(checks.read_text() + "\n# a new wrong variant\n")
+    assert buildstamp.stale_build("week1", repo / "autograder", repo) != ""
+    shutil.copy(REPO / "gene46100/checks/week1/q03_gradient.py", checks)
+    assert buildstamp.stale_build("week1", repo / "autograder", repo) == ""
+    (checks.parent / "q11_relu.py").write_text("# a new question's check\n")
     assert buildstamp.stale_build("week1", repo / "autograder", repo) != ""
     (repo / "solutions/week1/week1.ipynb").unlink()  # no checkout: nothing to say
     assert buildstamp.stale_build("week1", repo / "autograder", repo) == ""

@@ -2,10 +2,10 @@
 
 The contract every question keeps (registered with its budget, plain-data plans,
 full marks for the reference, zero for stubs and empty namespaces, garbage never
-crashes scoring, known-wrong answers told their mistake: tests/known_wrong/week1.py)
-is tests/test_questions.py's. Here: partial credit, a wrong helper costing only its
-own question, independent correct answers for q9 and q10, and their thresholds
-justified by the reference's numbers over several seeds.
+crashes scoring, known-wrong answers told their mistake: ``known_wrong()`` in each
+question's module) is tests/test_questions.py's. Here: partial credit, a wrong
+helper costing only its own question, independent correct answers for q9 and q10,
+and their thresholds justified by the reference's numbers over several seeds.
 """
 
 from __future__ import annotations
@@ -13,11 +13,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from known_wrong.week1 import gd_missing_start
 from torch import nn
 
 from gene46100.checks import Check, run_inprocess
-from gene46100.checks import week1 as checks
+from gene46100.checks.week1 import q04_gradient_descent
+from gene46100.checks.week1.q09_train import (
+    ADAM_LR,
+    HELDOUT_MARGIN,
+    SGD_LR,
+    q9_case,
+    reference_training,
+)
+from gene46100.checks.week1.q10_linear_vs_mlp import (
+    MLP_FACTOR,
+    SHAPES,
+    line_mse,
+    mse_floor,
+    nonlinear_data,
+)
 from gene46100_ref import week1 as ref
 from gene46100_ref.seeding import seeded_torch
 
@@ -36,7 +49,12 @@ def failures(checks_: list[Check]) -> str:
 
 # ========================================================== partial credit
 def test_partial_credit_off_by_one_trajectory_keeps_behaviour_checks():
-    result = {c.name: c.passed for c in grade("q4", gradient_descent=gd_missing_start)}
+    (missing_start,) = [
+        e.overrides["gradient_descent"]
+        for e in q04_gradient_descent.known_wrong()
+        if e.id == "no-start"
+    ]
+    result = {c.name: c.passed for c in grade("q4", gradient_descent=missing_start)}
     assert not result["trajectory shape (n_steps + 1, p) and row 0 = beta0"]
     assert result["a good learning rate converges to the normal-equation answer"]
     assert result["a learning rate above max_stable_lr diverges"]
@@ -146,12 +164,12 @@ def test_q9_threshold_is_met_by_the_reference_and_fails_an_untrained_model():
     """
     for seed in range(3):
         rng = np.random.default_rng(seed)
-        for optimizer, lr in (("sgd", checks.SGD_LR), ("adam", checks.ADAM_LR)):
-            case = checks.q9_case(rng, optimizer, lr)
-            result = checks.reference_training(case)
-            threshold = checks.HELDOUT_MARGIN * result["heldout"]
-            variance = case["ytest"].var()
-            untrained = np.mean((result["initial_preds"] - case["ytest"]) ** 2)
+        for optimizer, lr in (("sgd", SGD_LR), ("adam", ADAM_LR)):
+            case = q9_case(rng, optimizer, lr)
+            result = reference_training(case)
+            threshold = HELDOUT_MARGIN * result["heldout"]
+            variance = case.ytest.var()
+            untrained = np.mean((result["initial_preds"] - case.ytest) ** 2)
             assert threshold < 0.1 * variance, (seed, optimizer, threshold / variance)
             assert untrained > 10 * threshold, (seed, optimizer)
             assert result["curve"][-1] < 0.1 * result["curve"][0]
@@ -165,21 +183,21 @@ def test_q10_factor_has_a_wide_margin_for_the_reference():
     must clear 5x the bar, and the reference never reports less than the floor.
     """
     ratios = {}
-    for shape in checks.SHAPES:
+    for shape in SHAPES:
         for seed in (0, 1):
-            x, y = checks.nonlinear_data(np.random.default_rng([seed, 10]), shape)
+            x, y = nonlinear_data(np.random.default_rng([seed, 10]), shape)
             result = ref.fit_linear_vs_mlp(x, y, seed)
             ratios[shape, seed] = result["linear_mse"] / result["mlp_mse"]
-            assert result["mlp_mse"] >= checks.mse_floor(x, y), (shape, seed)
-    assert min(ratios.values()) >= 5 * checks.MLP_FACTOR, ratios
+            assert result["mlp_mse"] >= mse_floor(x, y), (shape, seed)
+    assert min(ratios.values()) >= 5 * MLP_FACTOR, ratios
 
 
 def test_q10_floor_is_the_spread_of_y_at_each_x_and_every_hidden_x_repeats():
     x, y = np.array([0.0, 0.0, 1.0, 1.0, 2.0]), np.array([1.0, 3.0, 5.0, 5.0, 9.0])
-    assert checks.mse_floor(x, y) == pytest.approx(2 / 5)  # (1 + 1 + 0 + 0 + 0) / 5
-    for shape in (*checks.SHAPES, "line"):
-        x, y = checks.nonlinear_data(np.random.default_rng(3), shape)
+    assert mse_floor(x, y) == pytest.approx(2 / 5)  # (1 + 1 + 0 + 0 + 0) / 5
+    for shape in (*SHAPES, "line"):
+        x, y = nonlinear_data(np.random.default_rng(3), shape)
         assert np.all(np.unique(x, return_counts=True)[1] == 2), shape
-        assert checks.mse_floor(x, y) > 0, shape
-    x, y = checks.nonlinear_data(np.random.default_rng(3), "line")
-    assert checks.mse_floor(x, y) == pytest.approx(checks.line_mse(x, y), rel=1e-9)
+        assert mse_floor(x, y) > 0, shape
+    x, y = nonlinear_data(np.random.default_rng(3), "line")
+    assert mse_floor(x, y) == pytest.approx(line_mse(x, y), rel=1e-9)

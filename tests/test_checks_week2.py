@@ -2,23 +2,23 @@
 
 The contract every question keeps (registered with its budget, plain-data plans,
 full marks for the reference, zero for stubs and empty namespaces, garbage never
-crashes scoring, known-wrong answers told their mistake: tests/known_wrong/week2.py)
-is tests/test_questions.py's. Here: partial credit for a loop that trains a copy, a
-wrong helper costing only its own question, an independent completion
-(examples/answers/week2_independent.py) with full marks, and q7's behaviour threshold
-justified by the reference's numbers over several seeds
-(``test_q7_threshold_has_a_margin_over_seeds``).
+crashes scoring, known-wrong answers told their mistake: ``known_wrong()`` in each
+question's module, gene46100/checks/week2/q<NN>_*.py) is tests/test_questions.py's.
+Here: partial credit for a loop that trains a copy, a wrong helper costing only its
+own question, an independent completion (examples/answers/week2_independent.py) with
+full marks, and q7's behaviour threshold justified by the reference's numbers over
+several seeds (``test_q7_threshold_has_a_margin_over_seeds``).
 """
 
 from __future__ import annotations
 
+import copy
 import runpy
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from known_wrong.week2 import train_variant
 
 from gene46100.checks import (
     GRADING_SEED,
@@ -27,7 +27,19 @@ from gene46100.checks import (
     questions,
     run_inprocess,
 )
-from gene46100.checks import week2 as checks
+from gene46100.checks.week2.common import load, make_loader
+from gene46100.checks.week2.q07_train_model import (
+    BEHAVIOUR,
+    R2_THRESHOLD,
+    behaviour_case,
+    linear_r2,
+    r2_score,
+    spy_case,
+)
+from gene46100.checks.week2.q08_filter_activations import (
+    activation_counts,
+    motif_layer,
+)
 from gene46100_ref import week2 as ref
 from gene46100_ref.seeding import seeded_torch
 
@@ -51,13 +63,14 @@ def failures(checks_: list[Check]) -> str:
 
 
 # ========================================================== partial credit
+def train_a_copy(model, train_dl, val_dl, lr=0.01, epochs=10, device=None):
+    """The reference loop on a copy of the model: the model passed in never learns."""
+    return ref.train_model(copy.deepcopy(model), train_dl, val_dl, lr, epochs, device)
+
+
 def test_training_a_copy_fails_the_behaviour_checks_with_a_reason():
-    result = {
-        c.name: c for c in grade("q7", train_model=train_variant(copy_model=True))
-    }
-    r2 = result[
-        f"a DNA_CNN it trains reaches R^2 >= {checks.R2_THRESHOLD} on held-out 8-mers"
-    ]
+    result = {c.name: c for c in grade("q7", train_model=train_a_copy)}
+    r2 = result[f"a DNA_CNN it trains reaches R^2 >= {R2_THRESHOLD} on held-out 8-mers"]
     assert not r2.passed and "did not change" in r2.message
     assert not result["the trained CNN beats the best linear model"].passed
     # The curves come from the copy, so they are right: partial credit stays.
@@ -132,22 +145,22 @@ def test_independent_completion_gets_full_marks(question):
 def reference_r2(seed: int) -> tuple[float, float]:
     """The reference's held-out R^2 and the best linear model's, as q7 measures them."""
     rng = question_rng("week2", "q7", seed)
-    checks.spy_case(rng)  # the plan draws the spy case first
-    fit = checks.behaviour_case(rng)
-    b = checks.BEHAVIOUR
+    spy_case(rng)  # the plan draws the spy case first
+    fit = behaviour_case(rng)
+    b = BEHAVIOUR
     with seeded_torch(0):
-        model = checks.load(ref.DNA_CNN(8), fit["state"])
+        model = load(ref.DNA_CNN(8), fit.state)
     ref.train_model(
         model,
-        checks.make_loader(fit["x"], fit["y"], b["batch"]),
-        checks.make_loader(fit["xv"], fit["yv"], b["val_batch"]),
+        make_loader(fit.x, fit.y, b["batch"]),
+        make_loader(fit.xv, fit.yv, b["val_batch"]),
         lr=b["lr"],
         epochs=b["epochs"],
         device="cpu",
     )
     with torch.no_grad():
-        preds = model(torch.from_numpy(fit["xt"])).numpy().ravel()
-    return checks.r2_score(fit["yt"], preds), checks.linear_r2(fit)
+        preds = model(torch.from_numpy(fit.xt)).numpy().ravel()
+    return r2_score(fit.yt, preds), linear_r2(fit)
 
 
 @pytest.mark.slow
@@ -166,13 +179,13 @@ def test_q7_threshold_has_a_margin_over_seeds():
     """
     for seed in (GRADING_SEED, 1, 2):
         r2, linear = reference_r2(seed)
-        assert r2 >= checks.R2_THRESHOLD + 0.05, (seed, r2)
-        assert linear < checks.R2_THRESHOLD - 0.4, (seed, linear)
+        assert r2 >= R2_THRESHOLD + 0.05, (seed, r2)
+        assert linear < R2_THRESHOLD - 0.4, (seed, linear)
 
 
 def test_q8_tat_filter_counts_exactly_the_tat_windows():
     seqs = ["TATATG", "CCTATC", "GGGGGG", "TTATTT"]
-    state = checks.motif_layer()
-    counts = checks.activation_counts(seqs, state, 2.0)
+    state = motif_layer()
+    counts = activation_counts(seqs, state, 2.0)
     n_tat = sum(s[i : i + 3] == "TAT" for s in seqs for i in range(len(s) - 2))
     np.testing.assert_array_equal(counts[0], n_tat * ref.one_hot_encode("TAT").T)

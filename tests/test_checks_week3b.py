@@ -2,12 +2,13 @@
 
 The contract every question keeps (registered with its budget, plain-data plans,
 full marks for the reference, zero for stubs and empty namespaces, known-wrong
-answers failing the right check with the right message: tests/known_wrong/week3b.py)
-is tests/test_questions.py's. Here: the independent completion in examples/answers
-passes, and so do the wrong-variant factories without a mistake; answers that lose
-several checks at once (partial credit); the grader-owned recording logger (the
-``_grader_logger`` adapters) round-trips as plain data; and q3's margin over the
-default configuration is re-measured over several grading seeds.
+answers failing the right check with the right message: ``known_wrong()`` in each
+question's module, gene46100/checks/week3b/q<NN>_*.py) is tests/test_questions.py's.
+Here: the independent completion in examples/answers passes, and so do the
+wrong-variant factories without a mistake; answers that lose several checks at once
+(partial credit); the grader-owned recording logger (the ``_grader_logger``
+adapters) round-trips as plain data; and q3's margin over the default configuration
+is re-measured over several grading seeds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from known_wrong.week3b import make_run_sweep, make_train_sweep
 
 from gene46100.checks import (
     Check,
@@ -27,7 +27,22 @@ from gene46100.checks import (
     run_inprocess,
     swapped_in,
 )
-from gene46100.checks import week3b as checks
+from gene46100.checks.week3b import q03_run_sweep
+from gene46100.checks.week3b.common import (
+    LOGGER_ADAPTERS,
+    SEQ_LEN,
+    History,
+    logger_arg,
+    logger_factory_arg,
+    plain,
+    reference_run,
+)
+from gene46100.checks.week3b.q02_train_sweep import make_train_sweep
+from gene46100.checks.week3b.q03_run_sweep import (
+    BEAT_MARGIN,
+    Q3_EPOCHS,
+    make_run_sweep,
+)
 from gene46100_ref import week3b as ref
 
 # The reference module's definitions, as a notebook's globals hold them.
@@ -71,21 +86,21 @@ def test_q3_provides_the_reference_training_code():
 
 def test_q2_hidden_data_has_short_last_batches_and_a_site_in_every_window():
     plan = questions("week3b")["q2"].plan(question_rng("week3b", "q2"))
-    data = plan.context["data"]
-    for config in plan.context["cases"].values():
+    data = plan.facts.data
+    for config in plan.facts.cases.values():
         for split in ("train", "val"):
             assert len(data[split][0]) % config["batch_size"] != 0
     for _, y in data.values():  # as in the course's windows: r is always defined
         assert (y.max(axis=1) > 0).all()
-    assert data["train"][0].shape[1:] == (checks.SEQ_LEN, 4)
+    assert data["train"][0].shape[1:] == (SEQ_LEN, 4)
 
 
 # ========================================================== the grader's loggers
 def test_recording_logger_round_trips_calls_weights_and_modes_as_plain_data():
     plan = Plan()
     model = {"$new": "TFBindingCNN", "args": [12, 2, 3, 12]}
-    plan.call("run", "use_logger", checks.logger_arg("a"), model)
-    plan.call_method("rec", checks.logger_arg("a"), "records")
+    plan.call("run", "use_logger", logger_arg("a"), model)
+    plan.call_method("rec", logger_arg("a"), "records")
 
     def use_logger(logger, net):
         logger.watch(net)
@@ -99,26 +114,26 @@ def test_recording_logger_round_trips_calls_weights_and_modes_as_plain_data():
         return "done"
 
     namespace = {"use_logger": use_logger, "TFBindingCNN": ref.TFBindingCNN}
-    with swapped_in(namespace, checks.LOGGER_ADAPTERS):
+    with swapped_in(namespace, LOGGER_ADAPTERS):
         run = inprocess.execute(plan, namespace)
     record = run.outcomes["rec"].value.data
-    calls = [checks.plain(c) for c in record["calls"].data]
+    calls = [plain(c) for c in record["calls"].data]
     assert [c["method"] for c in calls] == ["watch", "log", "log", "finish"]
     assert calls[1]["metrics"] == {"epoch": 1, "loss": 2.5}
     assert [calls[1]["training"], calls[2]["training"]] == [True, False]
     assert calls[1]["fingerprint"] != calls[2]["fingerprint"]
     state = {k: v.data for k, v in record["state"].data.items()}
     assert set(state) == {"conv.weight", "conv.bias", "fc.weight", "fc.bias"}
-    assert checks.plain(record["finished"]) is True
+    assert plain(record["finished"]) is True
     assert "_GraderLoggers" not in namespace  # nothing outlives the question
 
 
 def test_logger_factory_makes_one_logger_per_run_and_reads_them_back():
     plan = Plan()
-    plan.call("sweep", "use_factory", checks.logger_factory_arg("f"))
-    plan.call_method("n", checks.logger_factory_arg("f"), "count")
+    plan.call("sweep", "use_factory", logger_factory_arg("f"))
+    plan.call_method("n", logger_factory_arg("f"), "count")
     for i in range(3):
-        plan.call_method(f"r{i}", checks.logger_factory_arg("f"), "run_records", i)
+        plan.call_method(f"r{i}", logger_factory_arg("f"), "run_records", i)
 
     def use_factory(make_logger):
         for k in (1, 2):
@@ -127,13 +142,13 @@ def test_logger_factory_makes_one_logger_per_run_and_reads_them_back():
             logger.finish()
 
     namespace = {"use_factory": use_factory}
-    with swapped_in(namespace, checks.LOGGER_ADAPTERS):
+    with swapped_in(namespace, LOGGER_ADAPTERS):
         run = inprocess.execute(plan, namespace)
-    assert checks.plain(run.outcomes["n"].value) == 2
-    first = checks.plain(run.outcomes["r0"].value)
+    assert plain(run.outcomes["n"].value) == 2
+    first = plain(run.outcomes["r0"].value)
     assert first["config"] == {"k": 1, "name": "SGD"}
     assert first["calls"][0] == {"method": "log", "metrics": {"test_avg_pearsonr": 0.1}}
-    assert checks.plain(run.outcomes["r2"].value) is None
+    assert plain(run.outcomes["r2"].value) is None
 
 
 # ========================================================== independent answers
@@ -157,7 +172,8 @@ def test_independent_completion_gets_full_marks(question):
 
 
 # ========================================================== the variant factories
-# (tests/known_wrong/week3b.py): right without a mistake; mistakes losing every
+# (``make_train_sweep``, ``make_run_sweep`` in the question modules, which build
+# their known-wrong answers with them): right without a mistake; mistakes losing every
 # check or just one
 @pytest.mark.parametrize(
     "choices",
@@ -212,7 +228,7 @@ def test_the_q3_variant_factory_without_mistakes_gets_full_marks():
 @pytest.fixture
 def short_sweeps(monkeypatch):
     """A made-up score needs no 40-run sweep to show: use 8."""
-    monkeypatch.setattr(checks, "N_RUNS", 8)
+    monkeypatch.setattr(q03_run_sweep, "N_RUNS", 8)  # read by its plan
 
 
 @pytest.mark.usefixtures("short_sweeps")
@@ -244,16 +260,14 @@ def test_q3_margin_over_the_default_configuration_across_grading_seeds():
     q = questions("week3b")["q3"]
     gaps = []
     for seed in (0, 46100):
-        data = q.plan(question_rng("week3b", "q3", seed)).context["main"]
+        data = q.plan(question_rng("week3b", "q3", seed)).facts.main
         _, best = make_run_sweep()(
-            checks.N_RUNS,
+            q03_run_sweep.N_RUNS,
             seed,
             data=data,
-            make_logger=lambda c: checks.History(),
-            epochs=checks.Q3_EPOCHS,
+            make_logger=lambda c: History(),
+            epochs=Q3_EPOCHS,
         )
-        default = checks.reference_run(
-            {**ref.DEFAULT_CONFIG, "epochs": checks.Q3_EPOCHS}, data
-        )[0]
+        default = reference_run({**ref.DEFAULT_CONFIG, "epochs": Q3_EPOCHS}, data)[0]
         gaps.append(best - default)
-    assert min(gaps) > 0.4 > 5 * checks.BEAT_MARGIN, gaps
+    assert min(gaps) > 0.4 > 5 * BEAT_MARGIN, gaps

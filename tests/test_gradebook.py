@@ -12,7 +12,6 @@ import pytest
 from helpers import minimal_complete
 
 from gene46100.build import examples
-from gene46100.checks import week1 as checks1
 from gene46100.grader import intake, provenance, sandbox
 from gene46100.grader.assignment import Settings
 from gene46100.grader.batch import check_regrade, grade_batch
@@ -156,10 +155,15 @@ def test_the_checks_fingerprint_follows_the_checks_source(tmp_path, monkeypatch)
     monkeypatch.setattr(provenance, "TOOL", tool)
     provenance.checks_digest.cache_clear()
     before = {w: provenance.checks_digest(w) for w in ("week1", "week2")}
-    week1 = tool / "checks" / "week1.py"
+    week1 = tool / "checks" / "week1" / "q03_gradient.py"
     week1.write_text(week1.read_text() + "\n# stricter tolerance\n")
     provenance.checks_digest.cache_clear()
-    assert provenance.checks_digest("week1") != before["week1"]
+    edited = provenance.checks_digest("week1")
+    assert edited != before["week1"]
+    assert provenance.checks_digest("week2") == before["week2"]
+    (week1.parent / "q11_relu.py").write_text("# a new question of week 1\n")
+    provenance.checks_digest.cache_clear()
+    assert provenance.checks_digest("week1") not in (edited, before["week1"])
     assert provenance.checks_digest("week2") == before["week2"]
     registry = tool / "course.py"  # the registry sets every question's CPU budget
     registry.write_text(registry.read_text() + "\n# a budget changed\n")
@@ -208,7 +212,3 @@ def test_a_zip_with_a_renamed_notebook_and_a_stray_one(tmp_path):
     assert found.problem == "" and found.notebook.name == "Copy of week1.ipynb"
     assert json.loads(found.notebook.read_text())["metadata"]["otter"]
     intake.cleanup()
-
-
-def test_checks_fingerprint_ignores_an_unused_module_attribute():
-    assert checks1.QUESTIONS  # the module the fingerprint hashes is the one graded

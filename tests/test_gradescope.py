@@ -75,7 +75,7 @@ def test_zip_holds_what_gradescope_needs():
         "run_autograder",
         "gene46100/constraints.txt",
         "gene46100/autograder/week1/assignment.json",
-        "gene46100/gene46100/checks/week1.py",
+        "gene46100/gene46100/checks/week1/q03_gradient.py",
     } <= names
     assert mode & 0o111, "run_autograder must be executable"
 

@@ -91,7 +91,8 @@ def make_canary(root: Path) -> Path:
     (canary / "hidden_tests").mkdir(parents=True)
     (canary / "canary.txt").write_text("the grader's machine\n")
     shutil.copyfile(
-        REPO / "gene46100/checks/week1.py", canary / "hidden_tests/week1.py"
+        REPO / "gene46100/checks/week1/q03_gradient.py",
+        canary / "hidden_tests/week1.py",
     )
     return canary
 
@@ -231,7 +232,11 @@ def test_no_file_outside_the_scratch_dir_changed(corpus):
     for folder in (batch, canary, corpus.scratch, Path.cwd(), REPO):
         assert not list(folder.glob("PWNED*")), folder
     assert not Path(f"/tmp/pwned-{corpus.ctx.marker}").exists()
-    assert not (REPO / "gene46100/checks/week1.py").read_text().endswith("pwned")
+    assert (
+        not (REPO / "gene46100/checks/week1/q03_gradient.py")
+        .read_text()
+        .endswith("pwned")
+    )
     tmp_root = batch.parent
     assert not [p for p in tmp_root.rglob("evil.ipynb")], "a zip member escaped"
     assert not Path(tempfile.gettempdir(), "evil.ipynb").exists()

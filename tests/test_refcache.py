@@ -5,6 +5,7 @@ the same records without training the reference again (issue 14, item 2)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import sys
@@ -15,17 +16,28 @@ import pytest
 import torch
 
 from gene46100.checks import Plan
-from gene46100.checks import week1 as week1_checks
+from gene46100.checks.week1 import common as week1_common
+from gene46100.checks.week1 import q09_train
 from gene46100.grader import batch, intake, refcache
 from gene46100.grader.assignment import Settings, load_assignment
 
 CODE = {"checks": "c1", "reference": "r1", "seed": 7, "libraries": {"numpy": "x"}}
 
 
+@dataclasses.dataclass
+class Case:
+    state: np.ndarray
+    lr: float
+
+
+@dataclasses.dataclass
+class Facts:
+    cases: dict[str, Case]
+
+
 def a_plan(scale: float = 1.0) -> Plan:
-    plan = Plan()
+    plan = Plan(facts=Facts({"a": Case(np.ones((2, 2)), 0.1)}))
     plan.call("p", "f", plan.array("x", np.arange(6, dtype=np.float32) * scale), 3)
-    plan.context["cases"] = {"a": {"state": np.ones((2, 2)), "lr": 0.1}}
     return plan
 
 
@@ -110,12 +122,21 @@ def test_a_changed_plan_or_code_is_computed_again(tmp_path, change):
     assert compute.calls == 1
 
 
-def test_the_trusted_context_is_part_of_the_fingerprint(tmp_path):
+def test_the_plans_trusted_facts_are_part_of_the_fingerprint(tmp_path):
     stored(tmp_path).memo("references", Counter(VALUE))
     plan = stored(tmp_path)
-    plan.context["cases"]["a"]["lr"] = 0.2  # e.g. a case whose label changed
+    plan.facts.cases["a"].lr = 0.2  # e.g. a case whose label changed
     compute = Counter("fresh")
     assert plan.memo("references", compute) == "fresh" and compute.calls == 1
+
+
+def test_facts_arrays_are_fingerprinted_by_every_value_not_their_repr():
+    big = np.zeros(5000)  # numpy's repr abbreviates it: "0., 0., ..., 0."
+    one, other = a_plan(), a_plan()
+    one.facts.cases["a"].state, other.facts.cases["a"].state = big, big.copy()
+    other.facts.cases["a"].state[2500] = 1.0
+    assert repr(one.facts) == repr(other.facts)
+    assert refcache.plan_digest(one) != refcache.plan_digest(other)
 
 
 def test_memo_values_are_not_part_of_the_fingerprint(tmp_path):
@@ -191,7 +212,7 @@ def test_a_folder_the_sandbox_sees_is_refused(caplog):
     with caplog.at_level(logging.WARNING):
         loaded = load_assignment("week1", Settings(reference_cache=inside))
     assert all(plan.store is None for plan in loaded.plans.values())
-    assert week1_checks.ref.store is None
+    assert week1_common.ref.store is None
     assert "which sandboxes see" in caplog.text
     assert refcache.usable_folder(inside, [sys.prefix]) is None
 
@@ -200,10 +221,10 @@ def test_no_cache_without_a_sandbox(tmp_path):
     """Unsandboxed student code could plant entries that later batches would trust."""
     plans = load_assignment("week1", Settings(unsafe=True, reference_cache=tmp_path))
     assert all(plan.store is None for plan in plans.plans.values())
-    assert week1_checks.ref.store is None
+    assert week1_common.ref.store is None
     sandboxed = load_assignment("week1", Settings(reference_cache=tmp_path))
     assert all(plan.store is not None for plan in sandboxed.plans.values())
-    assert week1_checks.ref.store is not None
+    assert week1_common.ref.store is not None
 
 
 def test_the_default_folder_and_turning_it_off(monkeypatch, tmp_path):
@@ -225,18 +246,18 @@ def test_week1_q9_reuses_its_reference_training_and_variants(tmp_path, monkeypat
     first = load_assignment("week1", settings)
     q9, plan = first.questions["q9"], first.plans["q9"]
     q9.prepare(plan)
-    variants = [compute() for _, compute in week1_checks.q9_candidates(plan, "sgd")]
+    variants = [compute() for _, compute in q09_train.q9_candidates(plan, "sgd")]
 
     def refuse(*args, **kwargs):
         raise AssertionError("trained again although the cache held it")
 
-    monkeypatch.setattr(week1_checks, "reference_training", refuse)
-    monkeypatch.setattr(week1_checks, "train_variant", refuse)
+    monkeypatch.setattr(q09_train, "reference_training", refuse)
+    monkeypatch.setattr(q09_train, "train_variant", refuse)
     later = load_assignment("week1", settings)
     assert_same(
         later.questions["q9"].references(later.plans["q9"]), q9.references(plan)
     )
-    again = [c() for _, c in week1_checks.q9_candidates(later.plans["q9"], "sgd")]
+    again = [c() for _, c in q09_train.q9_candidates(later.plans["q9"], "sgd")]
     for got, want in zip(again, variants, strict=True):
         assert_same(got, want)
 
@@ -284,8 +305,8 @@ def test_a_second_run_grades_alike_without_training_the_reference(
         raise AssertionError("trained again although the cache held it")
 
     with monkeypatch.context() as m:
-        m.setattr(week1_checks, "reference_training", refuse)
-        m.setattr(week1_checks, "train_variant", refuse)
+        m.setattr(q09_train, "reference_training", refuse)
+        m.setattr(q09_train, "train_variant", refuse)
         second = batch.grade_batch("week1", submissions, tmp_path / "two", settings)
     assert graded(second) == first
     autograded = {

@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from gene46100 import course
-from gene46100.checks import week3b as checks
+from gene46100.checks.week3b.common import COURSE_VALUES, History
+from gene46100.checks.week3b.q02_train_sweep import variant_curves
 from gene46100_ref import tfdata
 from gene46100_ref import week3b as ref
 
@@ -238,15 +239,13 @@ def test_sweep_config_is_the_course_sweep():
     json.dumps(config)
     assert config["method"] == "random"
     assert config["metric"] == {"name": "test_avg_pearsonr", "goal": "maximize"}
-    assert {
-        k: v["values"] for k, v in config["parameters"].items()
-    } == checks.COURSE_VALUES
+    assert {k: v["values"] for k, v in config["parameters"].items()} == COURSE_VALUES
     assert math.prod(len(v["values"]) for v in config["parameters"].values()) == 216
 
 
 def test_train_sweep_logs_each_epoch_then_the_test_metrics_and_returns_the_mean():
     data = tiny_data()
-    history = checks.History()
+    history = History()
     score = ref.train_sweep(CONFIG, history, data=data, device="cpu")
     rows = history.rows
     assert [r["epoch"] for r in rows[:-1]] == [1, 2]
@@ -260,11 +259,11 @@ def test_train_sweep_logs_each_epoch_then_the_test_metrics_and_returns_the_mean(
 
 def test_train_sweep_repeats_exactly_from_its_config():
     data = tiny_data()
-    one, two = checks.History(), checks.History()
+    one, two = History(), History()
     ref.train_sweep(CONFIG, one, data=data, device="cpu")
     ref.train_sweep(CONFIG, two, data=data, device="cpu")
     assert one.rows == two.rows
-    other = checks.History()
+    other = History()
     ref.train_sweep({**CONFIG, "seed": 9}, other, data=data, device="cpu")
     assert other.rows != one.rows
 
@@ -274,10 +273,10 @@ def test_train_sweep_equals_an_independent_training_loop(optimizer):
     """The grader's variant trainer (no mistake switched on) is the same computation."""
     data = tiny_data(seed=3)
     config = {**CONFIG, "optimizer": optimizer, "add_sigmoid": optimizer == "SGD"}
-    history = checks.History()
+    history = History()
     ref.train_sweep(config, history, data=data, device="cpu")
     got = np.array([[r["train_loss"], r["val_loss"]] for r in history.rows[:-1]])
-    expected = checks.variant_curves(config, data, weighted=True, after=False)
+    expected = variant_curves(config, data, weighted=True, after=False)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
@@ -286,7 +285,7 @@ def test_train_sweep_ignores_windows_without_scores_in_its_mean():
     x, y = data["test"]
     y = y.copy()
     y[0] = 0.0  # a window with no scored site: r is NaN
-    history = checks.History()
+    history = History()
     score = ref.train_sweep(
         CONFIG, history, data={**data, "test": (x, y)}, device="cpu"
     )
@@ -307,9 +306,9 @@ def test_run_sweep_draws_from_the_seed_and_returns_the_best_run(monkeypatch):
     )
     assert best_score == 0.5 and best_config is seen[2]  # a tie: the earlier run wins
     for config in seen:
-        assert set(config) == {*checks.COURSE_VALUES, "epochs", "seed"}
+        assert set(config) == {*COURSE_VALUES, "epochs", "seed"}
         assert config["epochs"] == 2 and type(config["seed"]) is int
-        for name, values in checks.COURSE_VALUES.items():
+        for name, values in COURSE_VALUES.items():
             assert config[name] in values and type(config[name]) is type(values[0])
     scripted = iter([0.1] * 5)
     first = list(seen)

@@ -176,6 +176,8 @@ HOSTILE: list[tuple[str, str]] = [
     ("target = os.path.join('..', 'o' + 'ut', 'q1.json')", GRADER),
     ("env = open('/proc/1/environ').read()", GRADER),
     ("open('/work/main/gene46100/checks/week1.py').read()", GRADER),
+    ("open('/work/main/gene46100/checks/week1/q03_gradient.py').read()", GRADER),
+    ("os.listdir('/srv/gene46100/checks/week1/')", GRADER),
     ("fd = int(sys.argv[2])", GRADER),
     ("run = frame.f_globals['run_probe']", GRADER),
     ("!cat ../job.json", GRADER),

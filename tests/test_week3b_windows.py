@@ -34,7 +34,7 @@ from gene46100.checks import (
     questions,
     run_inprocess,
 )
-from gene46100.checks import week3b as checks
+from gene46100.checks.week3b.common import History
 from gene46100_ref import week3b as ref
 
 REPO = Path(__file__).resolve().parent.parent
@@ -162,7 +162,7 @@ def test_per_window_r_is_finite_for_any_non_constant_prediction(notebook):
 def test_course_style_mean_is_finite_on_the_notebooks_data(notebook, changes):
     """The master's two demo runs, 2 epochs each, as the course would code them."""
     config = {**ref.DEFAULT_CONFIG, **changes, "epochs": 2}
-    score = course_train_sweep(config, checks.History(), data=notebook["DATA"])
+    score = course_train_sweep(config, History(), data=notebook["DATA"])
     assert math.isfinite(score), score
 
 
@@ -241,9 +241,9 @@ def test_the_reference_r_is_finite_on_every_hidden_test_window(seed):
     """The q2 cases replayed: no test window's prediction comes out constant, so
     a plain mean equals ``np.nanmean`` (course-style code loses nothing)."""
     plan = questions("week3b")["q2"].plan(question_rng("week3b", "q2", seed))
-    data = plan.context["data"]
-    for config in plan.context["cases"].values():
-        history = checks.History()
+    data = plan.facts.data
+    for config in plan.facts.cases.values():
+        history = History()
         score = ref.train_sweep(config, history, data=data, device="cpu")
         _, _, r = ref.test_model(history.model, ref.make_loaders(data, 64, 0)["test"])
         assert np.isfinite(r).all() and float(np.mean(r)) == pytest.approx(score)

@@ -104,7 +104,7 @@ def adapter_source(*objects: Any, header: str = "") -> str:
     """``Question.adapters`` from grader-written functions and classes: ``header``
     (imports under ``_grader`` names) plus the source of each object.
 
-    Adapters are defined as ordinary code in ``checks/<week>.py`` so that their
+    Adapters are defined as ordinary code in ``checks/<week>/`` so that their
     source is the one thing both sides agree on; the trusted side never calls them.
     """
     return header + "\n\n".join(inspect.getsource(o) for o in objects)
@@ -314,9 +314,7 @@ def question_class(module: ModuleType) -> type[Question]:
         CheckLayoutError: none, several, or one whose ``name`` disagrees with the
             module's file name.
     """
-    path = Path(module.__file__ or module.__name__).relative_to(
-        Path(__file__).parents[2]
-    )
+    path = shown_path(module)
     classes = [
         v
         for v in vars(module).values()
@@ -337,6 +335,13 @@ def question_class(module: ModuleType) -> type[Question]:
             f"name = {classes[0].name!r}: rename one so they agree"
         )
     return classes[0]
+
+
+def shown_path(module: ModuleType) -> str:
+    """A module's file as an instructor finds it (relative to the checkout)."""
+    path = Path(module.__file__ or module.__name__)
+    root = Path(__file__).parents[2]
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
 def questions(assignment: str) -> dict[str, Question]:

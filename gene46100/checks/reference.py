@@ -4,7 +4,8 @@
 at its top: importing it costs the grading command ~1 s of CPU per batch. Most of
 what the checks ask of it is plain data (a least-squares answer, a trajectory, a
 learning rate) that depends only on the call's arguments, and a batch asks for the
-same calls every run. ``Reference`` stands in for the module in ``checks/<week>.py``:
+same calls every run. ``Reference`` stands in for the module in
+``checks/<week>/common.py``:
 
 - a function named in ``cached`` is answered by ``store`` (``grader.refcache.
   CallCache``: by the exact arguments, kept across runs under the code's

@@ -1,6 +1,11 @@
-"""week1 q3: see ``Q3Gradient``."""
+"""week1 q3: ``mse_gradient`` against the reference, on three hidden regression
+problems, with the usual scale and sign mistakes named (full form: its feedback
+ends "; compare with central finite differences of mse_loss" and the reference is
+itself checked against central finite differences)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,8 +24,18 @@ from gene46100.checks.helpers import (
     keep_precision,
     matches,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week1.common import random_regression, ref
 from gene46100.contract.results import QuestionRun
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): each case's hidden X, y and beta."""
+
+    cases: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )
 
 
 class Q3Gradient(Question):
@@ -29,12 +44,12 @@ class Q3Gradient(Question):
     name = "q3"
     names = ("mse_gradient",)
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
+        plan = Plan(facts=Facts())
         for i, (m, p) in enumerate([(37, 3), (120, 5), (9, 1)]):
             X, y = random_regression(rng, m, p)
             beta = rng.normal(size=p)
-            plan.context[f"case{i}"] = (X, y, beta)
+            plan.facts.cases[f"case{i}"] = (X, y, beta)
             plan.call(
                 f"case{i}",
                 "mse_gradient",
@@ -44,16 +59,16 @@ class Q3Gradient(Question):
             )
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
         return [
             guarded(
                 "matches reference and finite differences",
-                lambda: self._check_cases(run, plan),
+                lambda: self._check_cases(run, plan.facts),
             )
         ]
 
-    def _check_cases(self, run: QuestionRun, plan: Plan) -> None:
-        for case, (X, y, beta) in plan.context.items():
+    def _check_cases(self, run: QuestionRun, facts: Facts) -> None:
+        for case, (X, y, beta) in facts.cases.items():
             what = f"mse_gradient on a hidden {X.shape[0]}x{X.shape[1]} problem"
             value = outcome_value(run, case, what)
             got = keep_precision(value, expect_array(value, what, shape=beta.shape))
@@ -102,3 +117,22 @@ def finite_difference_gradient(
         down = ref.mse_loss(X @ (beta - step), y)
         grad[j] = (up - down) / (2 * h)
     return grad
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``mse_gradient`` answers and what their feedback says."""
+
+    def scaled(factor: float | str):
+        def mse_gradient(X, y, beta):
+            scale = len(y) if factor == "m" else factor
+            return scale * ref.mse_gradient(X, y, beta)
+
+        return mse_gradient
+
+    return [
+        KnownWrong({"mse_gradient": scaled(0.5)}, "half", "half"),
+        KnownWrong({"mse_gradient": scaled(2.0)}, "twice", "double"),
+        KnownWrong({"mse_gradient": scaled(-1.0)}, "wrong sign", "sign"),
+        KnownWrong({"mse_gradient": scaled("m")}, "missing the 1/m", "no-1/m"),
+    ]

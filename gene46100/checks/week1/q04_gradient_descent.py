@@ -1,9 +1,11 @@
-"""week1 q4: see ``Q4GradientDescent``."""
+"""week1 q4: ``gradient_descent``: the whole trajectory (shape, start row, values)
+against the reference, and the three learning-rate regimes (a tiny rate crawls, half
+the stable limit converges to the normal-equation answer, 1.5x the limit diverges)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +26,7 @@ from gene46100.checks.helpers import (
     matches,
     wrong,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week1.common import GRADIENT_SCALES, random_regression, ref
 from gene46100.contract.results import QuestionRun
 
@@ -40,6 +43,24 @@ def gd_variant(
     return ref.gradient_descent(X, y, lr * scale, n_steps, beta0)
 
 
+@dataclass(frozen=True)
+class GDCase:
+    """One q4 probe's hidden problem: design, targets, rate, steps and start."""
+
+    X: np.ndarray
+    y: np.ndarray
+    lr: float
+    n_steps: int
+    beta0: np.ndarray | None = None
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): each probe's hidden problem, by probe id."""
+
+    cases: dict[str, GDCase] = field(default_factory=dict)
+
+
 class Q4GradientDescent(Question):
     """q4: whole trajectories vs the reference, and the three learning-rate regimes."""
 
@@ -47,9 +68,9 @@ class Q4GradientDescent(Question):
     names = ("gradient_descent",)
     provides = ("_check_design", "mse_gradient")  # a q3 slip must not cost q4 too
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
-        cases: dict[str, dict] = {}
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
+        plan = Plan(facts=Facts())
+        cases = plan.facts.cases
         for case in ("start0", "start1", "crawl", "converge", "diverge"):
             X, y = random_regression(
                 rng, int(rng.integers(40, 120)), int(rng.integers(2, 5))
@@ -57,22 +78,21 @@ class Q4GradientDescent(Question):
             cases[case] = q4_case(case, X, y, rng)
         for case, c in cases.items():
             kwargs = {}
-            if c["beta0"] is not None:
-                kwargs["beta0"] = plan.array(f"{case}_beta0", c["beta0"])
+            if c.beta0 is not None:
+                kwargs["beta0"] = plan.array(f"{case}_beta0", c.beta0)
             plan.call(
                 case,
                 "gradient_descent",
-                plan.array(f"{case}_X", c["X"]),
-                plan.array(f"{case}_y", c["y"]),
-                c["lr"],
-                c["n_steps"],
+                plan.array(f"{case}_X", c.X),
+                plan.array(f"{case}_y", c.y),
+                c.lr,
+                c.n_steps,
                 **kwargs,
             )
-        plan.context["cases"] = cases
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        cases = plan.context["cases"]
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        cases = plan.facts.cases
         return [
             guarded(
                 "trajectory shape (n_steps + 1, p) and row 0 = beta0",
@@ -100,27 +120,27 @@ class Q4GradientDescent(Question):
         ]
 
     def _trajectory(
-        self, run: QuestionRun, case: str, c: dict
+        self, run: QuestionRun, case: str, c: GDCase
     ) -> tuple[str, np.ndarray]:
         what = (
-            f"gradient_descent on a hidden {c['X'].shape[0]}x{c['X'].shape[1]} "
-            f"problem ({c['n_steps']} steps)"
+            f"gradient_descent on a hidden {c.X.shape[0]}x{c.X.shape[1]} "
+            f"problem ({c.n_steps} steps)"
         )
         return what, expect_float_array(outcome_value(run, case, what), what)
 
-    def _check_start(self, run: QuestionRun, cases: dict) -> None:
+    def _check_start(self, run: QuestionRun, cases: dict[str, GDCase]) -> None:
         for case in ("start0", "start1"):
             c = cases[case]
             what, got = self._trajectory(run, case, c)
             self._require_shape(what, got, c)
-            start = np.zeros(c["X"].shape[1]) if c["beta0"] is None else c["beta0"]
+            start = np.zeros(c.X.shape[1]) if c.beta0 is None else c.beta0
             if not matches(got[0], start, rtol=1e-12, atol=1e-12):
                 raise Mismatch(
                     f"{what}: row 0 should be the start, before any update"
                     + start_hint(got, c)
                 )
 
-    def _require_shape(self, what: str, got: np.ndarray, c: dict) -> None:
+    def _require_shape(self, what: str, got: np.ndarray, c: GDCase) -> None:
         expected = reference_gd(c)
         if got.shape != expected.shape:
             raise Mismatch(
@@ -128,7 +148,7 @@ class Q4GradientDescent(Question):
                 f"the start included); got {got.shape}" + trajectory_shape_hint(got, c)
             )
 
-    def _check_values(self, run: QuestionRun, cases: dict) -> None:
+    def _check_values(self, run: QuestionRun, cases: dict[str, GDCase]) -> None:
         for case in ("start0", "start1"):
             c = cases[case]
             what, got = self._trajectory(run, case, c)
@@ -143,10 +163,12 @@ class Q4GradientDescent(Question):
                     "each row is the previous one minus lr * mse_gradient",
                 )
 
-    def _last_row(self, run: QuestionRun, case: str, c: dict) -> tuple[str, np.ndarray]:
+    def _last_row(
+        self, run: QuestionRun, case: str, c: GDCase
+    ) -> tuple[str, np.ndarray]:
         # Behaviour checks read only the last row, so an off-by-one costs nothing here.
         what, got = self._trajectory(run, case, c)
-        p = c["X"].shape[1]
+        p = c.X.shape[1]
         if got.ndim != 2 or got.shape[1] != p or got.shape[0] == 0:
             raise Mismatch(
                 f"{what} should be a 2-D trajectory with {p} columns; "
@@ -154,11 +176,11 @@ class Q4GradientDescent(Question):
             )
         return what, got[-1]
 
-    def _check_crawl(self, run: QuestionRun, c: dict) -> None:
+    def _check_crawl(self, run: QuestionRun, c: GDCase) -> None:
         # Crawling is a behaviour: a little closer to the answer than the start (zeros),
         # but still far. 50 steps at 1e-4 x the limit close at most ~1 % of the gap.
         what, last = self._last_row(run, "crawl", c)
-        answer = ref.normal_equation(c["X"], c["y"])
+        answer = ref.normal_equation(c.X, c.y)
         start_gap = float(np.linalg.norm(answer))
         gap = float(np.linalg.norm(last - answer))
         if math.isfinite(gap) and 0.9 * start_gap < gap < start_gap:
@@ -178,9 +200,9 @@ class Q4GradientDescent(Question):
             "crawl, ending a little closer to the answer than it started: " + hint
         )
 
-    def _check_converge(self, run: QuestionRun, c: dict) -> None:
+    def _check_converge(self, run: QuestionRun, c: GDCase) -> None:
         what, last = self._last_row(run, "converge", c)
-        answer = ref.normal_equation(c["X"], c["y"])
+        answer = ref.normal_equation(c.X, c.y)
         if matches(last, answer, rtol=1e-6, atol=1e-8):
             return
         if not np.all(np.isfinite(last)) or np.linalg.norm(last) > 1e3 * (
@@ -200,13 +222,13 @@ class Q4GradientDescent(Question):
             f"at the normal-equation answer ({diff_summary(last, answer)}): {hint}"
         )
 
-    def _check_diverge(self, run: QuestionRun, c: dict) -> None:
+    def _check_diverge(self, run: QuestionRun, c: GDCase) -> None:
         what, last = self._last_row(run, "diverge", c)
-        answer = ref.normal_equation(c["X"], c["y"])
+        answer = ref.normal_equation(c.X, c.y)
         if np.all(np.isfinite(last)) and np.linalg.norm(last - answer) < 1e6 * (
             1 + np.linalg.norm(answer)
         ):
-            half = gd_variant(c["X"], c["y"], c["lr"], c["n_steps"], None, 0.5)[-1]
+            half = gd_variant(c.X, c.y, c.lr, c.n_steps, None, 0.5)[-1]
             hint = (
                 "every step is half as big as it should be (the gradient of (1/2) "
                 "MSE), which makes 1.5 x the limit stable"
@@ -220,39 +242,36 @@ class Q4GradientDescent(Question):
             )
 
 
-def q4_case(case: str, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> dict:
+def q4_case(
+    case: str, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> GDCase:
     """Learning rate, number of steps and start of one q4 probe (trusted-side)."""
     limit = ref.max_stable_lr(X)
-    c: dict[str, Any] = {"X": X, "y": y, "beta0": None}
+    beta0 = None
     if case in ("start0", "start1"):
-        c.update(
-            lr=float(rng.uniform(0.2, 0.8)) * limit, n_steps=int(rng.integers(5, 25))
-        )
+        lr, n_steps = float(rng.uniform(0.2, 0.8)) * limit, int(rng.integers(5, 25))
         if case == "start1":
-            c["beta0"] = rng.normal(scale=2.0, size=X.shape[1])
+            beta0 = rng.normal(scale=2.0, size=X.shape[1])
     elif case == "crawl":
-        c.update(lr=1e-4 * limit, n_steps=50)
+        lr, n_steps = 1e-4 * limit, 50
     elif case == "converge":
         # lr = 1/lambda_max contracts the error by (1 - 1/kappa) per step: 40 kappa
         # steps leave e^-40 of it, far below the rtol even with a halved gradient.
         eig = np.linalg.eigvalsh(X.T @ X)
-        c.update(
-            lr=0.5 * limit, n_steps=int(min(4000, math.ceil(40 * eig[-1] / eig[0])))
-        )
+        lr, n_steps = 0.5 * limit, int(min(4000, math.ceil(40 * eig[-1] / eig[0])))
     else:
-        c.update(lr=1.5 * limit, n_steps=150)
-    c["lr"] = float(c["lr"])
-    return c
+        lr, n_steps = 1.5 * limit, 150
+    return GDCase(X, y, float(lr), n_steps, beta0)
 
 
-def reference_gd(c: dict) -> np.ndarray:
+def reference_gd(c: GDCase) -> np.ndarray:
     with np.errstate(all="ignore"):
-        return ref.gradient_descent(c["X"], c["y"], c["lr"], c["n_steps"], c["beta0"])
+        return ref.gradient_descent(c.X, c.y, c.lr, c.n_steps, c.beta0)
 
 
-def trajectory_shape_hint(got: np.ndarray, c: dict) -> str:
+def trajectory_shape_hint(got: np.ndarray, c: GDCase) -> str:
     """Name off-by-one and orientation mistakes from the shape of a trajectory."""
-    n, p = c["n_steps"], c["X"].shape[1]
+    n, p = c.n_steps, c.X.shape[1]
     expected = reference_gd(c)
     if got.shape == (p,):
         return ": that is a single beta; return every step, with row 0 = beta0"
@@ -273,22 +292,22 @@ def trajectory_shape_hint(got: np.ndarray, c: dict) -> str:
     return ""
 
 
-def start_hint(got: np.ndarray, c: dict) -> str:
+def start_hint(got: np.ndarray, c: GDCase) -> str:
     """Why row 0 is not the start."""
     if len(got) > 1 and np.all(got == got[-1]):
         return (
             ": every row equals the last one, so the same array was appended and "
             "then updated in place; append beta.copy()"
         )
-    if c["beta0"] is not None and close(got[0], np.zeros_like(got[0]), 0.0, 1e-12):
+    if c.beta0 is not None and close(got[0], np.zeros_like(got[0]), 0.0, 1e-12):
         return ": it is zeros although beta0 was given; the function ignores beta0"
-    if c["beta0"] is None:
+    if c.beta0 is None:
         return ": with beta0=None, row 0 must be zeros"
     return ": row 0 must be beta0 itself (did you record beta after the first update?)"
 
 
-def q4_candidates(c: dict) -> list[Candidate]:
-    X, y, lr, n, beta0 = c["X"], c["y"], c["lr"], c["n_steps"], c["beta0"]
+def q4_candidates(c: GDCase) -> list[Candidate]:
+    X, y, lr, n, beta0 = c.X, c.y, c.lr, c.n_steps, c.beta0
     m = X.shape[0]
     scaled = [
         *GRADIENT_SCALES,
@@ -321,3 +340,59 @@ def q4_candidates(c: dict) -> list[Candidate]:
             )
         )
     return candidates
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``gradient_descent`` answers and what their feedback says."""
+
+    def missing_start(X, y, lr, n_steps, beta0=None):
+        return ref.gradient_descent(X, y, lr, n_steps, beta0)[1:]
+
+    def extra_row(X, y, lr, n_steps, beta0=None):
+        return ref.gradient_descent(X, y, lr, n_steps + 1, beta0)
+
+    def ignores_beta0(X, y, lr, n_steps, beta0=None):
+        return ref.gradient_descent(X, y, lr, n_steps)
+
+    def half_gradient(X, y, lr, n_steps, beta0=None):
+        return ref.gradient_descent(X, y, lr / 2, n_steps, beta0)
+
+    def uphill(X, y, lr, n_steps, beta0=None):
+        return ref.gradient_descent(X, y, -lr, n_steps, beta0)
+
+    def aliased(X, y, lr, n_steps, beta0=None):
+        beta = np.zeros(X.shape[1]) if beta0 is None else np.array(beta0, dtype=float)
+        rows = [beta]
+        for _ in range(n_steps):
+            beta -= lr * ref.mse_gradient(X, y, beta)  # in place: every row is `beta`
+            rows.append(beta)
+        return np.array(rows)
+
+    def clipped(X, y, lr, n_steps, beta0=None):
+        beta = np.zeros(X.shape[1]) if beta0 is None else np.array(beta0, dtype=float)
+        rows = [beta]
+        for _ in range(n_steps):
+            grad = ref.mse_gradient(X, y, beta)
+            beta = beta - lr * grad / max(1.0, np.linalg.norm(grad))
+            rows.append(beta)
+        return np.array(rows)
+
+    return [
+        KnownWrong(
+            {"gradient_descent": missing_start}, "start row is missing", "no-start"
+        ),
+        KnownWrong({"gradient_descent": extra_row}, "one row too many", "extra-row"),
+        KnownWrong(
+            {"gradient_descent": ignores_beta0}, "ignores beta0", "ignores-beta0"
+        ),
+        KnownWrong({"gradient_descent": half_gradient}, "(1/2) MSE", "half-gradient"),
+        KnownWrong(
+            {"gradient_descent": half_gradient},
+            "makes 1.5 x the limit stable",
+            "half-gradient-stays-bounded",
+        ),
+        KnownWrong({"gradient_descent": uphill}, "uphill", "uphill"),
+        KnownWrong({"gradient_descent": aliased}, "beta.copy()", "aliased-rows"),
+        KnownWrong({"gradient_descent": clipped}, "stayed bounded", "clipped"),
+    ]

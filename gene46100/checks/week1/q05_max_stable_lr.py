@@ -1,8 +1,11 @@
-"""week1 q5: see ``Q5MaxStableLR``."""
+"""week1 q5: ``max_stable_lr`` against the reference (2 / the largest eigenvalue of
+the Hessian (2/m) X^T X) on four hidden designs, and against real gradient descent:
+it must still converge 5 % below the returned rate and diverge 5 % above it."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,8 +25,16 @@ from gene46100.checks.helpers import (
     matches,
     times,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week1.common import random_regression, ref
 from gene46100.contract.results import QuestionRun
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): each case's hidden design and targets."""
+
+    cases: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 class Q5MaxStableLR(Question):
@@ -32,9 +43,9 @@ class Q5MaxStableLR(Question):
     name = "q5"
     names = ("max_stable_lr",)
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
-        cases = {}
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
+        plan = Plan(facts=Facts())
+        cases = plan.facts.cases
         for i in range(4):
             m, p = int(rng.integers(10, 300)), int(rng.integers(1, 6))
             X, y = random_regression(rng, m, p)
@@ -42,11 +53,10 @@ class Q5MaxStableLR(Question):
                 X = X @ (np.eye(p) + rng.normal(scale=0.7, size=(p, p)))
             cases[f"lr{i}"] = (X, y)
             plan.call(f"lr{i}", "max_stable_lr", plan.array(f"X{i}", X))
-        plan.context["cases"] = cases
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        cases = plan.context["cases"]
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        cases = plan.facts.cases
         return [
             guarded(
                 "matches the reference (2 / largest eigenvalue of (2/m) X^T X)",
@@ -69,7 +79,9 @@ class Q5MaxStableLR(Question):
             )
         return what, got
 
-    def _check_values(self, run: QuestionRun, cases: dict) -> None:
+    def _check_values(
+        self, run: QuestionRun, cases: dict[str, tuple[np.ndarray, np.ndarray]]
+    ) -> None:
         for case, (X, _) in cases.items():
             what, got = self._value(run, case, X)
             expected = ref.max_stable_lr(X)
@@ -84,7 +96,12 @@ class Q5MaxStableLR(Question):
                     )
                 )
 
-    def _check_divergence(self, run: QuestionRun, cases: dict, plan: Plan) -> None:
+    def _check_divergence(
+        self,
+        run: QuestionRun,
+        cases: dict[str, tuple[np.ndarray, np.ndarray]],
+        plan: Plan[Facts],
+    ) -> None:
         for case in ("lr0", "lr3"):
             X, y = cases[case]
             what, got = self._value(run, case, X)
@@ -100,11 +117,11 @@ class Q5MaxStableLR(Question):
                 )
 
     @staticmethod
-    def _diverges(plan: Plan, case: str, lr: float) -> bool:
+    def _diverges(plan: Plan[Facts], case: str, lr: float) -> bool:
         """``gd_diverges`` on the hidden ``case`` at ``lr``, once: 1,000 reference
         steps a call, and a class mostly gives the same few rates. The answer (one
         bool per rate) is kept across runs, so a regrade needs no reference."""
-        X, y = plan.context["cases"][case]
+        X, y = plan.facts.cases[case]
         key = f"diverges:{case}:{float(lr).hex()}"
         return plan.memo(key, lambda: gd_diverges(X, y, lr))
 
@@ -165,5 +182,43 @@ def q5_candidates(X: np.ndarray) -> list[Candidate]:
         (
             "you used the sum of the eigenvalues (the trace); only the largest matters",
             lambda: m / float(np.sum(eig)),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``max_stable_lr`` answers and what their feedback says."""
+
+    def from_hessian(factor: float, which: str = "max", hessian: str = "2/m"):
+        def max_stable_lr(X):
+            gram = X.T @ X * (2.0 / len(X) if hessian == "2/m" else 1.0)
+            eig = np.linalg.eigvalsh(gram)
+            return float(factor / (eig[-1] if which == "max" else eig[0]))
+
+        return max_stable_lr
+
+    def singular_value(X):
+        return float(len(X) / np.linalg.svd(X, compute_uv=False)[0])
+
+    return [
+        KnownWrong(
+            {"max_stable_lr": from_hessian(1.0)}, "fastest-converging", "1/lmax"
+        ),
+        KnownWrong(
+            {"max_stable_lr": from_hessian(2.0, hessian="XtX")},
+            "include the 2/m",
+            "no-2/m",
+        ),
+        KnownWrong(
+            {"max_stable_lr": from_hessian(2.0, which="min")},
+            "smallest eigenvalue",
+            "lmin",
+        ),
+        KnownWrong({"max_stable_lr": singular_value}, "singular value", "sigma"),
+        KnownWrong(
+            {"max_stable_lr": from_hessian(1.0)},
+            "real limit is higher",
+            "1/lmax-converges-above",
         ),
     ]

@@ -1,8 +1,11 @@
-"""week1 q6: see ``Q6SGD``."""
+"""week1 q6: ``sgd``: the exact mini-batch trajectory against the reference (one row
+per update plus the start; a short last batch, equal batches, one full batch), the
+same seed giving the same trajectory, and the usual order and batch mistakes named."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,8 +24,28 @@ from gene46100.checks.helpers import (
     matches,
     wrong,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week1.common import GRADIENT_SCALES, random_regression, ref
 from gene46100.contract.results import QuestionRun
+
+
+@dataclass(frozen=True)
+class SGDCase:
+    """One q6 problem: hidden design and targets, and the call's other arguments."""
+
+    X: np.ndarray
+    y: np.ndarray
+    lr: float
+    n_epochs: int
+    batch_size: int
+    seed: int
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): each case's hidden problem, by name."""
+
+    cases: dict[str, SGDCase] = field(default_factory=dict)
 
 
 class Q6SGD(Question):
@@ -32,32 +55,31 @@ class Q6SGD(Question):
     names = ("sgd",)
     provides = ("_check_design", "mse_gradient")  # a q3 slip must not cost q6 too
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
-        cases = {}
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
+        plan = Plan(facts=Facts())
+        cases = plan.facts.cases
         for case in ("short", "even", "full"):
             cases[case] = q6_case(case, rng)
         for case, c in cases.items():
             self._call(plan, case, case, c)
         self._call(plan, "short_again", "short", cases["short"])  # same seed, again
-        plan.context["cases"] = cases
         return plan
 
     @staticmethod
-    def _call(plan: Plan, probe: str, case: str, c: dict) -> None:
+    def _call(plan: Plan[Facts], probe: str, case: str, c: SGDCase) -> None:
         plan.call(
             probe,
             "sgd",
-            plan.array(f"{case}_X", c["X"]),
-            plan.array(f"{case}_y", c["y"]),
-            c["lr"],
-            c["n_epochs"],
-            c["batch_size"],
-            c["seed"],
+            plan.array(f"{case}_X", c.X),
+            plan.array(f"{case}_y", c.y),
+            c.lr,
+            c.n_epochs,
+            c.batch_size,
+            c.seed,
         )
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        cases = plan.context["cases"]
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        cases = plan.facts.cases
         return [
             guarded(
                 "one row per update plus the start",
@@ -71,12 +93,12 @@ class Q6SGD(Question):
         ]
 
     def _trajectory(
-        self, run: QuestionRun, probe: str, c: dict
+        self, run: QuestionRun, probe: str, c: SGDCase
     ) -> tuple[str, np.ndarray]:
-        m, p = c["X"].shape
+        m, p = c.X.shape
         what = (
-            f"sgd on a hidden {m}x{p} problem (batch_size {c['batch_size']}, "
-            f"{c['n_epochs']} epochs)"
+            f"sgd on a hidden {m}x{p} problem (batch_size {c.batch_size}, "
+            f"{c.n_epochs} epochs)"
         )
         got = expect_float_array(outcome_value(run, probe, what), what)
         expected = reference_sgd(c)
@@ -88,11 +110,11 @@ class Q6SGD(Question):
             )
         return what, got
 
-    def _check_shapes(self, run: QuestionRun, cases: dict) -> None:
+    def _check_shapes(self, run: QuestionRun, cases: dict[str, SGDCase]) -> None:
         for case, c in cases.items():
             self._trajectory(run, case, c)
 
-    def _check_values(self, run: QuestionRun, cases: dict) -> None:
+    def _check_values(self, run: QuestionRun, cases: dict[str, SGDCase]) -> None:
         what, first = self._trajectory(run, "short", cases["short"])
         _, again = self._trajectory(run, "short_again", cases["short"])
         if not np.array_equal(first, again, equal_nan=True):
@@ -118,7 +140,7 @@ class Q6SGD(Question):
                 )
 
 
-def q6_case(case: str, rng: np.random.Generator) -> dict:
+def q6_case(case: str, rng: np.random.Generator) -> SGDCase:
     """One q6 problem: a short last batch, equal batches, or one full batch."""
     p = int(rng.integers(2, 5))
     if case == "short":
@@ -133,24 +155,20 @@ def q6_case(case: str, rng: np.random.Generator) -> dict:
         batch = m
     X, y = random_regression(rng, m, p)
     # Mini-batch Hessians are noisier than the full one: a tenth of the limit is safe.
-    return {
-        "X": X,
-        "y": y,
-        "lr": float(0.1 * ref.max_stable_lr(X)),
-        "n_epochs": int(rng.integers(2, 5)),
-        "batch_size": batch,
-        "seed": int(rng.integers(0, 2**31 - 1)),
-    }
+    lr = float(0.1 * ref.max_stable_lr(X))
+    n_epochs = int(rng.integers(2, 5))
+    seed = int(rng.integers(0, 2**31 - 1))
+    return SGDCase(X, y, lr, n_epochs, batch, seed)
 
 
-def reference_sgd(c: dict) -> np.ndarray:
-    return ref.sgd(c["X"], c["y"], c["lr"], c["n_epochs"], c["batch_size"], c["seed"])
+def reference_sgd(c: SGDCase) -> np.ndarray:
+    return ref.sgd(c.X, c.y, c.lr, c.n_epochs, c.batch_size, c.seed)
 
 
-def sgd_shape_hint(shape: tuple[int, ...], c: dict) -> str:
+def sgd_shape_hint(shape: tuple[int, ...], c: SGDCase) -> str:
     """Name the usual row-count mistakes."""
-    m, p = c["X"].shape
-    epochs, batch = c["n_epochs"], c["batch_size"]
+    m, p = c.X.shape
+    epochs, batch = c.n_epochs, c.batch_size
     rows = 1 + epochs * math.ceil(m / batch)
     if len(shape) != 2 or shape[1] != p:
         return ": one row per update, one column per coefficient"
@@ -187,14 +205,14 @@ def epoch_orders(mode: str, m: int, n_epochs: int, seed: int) -> list[np.ndarray
 
 
 def sgd_variant(
-    c: dict, mode: str = "fresh", divisor: str = "batch", scale: float = 1.0
+    c: SGDCase, mode: str = "fresh", divisor: str = "batch", scale: float = 1.0
 ) -> np.ndarray:
     """SGD with a known mistake in the order, the sampling or the batch mean."""
-    X, y, lr, batch = c["X"], c["y"], c["lr"], c["batch_size"]
+    X, y, lr, batch = c.X, c.y, c.lr, c.batch_size
     m, p = X.shape
-    rng = np.random.default_rng(c["seed"])
+    rng = np.random.default_rng(c.seed)
     beta, rows = np.zeros(p), [np.zeros(p)]
-    orders = epoch_orders(mode, m, c["n_epochs"], c["seed"])
+    orders = epoch_orders(mode, m, c.n_epochs, c.seed)
     for order in orders:
         for start in range(0, m, batch):
             idx = (
@@ -209,7 +227,7 @@ def sgd_variant(
     return np.stack(rows)
 
 
-def q6_candidates(c: dict) -> list[Candidate]:
+def q6_candidates(c: SGDCase) -> list[Candidate]:
     same = (
         "every epoch visits the samples in the same order: draw order = "
         "rng.permutation(m) at the start of each epoch, from one rng made once "
@@ -248,4 +266,84 @@ def q6_candidates(c: dict) -> list[Candidate]:
             lambda: sgd_variant(c, divisor="m"),
         ),
         *[(hint, lambda s=s: sgd_variant(c, scale=s)) for s, hint in GRADIENT_SCALES],
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``sgd`` answers and what their feedback says."""
+
+    def steps(X, y, lr, orders, batch_size, keep_last=True, divisor=None):
+        """Mini-batch updates over given epoch orders (the variants' skeleton)."""
+        beta = np.zeros(X.shape[1])
+        rows = [beta]
+        for order in orders:
+            stop = len(order) if keep_last else len(order) - len(order) % batch_size
+            for start in range(0, stop, batch_size):
+                idx = order[start : start + batch_size]
+                size = divisor or len(idx)
+                beta = beta - lr * (2.0 / size) * X[idx].T @ (X[idx] @ beta - y[idx])
+                rows.append(beta)
+        return np.array(rows)
+
+    def fresh_orders(m: int, n_epochs: int, seed: int) -> list[np.ndarray]:
+        rng = np.random.default_rng(seed)
+        return [rng.permutation(m) for _ in range(n_epochs)]
+
+    def same_order(X, y, lr, n_epochs, batch_size, seed):
+        order = np.random.default_rng(seed).permutation(len(y))
+        return steps(X, y, lr, [order] * n_epochs, batch_size)
+
+    def reseeded_each_epoch(X, y, lr, n_epochs, batch_size, seed):
+        orders = [
+            np.random.default_rng(seed).permutation(len(y)) for _ in range(n_epochs)
+        ]
+        return steps(X, y, lr, orders, batch_size)
+
+    def new_rng_per_epoch(X, y, lr, n_epochs, batch_size, seed):
+        orders = [
+            np.random.default_rng(seed + e).permutation(len(y)) for e in range(n_epochs)
+        ]
+        return steps(X, y, lr, orders, batch_size)
+
+    def drops_last(X, y, lr, n_epochs, batch_size, seed):
+        orders = fresh_orders(len(y), n_epochs, seed)
+        return steps(X, y, lr, orders, batch_size, keep_last=False)
+
+    def short_batch_mean(X, y, lr, n_epochs, batch_size, seed):
+        orders = fresh_orders(len(y), n_epochs, seed)
+        return steps(X, y, lr, orders, batch_size, divisor=batch_size)
+
+    def global_rng(X, y, lr, n_epochs, batch_size, seed):
+        orders = [np.random.permutation(len(y)) for _ in range(n_epochs)]
+        return steps(X, y, lr, orders, batch_size)
+
+    def with_replacement(X, y, lr, n_epochs, batch_size, seed):
+        rng = np.random.default_rng(seed)
+        m = len(y)
+        beta, rows = np.zeros(X.shape[1]), [np.zeros(X.shape[1])]
+        for _ in range(n_epochs * math.ceil(m / batch_size)):
+            idx = rng.choice(m, size=batch_size)
+            beta = beta - lr * ref.mse_gradient(X[idx], y[idx], beta)
+            rows.append(beta)
+        return np.array(rows)
+
+    def half_gradient(X, y, lr, n_epochs, batch_size, seed):
+        return ref.sgd(X, y, lr / 2, n_epochs, batch_size, seed)
+
+    def missing_start(X, y, lr, n_epochs, batch_size, seed):
+        return ref.sgd(X, y, lr, n_epochs, batch_size, seed)[1:]
+
+    return [
+        KnownWrong({"sgd": same_order}, "same order", "no-reshuffle"),
+        KnownWrong({"sgd": reseeded_each_epoch}, "same order", "reseeded-each-epoch"),
+        KnownWrong(
+            {"sgd": new_rng_per_epoch}, "new rng each epoch", "new-rng-per-epoch"
+        ),
+        KnownWrong({"sgd": drops_last}, "short batch is dropped", "drops-last"),
+        KnownWrong({"sgd": short_batch_mean}, "averaged over batch_size", "short-mean"),
+        KnownWrong({"sgd": global_rng}, "np.random.*", "global-rng"),
+        KnownWrong({"sgd": with_replacement}, "with replacement", "replacement"),
+        KnownWrong({"sgd": missing_start}, "start row", "no-start"),
+        KnownWrong({"sgd": half_gradient}, "(1/2) MSE", "half-gradient"),
     ]

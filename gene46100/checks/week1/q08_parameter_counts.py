@@ -1,8 +1,11 @@
-"""week1 q8: see ``Q8ParameterCounts``."""
+"""week1 q8: ``count_parameters`` on grader-built MLPs (trainable parameters only,
+some frozen) and ``mlp_param_count`` by formula on public and hidden layer lists,
+both exact, with the usual counting mistakes named."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,8 +23,18 @@ from gene46100.checks.helpers import (
     first_match,
     times,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week1.common import MLP_ADAPTERS, grader_mlp, ref
 from gene46100.contract.results import QuestionRun
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): each grader MLP's layer widths and frozen
+    parameters, and each layer list given to ``mlp_param_count``, by probe id."""
+
+    models: dict[str, tuple[list[int], list[str]]] = field(default_factory=dict)
+    layer_lists: dict[str, list[int]] = field(default_factory=dict)
 
 
 class Q8ParameterCounts(Question):
@@ -31,9 +44,9 @@ class Q8ParameterCounts(Question):
     names = ("count_parameters", "mlp_param_count")
     adapters = MLP_ADAPTERS
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
-        models = {}
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
+        plan = Plan(facts=Facts())
+        models = plan.facts.models
         for i, n_layers in enumerate((2, 3, 3)):
             sizes = (
                 [int(rng.integers(1, 21))]
@@ -52,28 +65,30 @@ class Q8ParameterCounts(Question):
             )
             models[f"count{i}"] = (sizes, frozen)
             plan.call(f"count{i}", "count_parameters", grader_mlp(sizes, frozen=frozen))
-        layer_lists = {"formula_small": [2, 3, 1], "formula_wide": [1, 1024, 1]}
+        layer_lists = plan.facts.layer_lists
+        layer_lists.update(formula_small=[2, 3, 1], formula_wide=[1, 1024, 1])
         for i in range(3):
             length = int(rng.integers(2, 6))
             layer_lists[f"formula{i}"] = [int(s) for s in rng.integers(1, 200, length)]
         for case, sizes in layer_lists.items():
             plan.call(case, "mlp_param_count", sizes)
-        plan.context.update(models=models, layer_lists=layer_lists)
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
         return [
             guarded(
                 "count_parameters counts trainable parameters only",
-                lambda: self._check_count(run, plan.context["models"]),
+                lambda: self._check_count(run, plan.facts.models),
             ),
             guarded(
                 "mlp_param_count by formula",
-                lambda: self._check_formula(run, plan.context["layer_lists"]),
+                lambda: self._check_formula(run, plan.facts.layer_lists),
             ),
         ]
 
-    def _check_count(self, run: QuestionRun, models: dict) -> None:
+    def _check_count(
+        self, run: QuestionRun, models: dict[str, tuple[list[int], list[str]]]
+    ) -> None:
         for case, (sizes, frozen) in models.items():
             what = f"count_parameters on a hidden {len(sizes) - 1}-layer MLP" + (
                 " with some frozen parameters" if frozen else ""
@@ -92,7 +107,9 @@ class Q8ParameterCounts(Question):
                     )
                 )
 
-    def _check_formula(self, run: QuestionRun, layer_lists: dict) -> None:
+    def _check_formula(
+        self, run: QuestionRun, layer_lists: dict[str, list[int]]
+    ) -> None:
         for case, sizes in layer_lists.items():
             public = case in ("formula_small", "formula_wide")
             what = (
@@ -168,5 +185,49 @@ def q8_formula_candidates(sizes: Sequence[int]) -> list[Candidate]:
         (
             "the input layer got biases too; only layers after the input have biases",
             lambda: sum(a * b for a, b in pairs) + sum(sizes),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong parameter counts and what their feedback says."""
+
+    def count_all(model):
+        return sum(p.numel() for p in model.parameters())
+
+    def count_weights_only(model):
+        return sum(
+            p.numel() for n, p in model.named_parameters() if n.endswith("weight")
+        )
+
+    def count_tensors(model):
+        return len([p for p in model.parameters() if p.requires_grad])
+
+    def formula_no_bias(sizes):
+        return sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+    def formula_bias_per_input(sizes):
+        return sum(a * (b + 1) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+    return [
+        KnownWrong(
+            {"count_parameters": count_all},
+            "frozen parameters were counted",
+            "counts-frozen",
+        ),
+        KnownWrong(
+            {"count_parameters": count_weights_only}, "biases are missing", "no-bias"
+        ),
+        KnownWrong({"count_parameters": count_tensors}, "numel", "counts-tensors"),
+        KnownWrong(
+            {"mlp_param_count": formula_no_bias},
+            "should be 13; got 9",
+            "formula-no-bias",
+        ),
+        KnownWrong(
+            {"mlp_param_count": formula_bias_per_input},
+            "one bias per input unit",
+            "formula-bias-per-input",
         ),
     ]

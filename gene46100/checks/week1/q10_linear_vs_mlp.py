@@ -1,9 +1,13 @@
-"""week1 q10: see ``Q10LinearVsMLP``."""
+"""week1 q10: ``fit_linear_vs_mlp`` on a hidden curve and a hidden straight line:
+``linear_mse`` is the exact least-squares optimum with an intercept, and ``mlp_mse``
+is finite, no lower than any function of x can reach, and at most a fifth of the
+best line's on the curve."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,6 +26,7 @@ from gene46100.checks.helpers import (
     matches,
     times,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.contract.results import QuestionRun
 
 # The MLP must reach at most a fifth of the best line's MSE on each curve. Over 3
@@ -90,15 +95,22 @@ def line_mse(x: np.ndarray, y: np.ndarray, intercept: bool = True) -> float:
     return float(np.mean((design @ coef - y) ** 2))
 
 
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): each case's hidden points, by shape."""
+
+    cases: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
 class Q10LinearVsMLP(Question):
     """q10: ``fit_linear_vs_mlp``: the exact line optimum, and an MLP that beats it."""
 
     name = "q10"
     names = ("fit_linear_vs_mlp",)
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
-        cases = {}
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
+        plan = Plan(facts=Facts())
+        cases = plan.facts.cases
         # One curve per batch and the line: each call trains an MLP (the student's
         # compute is most of a submission's grading time), and the pair is enough
         # to tell an MLP that learned the curve from a number made up for it.
@@ -113,11 +125,10 @@ class Q10LinearVsMLP(Question):
                 plan.array(f"{shape}_y", y),
                 int(rng.integers(0, 2**31 - 1)),
             )
-        plan.context["cases"] = cases
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        cases = plan.context["cases"]
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        cases = plan.facts.cases
         return [
             guarded(
                 "linear_mse is the least-squares optimum with an intercept",
@@ -145,7 +156,9 @@ class Q10LinearVsMLP(Question):
             )
         return f"{what}: {key}", expect_float(value.data[key], f"{what}: {key}")
 
-    def _check_linear(self, run: QuestionRun, cases: dict) -> None:
+    def _check_linear(
+        self, run: QuestionRun, cases: dict[str, tuple[np.ndarray, np.ndarray]]
+    ) -> None:
         for case, (x, y) in cases.items():
             what, got = self._number(run, case, x, "linear_mse")
             expected = line_mse(x, y)
@@ -162,7 +175,9 @@ class Q10LinearVsMLP(Question):
                 )
             raise Mismatch(f"{what} is wrong ({times(got, expected)}): {hint}")
 
-    def _check_mlp(self, run: QuestionRun, cases: dict) -> None:
+    def _check_mlp(
+        self, run: QuestionRun, cases: dict[str, tuple[np.ndarray, np.ndarray]]
+    ) -> None:
         for case, (x, y) in cases.items():
             what, got = self._number(run, case, x, "mlp_mse")
             best_line = line_mse(x, y)
@@ -208,5 +223,85 @@ def q10_candidates(x: np.ndarray, y: np.ndarray) -> list[Candidate]:
         (
             "measured on standardised y: undo the scaling before computing the MSE",
             lambda: best / np.var(y),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``fit_linear_vs_mlp`` answers and what their feedback says."""
+    import torch
+
+    def cheap_curve_mse(x, y):
+        """A degree-12 polynomial stands in for a trained MLP (fast, non-linear)."""
+        z = (x - x.mean()) / x.std()
+        return float(np.mean((np.polyval(np.polyfit(z, y, 12), z) - y) ** 2))
+
+    def best_line_mse(x, y, intercept=True):
+        return line_mse(np.asarray(x), np.asarray(y), intercept)
+
+    def fit_variant(linear, mlp):
+        def fit_linear_vs_mlp(x, y, seed):
+            return {"linear_mse": linear(x, y), "mlp_mse": mlp(x, y)}
+
+        return fit_linear_vs_mlp
+
+    def tensor_values(x, y, seed):
+        return {"linear_mse": torch.tensor(best_line_mse(x, y)), "mlp_mse": 0.0}
+
+    return [
+        KnownWrong(
+            {
+                "fit_linear_vs_mlp": fit_variant(
+                    lambda x, y: best_line_mse(x, y, intercept=False), cheap_curve_mse
+                )
+            },
+            "intercept",
+            "no-intercept",
+        ),
+        KnownWrong(
+            {
+                "fit_linear_vs_mlp": fit_variant(
+                    lambda x, y: math.sqrt(best_line_mse(x, y)), cheap_curve_mse
+                )
+            },
+            "RMSE",
+            "rmse",
+        ),
+        KnownWrong(
+            {
+                "fit_linear_vs_mlp": fit_variant(
+                    lambda x, y: best_line_mse(x, y) / np.var(y), cheap_curve_mse
+                )
+            },
+            "standardised",
+            "standardised-units",
+        ),
+        KnownWrong(
+            {"fit_linear_vs_mlp": fit_variant(best_line_mse, best_line_mse)},
+            "no better than the best straight line",
+            "untrained-mlp",
+        ),
+        KnownWrong(
+            {"fit_linear_vs_mlp": fit_variant(best_line_mse, lambda x, y: math.nan)},
+            "not finite",
+            "diverged",
+        ),
+        KnownWrong(
+            {"fit_linear_vs_mlp": tensor_values}, "should be a float", "tensor-values"
+        ),
+        KnownWrong(
+            {"fit_linear_vs_mlp": fit_variant(best_line_mse, lambda x, y: 0.0)},
+            "below the least MSE any model can reach",
+            "hardcoded-zero-mlp",
+        ),
+        KnownWrong(
+            {
+                "fit_linear_vs_mlp": fit_variant(
+                    best_line_mse, lambda x, y: best_line_mse(x, y) / 10
+                )
+            },
+            "below the least MSE any model can reach",
+            "mlp-claims-a-tenth-of-the-line",
         ),
     ]

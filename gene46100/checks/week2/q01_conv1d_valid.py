@@ -1,105 +1,97 @@
-"""week2 q1: see ``Q1Conv1dValid``."""
+"""week2 q1: ``conv1d_valid`` against PyTorch's ``F.conv1d`` (the short form).
+
+Cross-correlation, valid mode, stride 1, on fresh signals and kernels, then on the
+edge cases: a kernel of length 1 and one as long as the signal.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from gene46100.checks import (
-    Check,
-    Mismatch,
-    Plan,
-    Question,
-    guarded,
-    outcome_value,
-)
-from gene46100.checks.helpers import (
-    Candidate,
-    expect_float_array,
-    first_match,
-    matches,
-    wrong,
-)
-from gene46100.checks.week2.common import conv_oracle, length_hint
-from gene46100.contract.results import QuestionRun
+from gene46100.checks.helpers import Candidate
+from gene46100.checks.known import KnownWrong
+from gene46100.checks.simple import Case, FunctionQuestion
+from gene46100.checks.week2.common import conv_oracle, length_hint, ref
+
+VALUES = "matches F.conv1d on fresh signals and kernels"
+EDGES = "edge cases: a kernel of length 1 and one as long as the signal"
 
 
-class Q1Conv1dValid(Question):
+class Q1Conv1dValid(FunctionQuestion):
     """q1: ``conv1d_valid`` vs ``F.conv1d`` (cross-correlation, valid, stride 1)."""
 
     name = "q1"
-    names = ("conv1d_valid",)
+    function = "conv1d_valid"
+    checks = {VALUES: 2.0, EDGES: 1.0}
+    advice = "out[i] = sum_j signal[i + j] * kernel[j] for i = 0 .. L - k"
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def cases(self, rng: np.random.Generator) -> list[Case]:
         sizes = {
             "short": (int(rng.integers(15, 40)), int(rng.integers(3, 8))),
             "long": (int(rng.integers(150, 300)), int(rng.integers(8, 16))),
         }
         L = int(rng.integers(5, 15))
         sizes.update(k1=(int(rng.integers(5, 30)), 1), kL=(L, L))
-        cases = {}
+        cases = []
         for case, (L, k) in sizes.items():
             signal, kernel = rng.normal(size=L), rng.normal(size=k)
-            cases[case] = (signal, kernel)
-            plan.call(
-                case,
-                "conv1d_valid",
-                plan.array(f"{case}_signal", signal),
-                plan.array(f"{case}_kernel", kernel),
-            )
-        plan.context["cases"] = cases
-        return plan
+            check = EDGES if case in ("k1", "kL") else VALUES
+            cases.append(Case(case, (signal, kernel), check=check))
+        return cases
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        cases = plan.context["cases"]
+    def expected(self, signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        return conv_oracle(signal, kernel)
+
+    def describe(self, signal: np.ndarray, kernel: np.ndarray) -> str:
+        return (
+            f"conv1d_valid on a hidden signal of length {len(signal)} with a kernel "
+            f"of {len(kernel)}"
+        )
+
+    def shape_hint(
+        self, got: np.ndarray, signal: np.ndarray, kernel: np.ndarray
+    ) -> str:
+        return (
+            length_hint(got.shape[0], len(signal), len(kernel)) if got.ndim == 1 else ""
+        )
+
+    def variants(self, signal: np.ndarray, kernel: np.ndarray) -> list[Candidate]:
+        expected = conv_oracle(signal, kernel)
         return [
-            guarded(
-                "matches F.conv1d on fresh signals and kernels",
-                lambda: self._check(run, cases, ("short", "long")),
-                weight=2.0,
+            (
+                "the kernel is flipped: that is true convolution (np.convolve), but "
+                "deep learning's 'convolution' is cross-correlation, which slides the "
+                "kernel as it is (np.correlate)",
+                lambda: np.convolve(signal, kernel, "valid"),
             ),
-            guarded(
-                "edge cases: a kernel of length 1 and one as long as the signal",
-                lambda: self._check(run, cases, ("k1", "kL")),
+            ("the outputs are in reverse order", lambda: expected[::-1]),
+            (
+                "each window is averaged, not summed: drop the division by k",
+                lambda: expected / len(kernel),
             ),
         ]
 
-    def _check(self, run: QuestionRun, cases: dict, names: Sequence[str]) -> None:
-        for case in names:
-            signal, kernel = cases[case]
-            L, k = len(signal), len(kernel)
-            what = f"conv1d_valid on a hidden signal of length {L} with a kernel of {k}"
-            got = expect_float_array(outcome_value(run, case, what), what)
-            expected = conv_oracle(signal, kernel)
-            if got.shape != expected.shape:
-                hint = length_hint(got.shape[0], L, k) if got.ndim == 1 else ""
-                raise Mismatch(
-                    f"{what} should have shape ({L - k + 1},); got {got.shape}{hint}"
-                )
-            if not matches(got, expected, rtol=1e-9, atol=1e-12):
-                raise wrong(
-                    what,
-                    got,
-                    expected,
-                    first_match(got, q1_candidates(signal, kernel)),
-                    "out[i] = sum_j signal[i + j] * kernel[j] for i = 0 .. L - k",
-                )
 
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``conv1d_valid`` answers and what their feedback says."""
 
-def q1_candidates(signal: np.ndarray, kernel: np.ndarray) -> list[Candidate]:
-    expected = conv_oracle(signal, kernel)
+    def flipped(signal, kernel):
+        return np.convolve(signal, kernel, "valid").astype(float)
+
+    def short(signal, kernel):
+        k = len(kernel)
+        return np.array([signal[i : i + k] @ kernel for i in range(len(signal) - k)])
+
+    def same(signal, kernel):
+        return np.correlate(signal, kernel, "same").astype(float)
+
+    def mean(signal, kernel):
+        return ref.conv1d_valid(signal, kernel) / len(kernel)
+
     return [
-        (
-            "the kernel is flipped: that is true convolution (np.convolve), but "
-            "deep learning's 'convolution' is cross-correlation, which slides the "
-            "kernel as it is (np.correlate)",
-            lambda: np.convolve(signal, kernel, "valid"),
-        ),
-        ("the outputs are in reverse order", lambda: expected[::-1]),
-        (
-            "each window is averaged, not summed: drop the division by k",
-            lambda: expected / len(kernel),
-        ),
+        KnownWrong({"conv1d_valid": flipped}, "true convolution", "flipped-kernel"),
+        KnownWrong({"conv1d_valid": short}, "one output short", "length-off-by-one"),
+        KnownWrong({"conv1d_valid": same}, "'same' padding", "same-mode"),
+        KnownWrong({"conv1d_valid": mean}, "averaged", "mean-not-sum"),
     ]

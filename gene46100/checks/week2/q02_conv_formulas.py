@@ -1,6 +1,13 @@
-"""week2 q2: see ``Q2ConvFormulas``."""
+"""week2 q2: ``conv_output_length`` and ``conv1d_param_count`` against real layers.
+
+The output length PyTorch's ``F.conv1d`` produces (the course's sizes, then hidden
+sizes with a stride and padding where the floor matters) and the parameter count of
+``nn.Conv1d`` (with and without a bias); integer answers, a float is refused.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -21,7 +28,18 @@ from gene46100.checks.helpers import (
     first_match,
     times,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.contract.results import QuestionRun
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): the sizes of each call, by case."""
+
+    # (L, k, stride, padding) of each conv_output_length call
+    lengths: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    # (in_ch, out_ch, k, bias) of each conv1d_param_count call
+    counts: dict[str, tuple[int, int, int, bool]] = field(default_factory=dict)
 
 
 class Q2ConvFormulas(Question):
@@ -30,8 +48,7 @@ class Q2ConvFormulas(Question):
     name = "q2"
     names = ("conv_output_length", "conv1d_param_count")
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
         lengths = {"course": (50, 10, 1, 0), "course5": (50, 5, 1, 0)}
         for i in range(4):
             k = int(rng.integers(2, 12))
@@ -49,6 +66,7 @@ class Q2ConvFormulas(Question):
                 int(rng.integers(1, 16)),
                 i != 2,  # one layer without a bias
             )
+        plan = Plan(facts=Facts(lengths=lengths, counts=counts))
         for case, (L, k, stride, padding) in lengths.items():
             plan.call(
                 f"len_{case}",
@@ -60,22 +78,23 @@ class Q2ConvFormulas(Question):
             )
         for case, (c_in, c_out, k, bias) in counts.items():
             plan.call(f"par_{case}", "conv1d_param_count", c_in, c_out, k, bias=bias)
-        plan.context.update(lengths=lengths, counts=counts)
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
         return [
             guarded(
                 "conv_output_length equals what nn.Conv1d produces",
-                lambda: self._check_lengths(run, plan.context["lengths"]),
+                lambda: self._check_lengths(run, plan.facts.lengths),
             ),
             guarded(
                 "conv1d_param_count equals the parameters of nn.Conv1d",
-                lambda: self._check_counts(run, plan.context["counts"]),
+                lambda: self._check_counts(run, plan.facts.counts),
             ),
         ]
 
-    def _check_lengths(self, run: QuestionRun, lengths: dict) -> None:
+    def _check_lengths(
+        self, run: QuestionRun, lengths: dict[str, tuple[int, int, int, int]]
+    ) -> None:
         for case, (L, k, stride, padding) in lengths.items():
             public = case.startswith("course")
             what = (
@@ -98,7 +117,9 @@ class Q2ConvFormulas(Question):
                     + (hint or "the formula is (L + 2 * padding - k) // stride + 1")
                 )
 
-    def _check_counts(self, run: QuestionRun, counts: dict) -> None:
+    def _check_counts(
+        self, run: QuestionRun, counts: dict[str, tuple[int, int, int, bool]]
+    ) -> None:
         for case, (c_in, c_out, k, bias) in counts.items():
             public = case in ("course", "dna")
             what = (
@@ -184,5 +205,62 @@ def count_candidates(c_in: int, c_out: int, k: int, bias: bool) -> list[Candidat
         (
             "in_ch is missing: each filter has in_ch * k weights",
             lambda: c_out * k + (c_out if bias else 0),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``conv_output_length``/``conv1d_param_count`` answers and what
+    their feedback says."""
+
+    def length_no_plus_one(L, k, stride=1, padding=0):
+        return (L + 2 * padding - k) // stride
+
+    def length_padding_once(L, k, stride=1, padding=0):
+        return (L + padding - k) // stride + 1
+
+    def length_float(L, k, stride=1, padding=0):
+        return (L + 2 * padding - k) / stride + 1
+
+    def length_ignores_stride(L, k, stride=1, padding=0):
+        return L + 2 * padding - k + 1
+
+    def params_no_bias(in_ch, out_ch, k, bias=True):
+        return out_ch * in_ch * k
+
+    def params_bias_per_input(in_ch, out_ch, k, bias=True):
+        return out_ch * in_ch * k + (in_ch if bias else 0)
+
+    def params_always_bias(in_ch, out_ch, k, bias=True):
+        return out_ch * in_ch * k + out_ch
+
+    return [
+        KnownWrong(
+            {"conv_output_length": length_no_plus_one}, "off by one", "length-no-+1"
+        ),
+        KnownWrong(
+            {"conv_output_length": length_padding_once}, "both ends", "padding-once"
+        ),
+        KnownWrong(
+            {"conv_output_length": length_float}, "should be an int", "true-division"
+        ),
+        KnownWrong(
+            {"conv_output_length": length_ignores_stride},
+            "stride is ignored",
+            "ignores-stride",
+        ),
+        KnownWrong(
+            {"conv1d_param_count": params_no_bias}, "biases are missing", "no-bias"
+        ),
+        KnownWrong(
+            {"conv1d_param_count": params_bias_per_input},
+            "per input channel",
+            "bias-per-input",
+        ),
+        KnownWrong(
+            {"conv1d_param_count": params_always_bias},
+            "bias=False was ignored",
+            "ignores-bias-flag",
         ),
     ]

@@ -1,9 +1,15 @@
-"""week2 q3: see ``Q3OneHot``."""
+"""week2 q3: ``one_hot_encode`` against the reference.
+
+A float32 ``(L, 4)`` array with columns A, C, G, T; N is a zero row and lowercase
+is accepted; the empty string gives ``(0, 4)``; bad characters raise ``ValueError``
+naming them and their 0-based positions.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,11 +28,20 @@ from gene46100.checks.helpers import (
     first_match,
     wrong,
 )
-from gene46100.checks.week2.common import ATGC_COLUMNS, random_dna
+from gene46100.checks.known import KnownWrong
+from gene46100.checks.week2.common import ATGC_COLUMNS, random_dna, ref
 from gene46100.contract.results import QuestionRun
-from gene46100_ref import week2 as ref
 
 BAD_CHARS = "XZJQ-*@#"
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): the hidden sequences, their bad characters."""
+
+    seqs: dict[str, str] = field(default_factory=dict)  # by case (= probe id)
+    # the bad-input cases: position -> invalid character
+    bad: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
 class Q3OneHot(Question):
@@ -35,8 +50,7 @@ class Q3OneHot(Question):
     name = "q3"
     names = ("one_hot_encode",)
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
         mixed = list(random_dna(rng, int(rng.integers(30, 80)), "ACGTacgtNn"))
         for i, ch in zip(rng.choice(len(mixed), 4, replace=False), "Nnag", strict=True):
             mixed[i] = ch  # at least one of each kind
@@ -57,13 +71,13 @@ class Q3OneHot(Question):
                 seq[pos] = str(chars[min(j, 1)])
             seqs[case] = "".join(seq)
             bad[case] = {pos: seq[pos] for pos in positions}
+        plan = Plan(facts=Facts(seqs=seqs, bad=bad))
         for case, seq in seqs.items():
             plan.call(case, "one_hot_encode", seq)
-        plan.context.update(seqs=seqs, bad=bad)
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        seqs, bad = plan.context["seqs"], plan.context["bad"]
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        seqs, bad = plan.facts.seqs, plan.facts.bad
         return [
             guarded(
                 "a float32 array of shape (L, 4)",
@@ -135,7 +149,9 @@ class Q3OneHot(Question):
             raise Mismatch(f"{what} should have shape ({L}, 4); got {data.shape}{hint}")
         return data
 
-    def _check_values(self, run: QuestionRun, seqs: dict, cases: Sequence[str]) -> None:
+    def _check_values(
+        self, run: QuestionRun, seqs: dict[str, str], cases: Sequence[str]
+    ) -> None:
         for case in cases:
             seq = seqs[case]
             got = self._encoded(run, case, seq)
@@ -149,7 +165,7 @@ class Q3OneHot(Question):
                     "one 1 per row, in column A=0, C=1, G=2, T=3; N/n rows all zero",
                 )
 
-    def _check_bad(self, run: QuestionRun, bad: dict) -> None:
+    def _check_bad(self, run: QuestionRun, bad: dict[str, dict[int, str]]) -> None:
         for case, where in bad.items():
             n = len(where)
             what = (
@@ -228,5 +244,94 @@ def q3_candidates(seq: str) -> list[Candidate]:
             "lowercase bases became zero rows; a, c, g, t are bases too (soft-masked "
             "DNA): compare seq[i].upper()",
             lower_zero,
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``one_hot_encode`` answers and what their feedback says."""
+
+    def onehot_with(
+        alphabet: str = "ACGT",
+        n_value: float = 0.0,
+        lower: bool = True,
+        message: str = "positions",
+        dtype=np.float32,
+        transpose: bool = False,
+    ):
+        """A one-hot encoder with switchable mistakes."""
+
+        def one_hot_encode(seq):
+            bad = [
+                (i, c)
+                for i, c in enumerate(seq)
+                if (c.upper() if lower else c) not in alphabet + "N"
+            ]
+            if bad:
+                text = {
+                    "positions": f"bad {[c for _, c in bad]} at {[i for i, _ in bad]}",
+                    "chars": f"invalid characters {[c for _, c in bad]}",
+                    "one-based": f"bad {[c for _, c in bad]} at "
+                    f"{[i + 1 for i, _ in bad]}",
+                }[message]
+                raise ValueError(text)
+            out = np.zeros((len(seq), 4), dtype=dtype)
+            for i, c in enumerate(seq):
+                c = c.upper()
+                if c == "N":
+                    out[i] = n_value
+                else:
+                    out[i, alphabet.index(c)] = 1
+            return out.T if transpose else out
+
+        return one_hot_encode
+
+    def zero_for_bad(seq):
+        return np.array(
+            [[float(c == b) for b in "ACGT"] for c in seq.upper()], dtype=np.float32
+        ).reshape(len(seq), 4)
+
+    def keyerror(seq):
+        table = {"A": 0, "C": 1, "G": 2, "T": 3}
+        out = np.zeros((len(seq), 4), dtype=np.float32)
+        for i, c in enumerate(seq.upper()):
+            if c != "N":
+                out[i, table[c]] = 1.0
+        return out
+
+    return [
+        KnownWrong(
+            {"one_hot_encode": onehot_with(alphabet="ATGC")},
+            "A, T, G, C order",
+            "atgc-order",
+        ),
+        KnownWrong(
+            {"one_hot_encode": onehot_with(transpose=True)},
+            "that is (4, L)",
+            "transposed",
+        ),
+        KnownWrong({"one_hot_encode": onehot_with(n_value=0.25)}, "0.25", "n-quarter"),
+        KnownWrong(
+            {"one_hot_encode": onehot_with(lower=False)},
+            "accept lowercase",
+            "no-lowercase",
+        ),
+        KnownWrong(
+            {"one_hot_encode": onehot_with(message="chars")},
+            "0-based positions",
+            "message-without-positions",
+        ),
+        KnownWrong(
+            {"one_hot_encode": onehot_with(message="one-based")},
+            "1-based",
+            "one-based-positions",
+        ),
+        KnownWrong(
+            {"one_hot_encode": zero_for_bad}, "must raise ValueError", "silent-zeros"
+        ),
+        KnownWrong({"one_hot_encode": keyerror}, "KeyError", "keyerror"),
+        KnownWrong(
+            {"one_hot_encode": onehot_with(dtype=np.float64)}, "float32", "float64"
         ),
     ]

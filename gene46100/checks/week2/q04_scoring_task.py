@@ -1,9 +1,16 @@
-"""week2 q4: see ``Q4ScoringTask``."""
+"""week2 q4: ``kmers`` and ``score_seqs_motif``, the course's scoring task.
+
+``kmers(k)`` lists the 4**k strings in ``itertools.product('ACGT', repeat=k)``
+order; ``score_seqs_motif`` follows the course's rule (mean base value, +10 for
+TAT, -10 for GCG, each at most once) on fresh 8-mers and sequences of varied
+lengths with planted motifs.
+"""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,9 +29,17 @@ from gene46100.checks.helpers import (
     matches,
     wrong,
 )
-from gene46100.checks.week2.common import plant, random_dna
+from gene46100.checks.known import KnownWrong
+from gene46100.checks.week2.common import plant, random_dna, ref
 from gene46100.contract.results import QuestionRun
-from gene46100_ref import week2 as ref
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): the k of each kmers call, the batches."""
+
+    ks: list[int] = field(default_factory=list)
+    seqs: dict[str, list[str]] = field(default_factory=dict)  # by case (= probe id)
 
 
 class Q4ScoringTask(Question):
@@ -33,9 +48,9 @@ class Q4ScoringTask(Question):
     name = "q4"
     names = ("kmers", "score_seqs_motif")
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
         ks = [1, int(rng.integers(2, 5)), 5]
+        plan = Plan(facts=Facts(ks=ks))
         for k in ks:
             plan.call(f"kmers{k}", "kmers", k)
         eight = [random_dna(rng, 8) for _ in range(150)]
@@ -49,14 +64,13 @@ class Q4ScoringTask(Question):
                 if len(motif) <= len(seq):
                     seq = plant(rng, seq, motif)
             varied.append(seq)
-        seqs = {"eightmers": eight, "varied": varied}
-        for case, batch in seqs.items():
+        plan.facts.seqs = {"eightmers": eight, "varied": varied}
+        for case, batch in plan.facts.seqs.items():
             plan.call(case, "score_seqs_motif", batch)
-        plan.context.update(ks=ks, seqs=seqs)
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        ks, seqs = plan.context["ks"], plan.context["seqs"]
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        ks, seqs = plan.facts.ks, plan.facts.seqs
         return [
             guarded("kmers(k) is a list of 4**k strings", lambda: self._kmers(run, ks)),
             guarded(
@@ -109,7 +123,7 @@ class Q4ScoringTask(Question):
                 + (f": {hint}" if hint else ": use itertools.product('ACGT', repeat=k)")
             )
 
-    def _scores(self, run: QuestionRun, seqs: dict) -> None:
+    def _scores(self, run: QuestionRun, seqs: dict[str, list[str]]) -> None:
         for case, batch in seqs.items():
             what = f"score_seqs_motif on {len(batch)} hidden " + (
                 "8-mers" if case == "eightmers" else "sequences of lengths 3-25"
@@ -191,4 +205,45 @@ def q4_candidates(seqs: Sequence[str]) -> list[Candidate]:
             "the base values are summed; the score uses their mean",
             lambda: motif_score(seqs, mean=False),
         ),
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``kmers``/``score_seqs_motif`` answers and what their feedback
+    says."""
+
+    def kmers_first_fastest(k):
+        return ["".join(reversed(p)) for p in ref.kmers(k)]
+
+    def kmers_atgc(k):
+        return ["".join(p) for p in itertools.product("ATGC", repeat=k)]
+
+    def kmers_tuples(k):
+        return list(itertools.product("ACGT", repeat=k))
+
+    def score_per_copy(seqs):
+        return motif_score(seqs, bonus=lambda s, m: float(s.count(m)))
+
+    def score_gcg_plus(seqs):
+        return motif_score(seqs, gcg=10.0)
+
+    def score_sum(seqs):
+        return motif_score(seqs, mean=False)
+
+    return [
+        KnownWrong(
+            {"kmers": kmers_first_fastest},
+            "first letter changes fastest",
+            "kmers-order",
+        ),
+        KnownWrong({"kmers": kmers_atgc}, "A, T, G, C alphabet", "kmers-atgc"),
+        KnownWrong({"kmers": kmers_tuples}, "''.join", "kmers-tuples"),
+        KnownWrong(
+            {"score_seqs_motif": score_per_copy}, "at most once", "bonus-per-copy"
+        ),
+        KnownWrong(
+            {"score_seqs_motif": score_gcg_plus}, "should subtract 10", "gcg-sign"
+        ),
+        KnownWrong({"score_seqs_motif": score_sum}, "summed", "sum-not-mean"),
     ]

@@ -1,6 +1,14 @@
-"""week2 q5: see ``Q5PWMScan``."""
+"""week2 q5: ``pwm_scan`` against a 4-channel ``F.conv1d`` with the PWM as its filter.
+
+One score per window (``L - k + 1``), then the scores themselves, on a mixed-case
+sequence, one containing N (which adds 0) and one with a planted motif. The
+reference ``one_hot_encode`` and ``conv1d_valid`` are swapped in, so that a q1 or
+q3 slip does not cost q5.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,6 +27,7 @@ from gene46100.checks.helpers import (
     matches,
     wrong,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week2.common import (
     ATGC_COLUMNS,
     BASES,
@@ -26,10 +35,17 @@ from gene46100.checks.week2.common import (
     length_hint,
     plant,
     random_dna,
+    ref,
     scan_oracle,
 )
 from gene46100.contract.results import QuestionRun
-from gene46100_ref import week2 as ref
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): each case's hidden sequence and PWM."""
+
+    cases: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
 
 
 class Q5PWMScan(Question):
@@ -39,9 +55,8 @@ class Q5PWMScan(Question):
     names = ("pwm_scan",)
     provides = ("one_hot_encode", "conv1d_valid")  # q1/q3 slips must not cost q5
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
-        cases = {}
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
+        plan = Plan(facts=Facts())
         for case in ("random", "with_n", "motif"):
             L, k = int(rng.integers(20, 60)), int(rng.integers(3, 9))
             if case == "motif":  # log-odds of a random motif, planted twice
@@ -52,13 +67,12 @@ class Q5PWMScan(Question):
             else:
                 pwm = rng.normal(size=(k, 4))
                 seq = random_dna(rng, L, "ACGTN" if case == "with_n" else "ACGTacgt")
-            cases[case] = (seq, pwm)
+            plan.facts.cases[case] = (seq, pwm)
             plan.call(case, "pwm_scan", seq, plan.array(f"{case}_pwm", pwm))
-        plan.context["cases"] = cases
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        cases = plan.context["cases"]
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        cases = plan.facts.cases
         return [
             guarded(
                 "one score per window (L - k + 1)",
@@ -83,7 +97,9 @@ class Q5PWMScan(Question):
             f"({len(pwm)}, 4) PWM"
         )
 
-    def _scores(self, run: QuestionRun, case: str, seq: str, pwm: np.ndarray):
+    def _scores(
+        self, run: QuestionRun, case: str, seq: str, pwm: np.ndarray
+    ) -> tuple[str, np.ndarray]:
         what = self._what(case, seq, pwm)
         got = expect_float_array(outcome_value(run, case, what), what)
         L, k = len(seq), len(pwm)
@@ -96,11 +112,15 @@ class Q5PWMScan(Question):
             )
         return what, got
 
-    def _shapes(self, run: QuestionRun, cases: dict) -> None:
+    def _shapes(
+        self, run: QuestionRun, cases: dict[str, tuple[str, np.ndarray]]
+    ) -> None:
         for case, (seq, pwm) in cases.items():
             self._scores(run, case, seq, pwm)
 
-    def _values(self, run: QuestionRun, cases: dict) -> None:
+    def _values(
+        self, run: QuestionRun, cases: dict[str, tuple[str, np.ndarray]]
+    ) -> None:
         for case, (seq, pwm) in cases.items():
             what, got = self._scores(run, case, seq, pwm)
             expected = scan_oracle(seq, pwm)
@@ -142,4 +162,32 @@ def q5_candidates(seq: str, pwm: np.ndarray) -> list[Candidate]:
             "adds 0",
             lambda: scan(mean_n, pwm),
         ),
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``pwm_scan`` answers and what their feedback says."""
+
+    def flipped(seq, pwm):
+        return ref.pwm_scan(seq, np.asarray(pwm)[::-1])
+
+    def atgc(seq, pwm):
+        return ref.pwm_scan(seq, np.asarray(pwm)[:, ATGC_COLUMNS])
+
+    def n_average(seq, pwm):
+        pwm = np.asarray(pwm, float)
+        x = ref.one_hot_encode(seq).astype(float)
+        x[[c in "Nn" for c in seq]] = 0.25
+        k = len(pwm)
+        return np.array([np.sum(x[i : i + k] * pwm) for i in range(len(seq) - k + 1)])
+
+    def short(seq, pwm):
+        return ref.pwm_scan(seq, pwm)[:-1]
+
+    return [
+        KnownWrong({"pwm_scan": flipped}, "flipped", "flipped-pwm"),
+        KnownWrong({"pwm_scan": atgc}, "A, T, G, C order", "atgc-columns"),
+        KnownWrong({"pwm_scan": n_average}, "adds 0", "n-average"),
+        KnownWrong({"pwm_scan": short}, "last window is missing", "windows-off-by-one"),
     ]

@@ -1,8 +1,16 @@
-"""week2 q8: see ``Q8FilterActivations``."""
+"""week2 q8: ``get_filter_activations`` against the reference.
+
+For random ``Conv1d`` layers (the default, a positive and a negative threshold) the
+summed one-hot windows where each filter's pre-ReLU activation exceeds
+``act_thresh``, an array of shape ``(num_filters, 4, k)``; and a filter built for
+TAT counts exactly the TAT windows. The reference ``one_hot_encode`` is swapped in,
+so that a q3 slip does not cost q8.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -23,15 +31,32 @@ from gene46100.checks.helpers import (
     register_state,
     wrong,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week2.common import (
     ADAPTERS,
     ATGC_COLUMNS,
     plant,
     random_dna,
+    ref,
     uniform_state,
 )
 from gene46100.contract.results import QuestionRun
-from gene46100_ref import week2 as ref
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One call: the hidden sequences, the layer's weights and the threshold."""
+
+    seqs: list[str]
+    state: dict[str, np.ndarray]  # weight (num_filters, 4, k), bias (num_filters,)
+    thresh: float | None  # act_thresh passed (None: the default)
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): each case's sequences and layer."""
+
+    cases: dict[str, Layer] = field(default_factory=dict)
 
 
 class Q8FilterActivations(Question):
@@ -42,9 +67,9 @@ class Q8FilterActivations(Question):
     provides = ("one_hot_encode",)  # a q3 slip must not cost q8
     adapters = ADAPTERS
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
-        cases = {}
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
+        plan = Plan(facts=Facts())
+        cases = plan.facts.cases
         for case, (n, L, nf, k, thresh) in {
             "default": (60, 8, 5, 3, None),
             "positive": (40, 12, 4, 5, 0.7),
@@ -52,24 +77,23 @@ class Q8FilterActivations(Question):
         }.items():
             seqs = [random_dna(rng, L, "ACGT" if i % 7 else "ACGTN") for i in range(n)]
             state = random_layer(rng, seqs, nf, k, thresh or 0.0)
-            cases[case] = (seqs, state, thresh)
+            cases[case] = Layer(seqs, state, thresh)
         seqs = [random_dna(rng, 8) for _ in range(80)]
         seqs = [plant(rng, s, "TAT") if i % 3 == 0 else s for i, s in enumerate(seqs)]
-        cases["tat"] = (seqs, motif_layer(), 2.0)
-        for case, (seqs, state, thresh) in cases.items():
-            nf, _, k = state["weight"].shape
+        cases["tat"] = Layer(seqs, motif_layer(), 2.0)
+        for case, c in cases.items():
+            nf, _, k = c.state["weight"].shape
             layer = {
                 "$new": "_grader_Conv1d",
                 "args": [4, int(nf), int(k)],
-                "state": register_state(plan, case, state),
+                "state": register_state(plan, case, c.state),
             }
-            kwargs = {} if thresh is None else {"act_thresh": thresh}
-            plan.call(case, "get_filter_activations", seqs, layer, **kwargs)
-        plan.context["cases"] = cases
+            kwargs = {} if c.thresh is None else {"act_thresh": c.thresh}
+            plan.call(case, "get_filter_activations", c.seqs, layer, **kwargs)
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        cases = plan.context["cases"]
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        cases = plan.facts.cases
         return [
             guarded(
                 "an array of shape (num_filters, 4, k)",
@@ -87,9 +111,9 @@ class Q8FilterActivations(Question):
         ]
 
     @staticmethod
-    def _what(case: str, c: tuple) -> str:
-        seqs, state, thresh = c
-        nf, _, k = state["weight"].shape
+    def _what(case: str, c: Layer) -> str:
+        seqs, thresh = c.seqs, c.thresh
+        nf, _, k = c.state["weight"].shape
         if case == "tat":
             return (
                 f"get_filter_activations on {len(seqs)} hidden 8-mers with a TAT "
@@ -101,10 +125,10 @@ class Q8FilterActivations(Question):
             f"filters of width {k} and {shown}"
         )
 
-    def _counts(self, run: QuestionRun, case: str, c: tuple) -> tuple[str, np.ndarray]:
+    def _counts(self, run: QuestionRun, case: str, c: Layer) -> tuple[str, np.ndarray]:
         what = self._what(case, c)
         got = expect_array(outcome_value(run, case, what), what)
-        nf, _, k = c[1]["weight"].shape
+        nf, _, k = c.state["weight"].shape
         if got.shape != (nf, 4, k):
             hint = (
                 ": that is (num_filters, k, 4); rows must be A, C, G, T and columns "
@@ -117,14 +141,17 @@ class Q8FilterActivations(Question):
             )
         return what, got
 
-    def _shapes(self, run: QuestionRun, cases: dict) -> None:
+    def _shapes(self, run: QuestionRun, cases: dict[str, Layer]) -> None:
         for case, c in cases.items():
             self._counts(run, case, c)
 
-    def _values(self, run: QuestionRun, cases: dict, names: Sequence[str]) -> None:
+    def _values(
+        self, run: QuestionRun, cases: dict[str, Layer], names: Sequence[str]
+    ) -> None:
         for case in names:
-            what, got = self._counts(run, case, cases[case])
-            seqs, state, thresh = cases[case]
+            c = cases[case]
+            what, got = self._counts(run, case, c)
+            seqs, state, thresh = c.seqs, c.state, c.thresh
             expected = activation_counts(seqs, state, 0.0 if thresh is None else thresh)
             if not close(got, expected, rtol=0.0, atol=1e-6):
                 raise wrong(
@@ -223,5 +250,54 @@ def q8_candidates(seqs: Sequence[str], state: dict, thresh: float | None) -> lis
         (
             "windows below the threshold were counted instead of above it",
             lambda: activation_counts(seqs, state, t, fires=lambda a, u: a < u),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``get_filter_activations`` answers and what their feedback
+    says."""
+
+    def variant(**flags):
+        def get_filter_activations(seqs, conv_layer, act_thresh=0):
+            state = {k: v.detach().numpy() for k, v in conv_layer.state_dict().items()}
+            return activation_counts(seqs, state, act_thresh, **flags)
+
+        return get_filter_activations
+
+    def transposed(seqs, conv_layer, act_thresh=0):
+        counts = ref.get_filter_activations(seqs, conv_layer, act_thresh)
+        return counts.transpose(0, 2, 1)
+
+    return [
+        KnownWrong(
+            {
+                "get_filter_activations": variant(
+                    fires=lambda a, t: np.maximum(a, 0) > t
+                )
+            },
+            "after the ReLU",
+            "post-relu",
+        ),
+        KnownWrong(
+            {"get_filter_activations": variant(fires=lambda a, t: a >= t)},
+            "(>, not >=)",
+            "greater-equal",
+        ),
+        KnownWrong(
+            {"get_filter_activations": variant(bias=False)},
+            "bias was left out",
+            "no-bias",
+        ),
+        KnownWrong(
+            {"get_filter_activations": variant(rows=ATGC_COLUMNS)},
+            "A, T, G, C order",
+            "atgc-rows",
+        ),
+        KnownWrong(
+            {"get_filter_activations": transposed},
+            "that is (num_filters, k, 4)",
+            "transposed",
         ),
     ]

@@ -13,9 +13,7 @@ from torch.utils.data import DataLoader as _GraderDataLoader
 from torch.utils.data import Dataset as _GraderDataset
 from torch.utils.data import TensorDataset as _GraderTensorDataset
 
-from gene46100.checks import (
-    Mismatch,
-)
+from gene46100.checks import Mismatch
 from gene46100.contract.results import Value
 from gene46100_ref import tfdata
 from gene46100_ref import week3a as ref
@@ -229,7 +227,14 @@ def dict_items(value: Value, what: str) -> dict[str, Value]:
     return value.data
 
 
-def reference_cnn(c: dict, model: nn.Module | None = None) -> np.ndarray:
-    model = model or load_model("cnn", c["args"], c["state"])
+def reference_cnn(
+    args: list,
+    state: dict[str, np.ndarray],
+    x: np.ndarray,
+    model: nn.Module | None = None,
+) -> np.ndarray:
+    """The reference ``TFBindingCNN(*args)`` with weights ``state`` (or ``model``)
+    on the batch ``x``, as float64."""
+    model = model or load_model("cnn", args, state)
     with torch.no_grad():
-        return model(torch.from_numpy(c["x"])).numpy().astype(np.float64)
+        return model(torch.from_numpy(x)).numpy().astype(np.float64)

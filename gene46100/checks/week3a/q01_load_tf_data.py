@@ -1,9 +1,14 @@
-"""week3a q1: see ``Q1LoadTFData``."""
+"""week3a q1: ``load_tf_data`` reads a hidden pair of gzipped TSV files (sequences
+and per-position scores, the score columns in another order) into the course's two
+DataFrames, values as in the file; a missing 'window_name' column, a sequence of the
+wrong length and a window without scores each raise ValueError naming what is wrong."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-import pandas as _grader_pd
+import pandas as pd
 
 from gene46100.checks import (
     Check,
@@ -23,6 +28,7 @@ from gene46100.checks.helpers import (
     matches,
     wrong,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week3a.common import (
     ADAPTER_HEADER,
     SEQ_LEN,
@@ -35,6 +41,16 @@ from gene46100.checks.week3a.common import (
 from gene46100.contract.results import QuestionRun
 
 
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): the hidden tables and the bad windows."""
+
+    seq_df: pd.DataFrame  # the sequences file of the good case
+    scores_df: pd.DataFrame  # its scores file (columns in another order)
+    bad_window: str  # the window one base short in the "wrong_length" case
+    orphan: str  # the window without a scores column in the "no_scores" case
+
+
 class Q1LoadTFData(Question):
     """q1: ``load_tf_data`` reads the two files; malformed files raise ValueError."""
 
@@ -44,25 +60,31 @@ class Q1LoadTFData(Question):
         _grader_frame_summary, _grader_load_tf_data, header=ADAPTER_HEADER
     )
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
         seq_df, scores_df = simulate(rng, int(rng.integers(30, 60)))
         # The score columns come in another order than the sequences: reading must not
         # depend on the two files listing windows alike.
         scores_df = scores_df[list(rng.permutation(scores_df.columns))]
         names = list(seq_df["window_name"])
+        truncated, bad_window = self._truncated(seq_df, rng)
+        no_scores = scores_df.drop(columns=[names[rng.integers(len(names))]])
         cases = {
             "good": (seq_df, scores_df),
             "missing_column": (
                 seq_df.rename(columns={"window_name": "name"}),
                 scores_df,
             ),
-            "wrong_length": (self._truncated(seq_df, rng), scores_df),
-            "no_scores": (
-                seq_df,
-                scores_df.drop(columns=[names[rng.integers(len(names))]]),
-            ),
+            "wrong_length": (truncated, scores_df),
+            "no_scores": (seq_df, no_scores),
         }
+        plan = Plan(
+            facts=Facts(
+                seq_df=seq_df,
+                scores_df=scores_df,
+                bad_window=bad_window,
+                orphan=next(n for n in names if n not in no_scores.columns),
+            )
+        )
         for case, (s, c) in cases.items():
             plan.call(
                 case,
@@ -70,24 +92,25 @@ class Q1LoadTFData(Question):
                 plan.file(f"{case}_sequences.txt.gz", tsv_gz(s)),
                 plan.file(f"{case}_scores.txt.gz", tsv_gz(c)),
             )
-        plan.context.update(seq_df=seq_df, scores_df=scores_df, cases=cases)
         return plan
 
     @staticmethod
-    def _truncated(seq_df, rng) -> _grader_pd.DataFrame:
-        """One window one base short (the scores file still has 300 rows)."""
+    def _truncated(
+        seq_df: pd.DataFrame, rng: np.random.Generator
+    ) -> tuple[pd.DataFrame, str]:
+        """One window one base short (the scores file still has 300 rows), and its
+        name."""
         out = seq_df.copy()
         row = int(rng.integers(len(out)))
         out.loc[row, "sequence"] = out.loc[row, "sequence"][:-1]
-        out.attrs["bad"] = out.loc[row, "window_name"]
-        return out
+        return out, out.loc[row, "window_name"]
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        ctx = plan.context
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        facts = plan.facts
         return [
             guarded(
                 "reads both files in the course's layout",
-                lambda: self._check_good(run, ctx),
+                lambda: self._check_good(run, facts.seq_df, facts.scores_df),
                 weight=2.0,
             ),
             guarded(
@@ -101,27 +124,21 @@ class Q1LoadTFData(Question):
                 lambda: self._check_error(
                     run,
                     "wrong_length",
-                    ctx["cases"]["wrong_length"][0].attrs["bad"],
+                    facts.bad_window,
                     "the window",
                 ),
             ),
             guarded(
                 "a window without scores raises ValueError naming it",
-                lambda: self._check_error(
-                    run, "no_scores", self._orphan(ctx), "the window"
-                ),
+                lambda: self._check_error(run, "no_scores", facts.orphan, "the window"),
             ),
         ]
 
-    @staticmethod
-    def _orphan(ctx: dict) -> str:
-        scores = ctx["cases"]["no_scores"][1]
-        return next(n for n in ctx["seq_df"]["window_name"] if n not in scores.columns)
-
-    def _check_good(self, run: QuestionRun, ctx: dict) -> None:
+    def _check_good(
+        self, run: QuestionRun, seq_df: pd.DataFrame, scores_df: pd.DataFrame
+    ) -> None:
         what = "load_tf_data on a hidden pair of files"
         out = dict_items(outcome_value(run, "good", what), what)
-        seq_df, scores_df = ctx["seq_df"], ctx["scores_df"]
         self._check_seq(out, seq_df, what)
         summary = dict_items(out["scores"], what)
         if summary["type"].data != "DataFrame":
@@ -160,7 +177,7 @@ class Q1LoadTFData(Question):
             )
 
     @staticmethod
-    def _check_seq(out: dict, seq_df, what: str) -> None:
+    def _check_seq(out: dict, seq_df: pd.DataFrame, what: str) -> None:
         summary = dict_items(out["seq"], what)
         if summary["type"].data != "DataFrame":
             raise Mismatch(
@@ -243,3 +260,48 @@ def scores_shape_hint(shape: tuple, n: int) -> str:
     if len(shape) == 2 and shape[1] == 1:
         return ": one column only: the file is tab-separated, pass sep='\\t'"
     return ""
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``load_tf_data`` answers and what their feedback says."""
+    from gene46100_ref import week3a as ref
+
+    def load_no_checks(seq_path, score_path):
+        return pd.read_csv(seq_path, sep="\t"), pd.read_csv(score_path, sep="\t")
+
+    def load_index_col(seq_path, score_path):
+        return ref.load_tf_data(seq_path, score_path)[0], pd.read_csv(
+            score_path, sep="\t", index_col=0
+        )
+
+    def load_key_error(seq_path, score_path):
+        seq_df, scores_df = load_no_checks(seq_path, score_path)
+        names = seq_df["window_name"]  # KeyError when the column is missing
+        return seq_df, scores_df[list(names)]  # KeyError for a window without scores
+
+    def load_vague(seq_path, score_path):
+        try:
+            return ref.load_tf_data(seq_path, score_path)
+        except ValueError:
+            raise ValueError("malformed input") from None
+
+    def load_transposed(seq_path, score_path):
+        seq_df, scores_df = ref.load_tf_data(seq_path, score_path)
+        return seq_df, scores_df.T
+
+    return [
+        KnownWrong(
+            {"load_tf_data": load_no_checks},
+            "should raise ValueError",
+            "load-no-checks",
+        ),
+        KnownWrong({"load_tf_data": load_index_col}, "index_col=0", "load-index-col"),
+        KnownWrong(
+            {"load_tf_data": load_key_error},
+            "raised pandas' KeyError",
+            "load-key-error",
+        ),
+        KnownWrong({"load_tf_data": load_vague}, "does not name", "load-vague"),
+        KnownWrong({"load_tf_data": load_transposed}, "transposed", "load-transposed"),
+    ]

@@ -1,6 +1,11 @@
-"""week3a q3: see ``Q3TFBindingCNN``."""
+"""week3a q3: ``TFBindingCNN``: the default model's parameters (2,814,156, in layers
+conv and fc), and its forward pass, loaded with the reference's weights, against the
+reference on hidden batches: values, and the output shape (N, num_outputs), also for
+a batch of one."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -22,6 +27,7 @@ from gene46100.checks.helpers import (
     register_state,
     wrong,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week3a.common import (
     ADAPTER_HEADER,
     _grader_param_report,
@@ -38,6 +44,22 @@ from gene46100_ref.seeding import seeded_torch
 CNN_CASES = {"small": (40, 5, 6, 40, 7), "one": (25, 3, 4, 10, 1)}
 
 
+@dataclass(frozen=True)
+class Net:
+    """One forward probe: the model's arguments, its weights and the input batch."""
+
+    args: list[int]  # seq_len, num_filters, kernel_size, num_outputs
+    state: dict[str, np.ndarray]  # the reference's state_dict
+    x: np.ndarray  # float32 (N, seq_len, 4) one-hot batch
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): each forward probe's network, by id."""
+
+    cases: dict[str, Net] = field(default_factory=dict)
+
+
 class Q3TFBindingCNN(Question):
     """q3: ``TFBindingCNN`` loads the reference state_dict and matches its outputs."""
 
@@ -45,10 +67,9 @@ class Q3TFBindingCNN(Question):
     names = ("TFBindingCNN",)
     adapters = adapter_source(_grader_param_report, header=ADAPTER_HEADER)
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
+        plan = Plan(facts=Facts())
         plan.call("default", "_grader_param_report", {"$new": "TFBindingCNN"})
-        cases = {}
         for case, (length, filters, k, outputs, n) in CNN_CASES.items():
             args = [length, filters, k, outputs]
             with seeded_torch(int(rng.integers(2**31))):
@@ -61,12 +82,11 @@ class Q3TFBindingCNN(Question):
                 "state": register_state(plan, case, state),
             }
             plan.call_method(case, obj, "forward", plan.tensor(f"{case}_x", x))
-            cases[case] = {"args": args, "state": state, "x": x}
-        plan.context["cases"] = cases
+            plan.facts.cases[case] = Net(args, state, x)
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        cases = plan.context["cases"]
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        cases = plan.facts.cases
         return [
             guarded(
                 "TFBindingCNN() has 2,814,156 parameters in layers conv and fc",
@@ -105,8 +125,8 @@ class Q3TFBindingCNN(Question):
             f"{what} has {count:,} parameters; expected 2,814,156" + count_hint(shapes)
         )
 
-    def _output(self, run: QuestionRun, case: str, c: dict) -> tuple[str, np.ndarray]:
-        what = f"TFBindingCNN{tuple(c['args'])} on a batch of {len(c['x'])}"
+    def _output(self, run: QuestionRun, case: str, c: Net) -> tuple[str, np.ndarray]:
+        what = f"TFBindingCNN{tuple(c.args)} on a batch of {len(c.x)}"
         outcome = run.outcomes.get(case)
         if outcome is not None and "state_dict" in outcome.error_message:
             raise Mismatch(
@@ -117,10 +137,10 @@ class Q3TFBindingCNN(Question):
             )
         return what, expect_tensor(outcome_value(run, case, what), what)
 
-    def _check_values(self, run: QuestionRun, cases: dict) -> None:
+    def _check_values(self, run: QuestionRun, cases: dict[str, Net]) -> None:
         for case, c in cases.items():
             what, got = self._output(run, case, c)
-            expected = reference_cnn(c)
+            expected = reference_cnn(c.args, c.state, c.x)
             if got.size != expected.size:
                 raise Mismatch(
                     f"{what} gave {got.size} numbers; expected "
@@ -136,10 +156,10 @@ class Q3TFBindingCNN(Question):
                     "permute (N, L, 4) -> (N, 4, L), conv, ReLU, flatten, fc",
                 )
 
-    def _check_shapes(self, run: QuestionRun, cases: dict) -> None:
+    def _check_shapes(self, run: QuestionRun, cases: dict[str, Net]) -> None:
         for case, c in cases.items():
             what, got = self._output(run, case, c)
-            expected = (len(c["x"]), c["args"][3])
+            expected = (len(c.x), c.args[3])
             if got.shape != expected:
                 hint = (
                     ": .squeeze() removed the batch dimension of a batch of one"
@@ -164,11 +184,11 @@ def count_hint(shapes: dict[str, tuple]) -> str:
 
 
 def cnn_variant(
-    c: dict, activation=torch.relu, out=lambda z: z, layout: str = "permute"
+    c: Net, activation=torch.relu, out=lambda z: z, layout: str = "permute"
 ) -> np.ndarray:
     """The reference network with one known mistake."""
-    model = load_model("cnn", c["args"], c["state"])
-    x = torch.from_numpy(c["x"])
+    model = load_model("cnn", c.args, c.state)
+    x = torch.from_numpy(c.x)
     n, length, _ = x.shape
     x = x.permute(0, 2, 1) if layout == "permute" else x.reshape(n, 4, length)
     with torch.no_grad():
@@ -176,7 +196,7 @@ def cnn_variant(
         return out(model.fc(h.flatten(1))).numpy().astype(np.float64)
 
 
-def q3_candidates(c: dict) -> list[Candidate]:
+def q3_candidates(c: Net) -> list[Candidate]:
     return [
         (
             (
@@ -199,5 +219,55 @@ def q3_candidates(c: dict) -> list[Candidate]:
                 "leave the output linear"
             ),
             lambda: cnn_variant(c, out=torch.sigmoid),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``TFBindingCNN`` answers and what their feedback says."""
+    from torch import nn
+
+    class CNNView(ref.TFBindingCNN):
+        def forward(self, x):
+            n, length, _ = x.shape
+            return self.fc(torch.relu(self.conv(x.reshape(n, 4, length))).flatten(1))
+
+    class CNNNoReLU(ref.TFBindingCNN):
+        def forward(self, x):
+            return self.fc(self.conv(x.permute(0, 2, 1)).flatten(1))
+
+    class CNNReLUOut(ref.TFBindingCNN):
+        def forward(self, x):
+            return torch.relu(super().forward(x))
+
+    class CNNSqueeze(ref.TFBindingCNN):
+        def forward(self, x):
+            return super().forward(x).squeeze()
+
+    class CNNNoPositions(nn.Module):
+        def __init__(self, seq_len=300, num_filters=32, kernel_size=8, num_outputs=300):
+            super().__init__()
+            self.conv = nn.Conv1d(4, num_filters, kernel_size, padding="same")
+            self.fc = nn.Linear(num_filters * seq_len, num_outputs)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.conv(x.permute(0, 2, 1))).flatten(1))
+
+    return [
+        KnownWrong({"TFBindingCNN": CNNView}, "x.permute(0, 2, 1)", "view-not-permute"),
+        KnownWrong(
+            {"TFBindingCNN": CNNNoReLU},
+            "ReLU after the convolution is missing",
+            "no-relu",
+        ),
+        KnownWrong({"TFBindingCNN": CNNReLUOut}, "ReLU after fc", "relu-on-output"),
+        KnownWrong(
+            {"TFBindingCNN": CNNSqueeze}, "removed the batch dimension", "squeezed"
+        ),
+        KnownWrong(
+            {"TFBindingCNN": CNNNoPositions},
+            "seq_len - kernel_size + 1 positions",
+            "no-positions",
         ),
     ]

@@ -1,11 +1,15 @@
-"""week3a q5: see ``Q5Predict``."""
+"""week3a q5: the submission's ``predict.py`` (with its ``model_weights.pt``), run on
+a hidden held-out sequences file, writes a predictions CSV with one row per window
+(index 'window_name', columns 0..299, rows matched by name) whose held-out mean
+per-sequence Pearson r reaches ``Q5_MIN_R`` (constant rows count as 0)."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as _grader_pd
+import pandas as pd
 
 from gene46100.checks import (
     Check,
@@ -15,6 +19,7 @@ from gene46100.checks import (
     guarded,
     script_output,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week3a.common import (
     Q5_MIN_R,
     SEQ_LEN,
@@ -34,17 +39,31 @@ Q5_FILE = "heldout_sequences.txt.gz"
 Q5_OUT = "predictions.csv"
 
 
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): the held-out windows and their scores."""
+
+    names: list[str]  # the windows of the --data file, in its (shuffled) order
+    scores: np.ndarray  # float64 (n, 300): their true scores, in ``names`` order
+
+
 class Q5Predict(Question):
     """q5: ``predict.py`` + ``model_weights.pt`` on a held-out file, by mean r."""
 
     name = "q5"
     names = ()
+    slow_reference = True  # runs predict.py (torch, the weights) for seconds
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
         seq_df, scores_df = simulate(rng, Q5_WINDOWS)
         # Shuffle the rows: a script that sorts, or mislabels, shows.
         seq_df = seq_df.iloc[rng.permutation(len(seq_df))].reset_index(drop=True)
+        plan = Plan(
+            facts=Facts(
+                names=list(seq_df["window_name"]),
+                scores=targets(seq_df, scores_df).astype(np.float64),
+            )
+        )
         data = plan.file(Q5_FILE, tsv_gz(seq_df))  # sequences only: never the scores
         plan.run_script(
             "predict",
@@ -52,14 +71,10 @@ class Q5Predict(Question):
             ["--data", data, "--out", {"$outfile": Q5_OUT}],
             timeout_s=self.timeout_s,
         )
-        plan.context.update(
-            names=list(seq_df["window_name"]),
-            scores=targets(seq_df, scores_df).astype(np.float64),
-        )
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
-        ctx = plan.context
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
+        facts = plan.facts
         parsed: dict = {}
 
         def layout() -> None:
@@ -69,12 +84,12 @@ class Q5Predict(Question):
                 Q5_OUT,
                 "python predict.py --data HELDOUT --out preds.csv",
             )
-            parsed.update(parse_predictions(data, ctx["names"], SEQ_LEN))
+            parsed.update(parse_predictions(data, facts.names, SEQ_LEN))
 
         def accuracy() -> None:
             if "preds" not in parsed:
                 raise Mismatch("no predictions to score (see the layout check)")
-            check_heldout_r(parsed, ctx["scores"])
+            check_heldout_r(parsed, facts.scores)
 
         return [
             guarded("predict.py writes one row per window, columns 0..299", layout),
@@ -91,7 +106,7 @@ def parse_predictions(data: bytes, names: list[str], seq_len: int) -> dict:
     None}`` where ``file_order`` holds the rows as written (for diagnostics).
     """
     try:
-        table = _grader_pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+        table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Mismatch(
             f"the predictions file is not a readable CSV ({type(exc).__name__})"
@@ -196,3 +211,124 @@ def check_heldout_r(parsed: dict, scores: np.ndarray) -> None:
         f"the mean per-sequence Pearson r on the held-out windows is {r:.3f}; "
         f"it should reach {Q5_MIN_R} (constant rows count as 0): {hint}"
     )
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Broken copies of the reference's ``predict.py`` (graded on the submission's
+    files: each edits the reference folder) and what their feedback says."""
+    from pathlib import Path
+
+    from gene46100_ref import tfdata
+
+    def edited(old: str, new: str, own_data: bool = False):
+        """The reference predict.py with ``old`` replaced by ``new`` (``own_data``:
+        the folder also holds a data file of the student's own, which the script
+        reads)."""
+
+        def edit(folder: Path) -> None:
+            script = folder / "predict.py"
+            text = script.read_text()
+            assert old in text, old
+            script.write_text(text.replace(old, new))
+            if own_data:
+                tfdata.write_tf_files(folder, 20, seed=1)
+                (folder / "chr22_sequences.txt.gz").rename(folder / "own.txt.gz")
+
+        return edit
+
+    head = (
+        'table = pd.DataFrame(preds, index=pd.Index(window_names, name="window_name"),'
+    )
+    return [
+        KnownWrong(
+            {},
+            "carry the wrong window names",
+            "mislabeled",
+            workdir=edited(
+                head,
+                "table = pd.DataFrame(preds, index=pd.Index(sorted(window_names), "
+                'name="window_name"),',
+            ),
+            slow=True,
+        ),
+        KnownWrong(
+            {},
+            "have no row",
+            "missing-rows",
+            workdir=edited("    table.to_csv(out)", "    table.iloc[:-3].to_csv(out)"),
+            slow=True,
+        ),
+        KnownWrong(
+            {},
+            "no window_name column",
+            "no-index",
+            workdir=edited(
+                "    table.to_csv(out)", "    table.to_csv(out, index=False)"
+            ),
+            slow=True,
+        ),
+        KnownWrong(
+            {},
+            "numbered from 1",
+            "one-based",
+            workdir=edited(
+                "columns=range(preds.shape[1]))",
+                "columns=range(1, preds.shape[1] + 1))",
+            ),
+            slow=True,
+        ),
+        KnownWrong(
+            {},
+            "must read the file given by --data",
+            "own-data-path",
+            workdir=edited(
+                '    seq_df = pd.read_csv(args.data, sep="\\t")',
+                "    seq_df = pd.read_csv('own.txt.gz', sep=\"\\t\")",
+                own_data=True,
+            ),
+            slow=True,
+        ),
+        KnownWrong(
+            {},
+            "positions are reversed",
+            "reversed-positions",
+            workdir=edited(
+                "    table.to_csv(out)",
+                "    table.iloc[:, ::-1].set_axis(table.columns, axis=1).to_csv(out)",
+            ),
+            slow=True,
+        ),
+        KnownWrong(
+            {},
+            "300 columns named 0..299",
+            "short-rows",
+            workdir=edited(
+                "    table.to_csv(out)", "    table.iloc[:, :299].to_csv(out)"
+            ),
+            slow=True,
+        ),
+        KnownWrong(
+            {},
+            "looks transposed",
+            "transposed",
+            workdir=edited("    table.to_csv(out)", "    table.T.to_csv(out)"),
+            slow=True,
+        ),
+        KnownWrong(
+            {},
+            "index column has no name",
+            "unnamed-index",
+            workdir=edited(
+                head, "table = pd.DataFrame(preds, index=list(window_names),"
+            ),
+            slow=True,
+        ),
+        KnownWrong(
+            {},
+            "the mean per-sequence Pearson r",
+            "untrained",
+            workdir=edited("    model.load_state_dict(state)", "    pass"),
+            slow=True,
+        ),
+    ]

@@ -1,4 +1,11 @@
-"""week3b q1: see ``Q1SweepConfig``."""
+"""week3b q1: ``sweep_config()`` is the course's W&B sweep (course-facts.md section 5).
+
+Its form (a dict with method, metric and parameters), the method (random search),
+the metric (test_avg_pearsonr, to maximize), the six hyper-parameter names (with a
+hint for a near miss: ``lr``, ``epochs``) and each one's ``{'values': [...]}`` list:
+plain values of the right type, the course's values in any order, no repeats. It
+asks for nothing hidden: its plan is one call without arguments.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from gene46100.checks import (
     guarded,
     outcome_value,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week3b.common import (
     COURSE_VALUES,
     VALUE_TYPES,
@@ -23,6 +31,13 @@ from gene46100.checks.week3b.common import (
 )
 from gene46100.contract.results import QuestionRun
 
+# The checks, in feedback order.
+FORM = "returns a dict with method, metric and parameters"
+METHOD = "method is random search"
+METRIC = "metric is test_avg_pearsonr, to maximize"
+NAMES = "parameters are the six hyper-parameters of the course"
+VALUES = "each parameter lists the course's values as {'values': [...]}"
+
 
 class Q1SweepConfig(Question):
     """q1: ``sweep_config()`` is the course's sweep: method, metric, six value lists."""
@@ -30,31 +45,18 @@ class Q1SweepConfig(Question):
     name = "q1"
     names = ("sweep_config",)
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[None]:
+        plan: Plan[None] = Plan()
         plan.call("config", "sweep_config")
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
+    def score(self, run: QuestionRun, plan: Plan[None]) -> list[Check]:
         return [
-            guarded(
-                "returns a dict with method, metric and parameters",
-                lambda: q1_config(run),
-            ),
-            guarded("method is random search", lambda: q1_method(q1_config(run))),
-            guarded(
-                "metric is test_avg_pearsonr, to maximize",
-                lambda: q1_metric(q1_config(run)),
-            ),
-            guarded(
-                "parameters are the six hyper-parameters of the course",
-                lambda: q1_parameter_names(q1_config(run)),
-            ),
-            guarded(
-                "each parameter lists the course's values as {'values': [...]}",
-                lambda: q1_parameter_values(q1_config(run)),
-                weight=2.0,
-            ),
+            guarded(FORM, lambda: q1_config(run)),
+            guarded(METHOD, lambda: q1_method(q1_config(run))),
+            guarded(METRIC, lambda: q1_metric(q1_config(run))),
+            guarded(NAMES, lambda: q1_parameter_names(q1_config(run))),
+            guarded(VALUES, lambda: q1_parameter_values(q1_config(run)), weight=2.0),
         ]
 
 
@@ -255,3 +257,144 @@ def check_value_types(name: str, values: list) -> None:
                 f"parameters[{name!r}] should hold {kind}; got {v!r} "
                 f"({type(v).__name__})"
             )
+
+
+# ------------------------------------------------------------------ known wrong
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``sweep_config`` answers and what their feedback says."""
+    from gene46100_ref import week3b as ref
+
+    def sweep_with(**changes):
+        """``sweep_config`` with parts replaced (``None`` deletes a parameter)."""
+
+        def variant():
+            config = ref.sweep_config()
+            for key, value in changes.items():
+                if key in ("method", "metric"):
+                    config[key] = value
+                elif value is None:
+                    del config["parameters"][key]
+                else:
+                    config["parameters"][key] = value
+            return config
+
+        return variant
+
+    def renamed(old: str, new: str):
+        def variant():
+            config = ref.sweep_config()
+            config["parameters"][new] = config["parameters"].pop(old)
+            return config
+
+        return variant
+
+    return [
+        KnownWrong(
+            {"sweep_config": sweep_with(method="grid")},
+            "all 216",
+            "all-216",
+            check=METHOD,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(method="Random")},
+            "lower case",
+            "lower-case",
+            check=METHOD,
+        ),
+        KnownWrong(
+            {
+                "sweep_config": sweep_with(
+                    metric={"name": "test_avg_pearsonr", "goal": "minimize"}
+                )
+            },
+            "higher",
+            "higher",
+            check=METRIC,
+        ),
+        KnownWrong(
+            {
+                "sweep_config": sweep_with(
+                    metric={"name": "val_loss", "goal": "maximize"}
+                )
+            },
+            "val_loss is logged every epoch",
+            "val-loss-is-logged-every-epoch",
+            check=METRIC,
+        ),
+        KnownWrong(
+            {
+                "sweep_config": sweep_with(
+                    metric={"name": "best_pearsonr", "goal": "maximize"}
+                )
+            },
+            "single best-predicted window",
+            "single-best-predicted-window",
+            check=METRIC,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(optimizer=None)},
+            "missing: optimizer",
+            "missing-optimizer",
+            check=NAMES,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(epochs={"value": 30})},
+            "'epochs' is not searched",
+            "epochs-is-not-searched",
+            check=NAMES,
+        ),
+        KnownWrong(
+            {"sweep_config": renamed("learning_rate", "lr")},
+            "'lr' should be named",
+            "lr-should-be-named",
+            check=NAMES,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(kernel_size=[4, 6, 10])},
+            "bare list",
+            "bare-list",
+            check=VALUES,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(batch_size={"value": 32})},
+            "'value' fixes",
+            "value-fixes",
+            check=VALUES,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(kernel_size={"values": [4, 6, 8]})},
+            "not in the course's sweep: [8]",
+            "not-in-the-course-s-sweep-8",
+            check=VALUES,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(num_filters={"values": [4.0, 16.0, 32.0]})},
+            "should hold ints",
+            "should-hold-ints",
+            check=VALUES,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(add_sigmoid={"values": ["True", "False"]})},
+            "True/False",
+            "true-false",
+            check=VALUES,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(optimizer={"values": ["sgd", "adam"]})},
+            "'SGD' and",
+            "sgd-and",
+            check=VALUES,
+        ),
+        KnownWrong(
+            {"sweep_config": sweep_with(learning_rate={"values": [0.1, 0.05, 0.1]})},
+            "repeats",
+            "repeats",
+            check=VALUES,
+        ),
+        KnownWrong(
+            {"sweep_config": lambda: list(ref.sweep_config().items())},
+            "dict",
+            "list-of-pairs",
+            check=FORM,
+        ),
+    ]

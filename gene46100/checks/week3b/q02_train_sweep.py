@@ -1,9 +1,21 @@
-"""week3b q2: see ``Q2TrainSweep``."""
+"""week3b q2: ``train_sweep(config, logger, data=..., device=...)`` trains one run of
+the sweep and logs it.
+
+Two configurations (SGD with the sigmoid, Adam without) on fresh hidden windows
+with odd split sizes (every last batch is short), each with a grader-owned recording
+logger (``common.logger_arg``). The checks read back every logger call: the returned
+score, ``watch`` before and ``finish`` once at the end, one epoch log per epoch made
+while training and in eval mode, the final test metrics once after training; then
+the weights the logger saw at ``finish`` are evaluated independently (val_loss, test
+metrics) and the learning curves compared with a replay of the configuration by the
+reference (to ``CURVE_RTOL``), naming the known mistake a wrong curve reproduces.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +38,7 @@ from gene46100.checks.helpers import (
     keep_precision,
     matches,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week3b.common import (
     COURSE_VALUES,
     EPOCH_KEYS,
@@ -54,6 +67,26 @@ METRIC_ATOL = 1e-4  # test metrics vs an independent evaluation (float32 predict
 Q2_EPOCHS = 3
 
 
+# The checks, in feedback order.
+RETURNS = "returns test_avg_pearsonr as a float"
+WATCH_FINISH = "watches the model and finishes the run once, at the end"
+EPOCH_LOGS = "logs epoch, train_loss and val_loss once per epoch"
+WHILE_TRAINING = "logs each epoch as it trains, not all at the end"
+FINAL_LOGS = "logs test_avg_pearsonr and best_pearsonr once, after training"
+EVAL_MODE = "the validation pass runs in eval mode"
+VAL_LOSS = "val_loss is the trained model's MSE on the validation set"
+TEST_METRICS = "the test metrics match an independent evaluation of the model"
+REPLAY = "the run follows its configuration (replayed by the reference)"
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): the hidden data and each case's config."""
+
+    data: Data  # {split: (x (N, L, 4), y (N, L))}, float32
+    cases: dict[str, dict]  # probe id -> the configuration it trains
+
+
 class Q2TrainSweep(Question):
     """q2: ``train_sweep`` on hidden data with a recording logger."""
 
@@ -61,8 +94,7 @@ class Q2TrainSweep(Question):
     names = ("train_sweep",)
     adapters = LOGGER_ADAPTERS
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
         # Odd split sizes: no batch size divides them, so the last batch is short
         # and an unweighted mean of batch losses differs from the epoch's loss.
         sizes = tuple(
@@ -70,8 +102,9 @@ class Q2TrainSweep(Question):
             for lo, hi in ((120, 150), (35, 45), (45, 55))
         )
         data = hidden_data(rng, sizes)
-        argument = register_data(plan, "d", data)
         cases = q2_cases(rng)
+        plan = Plan(facts=Facts(data=data, cases=cases))
+        argument = register_data(plan, "d", data)
         for case, config in cases.items():
             # On the CPU even where a GPU is present: the replay runs there too.
             plan.call(
@@ -83,50 +116,27 @@ class Q2TrainSweep(Question):
                 device="cpu",
             )
             plan.call_method(f"{case}_records", logger_arg(case), "records")
-        plan.context.update(data=data, cases=cases)
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
         runs = {
-            case: Q2Run(run, case, config, plan.context["data"])
-            for case, config in plan.context["cases"].items()
+            case: Q2Run(run, case, config, plan.facts.data)
+            for case, config in plan.facts.cases.items()
         }
 
         def each(check: Callable[[Q2Run], None]) -> Callable[[], None]:
             return lambda: [check(r) for r in runs.values()]
 
         return [
-            guarded("returns test_avg_pearsonr as a float", each(q2_returns)),
-            guarded(
-                "watches the model and finishes the run once, at the end",
-                each(q2_watch_finish),
-            ),
-            guarded(
-                "logs epoch, train_loss and val_loss once per epoch",
-                each(q2_epoch_logs),
-            ),
-            guarded(
-                "logs each epoch as it trains, not all at the end",
-                each(q2_logs_while_training),
-            ),
-            guarded(
-                "logs test_avg_pearsonr and best_pearsonr once, after training",
-                each(q2_final_logs),
-            ),
-            guarded("the validation pass runs in eval mode", each(q2_eval_mode)),
-            guarded(
-                "val_loss is the trained model's MSE on the validation set",
-                each(q2_val_loss),
-            ),
-            guarded(
-                "the test metrics match an independent evaluation of the model",
-                each(q2_test_metrics),
-            ),
-            guarded(
-                "the run follows its configuration (replayed by the reference)",
-                each(q2_replay),
-                weight=2.0,
-            ),
+            guarded(RETURNS, each(q2_returns)),
+            guarded(WATCH_FINISH, each(q2_watch_finish)),
+            guarded(EPOCH_LOGS, each(q2_epoch_logs)),
+            guarded(WHILE_TRAINING, each(q2_logs_while_training)),
+            guarded(FINAL_LOGS, each(q2_final_logs)),
+            guarded(EVAL_MODE, each(q2_eval_mode)),
+            guarded(VAL_LOSS, each(q2_val_loss)),
+            guarded(TEST_METRICS, each(q2_test_metrics)),
+            guarded(REPLAY, each(q2_replay), weight=2.0),
         ]
 
 
@@ -681,3 +691,166 @@ def variant_curves(config: dict, data: Data, weighted: bool, after: bool) -> np.
             train = mse(predict(model, data["train"][0]), data["train"][1])
         curve.append([train, mse(predict(model, data["val"][0]), data["val"][1])])
     return np.array(curve)
+
+
+# ------------------------------------------------------------------ known wrong
+def make_train_sweep(**mistakes: Any) -> Callable[..., float]:
+    """A ``train_sweep`` written like the reference with the named mistakes switched
+    on (none: a correct one). For ``known_wrong`` and tests/test_checks_week3b.py."""
+
+    def train_sweep(config, logger, data=None, device=None):
+        loaders = ref.make_loaders(
+            data,
+            64 if mistakes.get("batch_64") else config["batch_size"],
+            seed=config["seed"],
+        )
+        if mistakes.get("seq_len_300"):
+            model = ref.TFBindingCNN(300, config["num_filters"], config["kernel_size"])
+        else:
+            model = ref.build_model(
+                {**config, "add_sigmoid": False}
+                if mistakes.get("no_sigmoid")
+                else config,
+                data,
+            )
+        if not mistakes.get("no_watch"):
+            logger.watch(model)
+        kind = "SGD" if mistakes.get("always_sgd") else config["optimizer"]
+        lr = 0.01 if mistakes.get("fixed_lr") else config["learning_rate"]
+        optimizer = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam}[kind](
+            model.parameters(), lr=lr
+        )
+        loss_fn, rows = nn.MSELoss(), []
+        for epoch in range(1, config["epochs"] + 1 - mistakes.get("fewer", 0)):
+            model.train()
+            losses, sizes = [], []
+            for x, y in loaders["train"]:
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+                sizes.append(len(x))
+            train_loss = (
+                float(np.mean(losses))
+                if mistakes.get("unweighted")
+                else float(np.average(losses, weights=sizes))
+            )
+            model.eval()
+            val = loaders["train" if mistakes.get("val_on_train") else "val"]
+            with torch.no_grad():
+                batch = [(loss_fn(model(x), y).item(), len(x)) for x, y in val]
+            val_loss = (
+                float(np.mean([b for b, _ in batch]))
+                if mistakes.get("val_unweighted")
+                else sum(b * n for b, n in batch) / sum(n for _, n in batch)
+            )
+            if mistakes.get("train_mode_log"):
+                model.train()
+            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss}
+            if mistakes.get("log_at_end"):
+                rows.append(row)
+            else:
+                logger.log(row)
+        for row in rows:
+            logger.log(row)
+        _, _, r = ref.test_model(model, loaders["test"])
+        mean = float(np.mean(r)) if mistakes.get("plain_mean") else float(np.nanmean(r))
+        if mistakes.get("nan_metric"):
+            mean = float("nan")
+        best = float(np.nanmax(r))
+        if mistakes.get("swapped"):
+            mean, best = best, mean
+        logger.log({"test_avg_pearsonr": mean, "best_pearsonr": best})
+        if not mistakes.get("no_finish"):
+            logger.finish()
+        if mistakes.get("finish_twice"):
+            logger.finish()
+        return best if mistakes.get("return_best") else mean
+
+    return train_sweep
+
+
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``train_sweep`` answers and what their feedback says (each
+    trains two 3-epoch runs on about 300 hidden windows)."""
+
+    def wrong(**mistake: Any) -> dict[str, Callable[..., float]]:
+        return {"train_sweep": make_train_sweep(**mistake)}
+
+    return [
+        KnownWrong(
+            wrong(log_at_end=True),
+            "after training had finished",
+            "log-at-end",
+            check=WHILE_TRAINING,
+        ),
+        KnownWrong(
+            wrong(no_watch=True),
+            "never called logger.watch",
+            "no-watch",
+            check=WATCH_FINISH,
+        ),
+        KnownWrong(
+            wrong(no_finish=True), "exactly once", "no-finish", check=WATCH_FINISH
+        ),
+        KnownWrong(
+            wrong(finish_twice=True), "2 time(s)", "finish-twice", check=WATCH_FINISH
+        ),
+        KnownWrong(
+            wrong(train_mode_log=True),
+            "model.eval()",
+            "train-mode-log",
+            check=EVAL_MODE,
+        ),
+        KnownWrong(
+            wrong(return_best=True), "best_pearsonr", "return-best", check=RETURNS
+        ),
+        KnownWrong(
+            wrong(nan_metric=True),
+            (
+                "your logged test_avg_pearsonr is NaN",
+                "constant score track or prediction",
+            ),
+            "nan-metric",
+            check=TEST_METRICS,
+        ),
+        KnownWrong(wrong(swapped=True), "swapped", "swapped", check=TEST_METRICS),
+        KnownWrong(
+            wrong(val_on_train=True), "training set", "val-on-train", check=VAL_LOSS
+        ),
+        KnownWrong(
+            wrong(val_unweighted=True),
+            "unweighted mean",
+            "val-unweighted",
+            check=VAL_LOSS,
+        ),
+        KnownWrong(
+            wrong(unweighted=True), "unweighted mean", "unweighted", check=REPLAY
+        ),
+        KnownWrong(
+            wrong(always_sgd=True),
+            "config['optimizer']",
+            "always-sgd",
+            check=REPLAY,
+        ),
+        KnownWrong(
+            wrong(fixed_lr=True), "config['learning_rate']", "fixed-lr", check=REPLAY
+        ),
+        KnownWrong(
+            wrong(batch_64=True), "config['batch_size']", "batch-64", check=REPLAY
+        ),
+        KnownWrong(
+            wrong(no_sigmoid=True),
+            "without the sigmoid",
+            "no-sigmoid",
+            check=TEST_METRICS,
+        ),
+        KnownWrong(
+            wrong(no_sigmoid=True),
+            "add_sigmoid was ignored",
+            "no-sigmoid-2",
+            check=REPLAY,
+        ),
+        KnownWrong(wrong(fewer=1), "config['epochs'] = 3", "fewer", check=EPOCH_LOGS),
+    ]

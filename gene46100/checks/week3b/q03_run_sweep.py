@@ -1,8 +1,23 @@
-"""week3b q3: see ``Q3RunSweep``."""
+"""week3b q3: ``run_sweep(n_runs, seed, data=..., make_logger=..., epochs=...)`` runs
+a random search over the course's sweep and returns its best run.
+
+Four sweeps through a grader-owned recording ``make_logger`` (one logger per run,
+``common.logger_factory_arg``): a 40-run sweep on fresh hidden windows, and three
+3-run sweeps on tiny ones (two with the same seed, one with another). The checks
+read back each run's config and logs: the result's form, the runs' configurations
+(the six hyper-parameters from their lists, epochs, a seed), that every value of
+every list is drawn, the argmax (config and score), the seeding, and that the winner,
+retrained by the reference, gives its score and beats the course's default
+configuration by ``BEAT_MARGIN``. Its reference trains the real 40-run sweep
+(``slow_reference``).
+"""
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,12 +34,14 @@ from gene46100.checks.helpers import (
     keep_precision,
     matches,
 )
+from gene46100.checks.known import KnownWrong
 from gene46100.checks.week3b.common import (
     CONFIG_KEYS,
     COURSE_VALUES,
     LOGGER_ADAPTERS,
     VALUE_TYPES,
     Data,
+    History,
     course_value,
     hidden_data,
     is_number,
@@ -57,6 +74,25 @@ BEAT_MARGIN = 0.05
 SCORE_ATOL = 0.02
 
 
+# The checks, in feedback order.
+RESULT = "returns (best_config, best_score)"
+RUNS = "runs n_runs configurations drawn from the sweep's lists"
+COVERAGE = "draws every value of every list (uniformly)"
+ARGMAX = "best_config is the configuration of the best run"
+BEST_SCORE = "best_score is the best run's test_avg_pearsonr"
+SEEDING = "the same seed repeats the sweep; another seed changes it"
+BEATS_DEFAULT = "the winner beats the course's default configuration"
+
+
+@dataclass
+class Facts:
+    """What scoring reads (trusted-only): the main sweep's hidden data, and the
+    number of runs and epochs of each probed sweep."""
+
+    main: Data  # {split: (x (N, L, 4), y (N, L))}, float32
+    sweeps: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
 class Q3RunSweep(Question):
     """q3: ``run_sweep``: its runs, its argmax, its seeding, and a winner that beats
     the default configuration on hidden data."""
@@ -65,12 +101,13 @@ class Q3RunSweep(Question):
     names = ("run_sweep",)
     adapters = LOGGER_ADAPTERS
     provides = ("sweep_config", "_train_epoch", "_eval_loss", "train_sweep")
+    slow_reference = True  # the real 40-run sweep
 
-    def plan(self, rng: np.random.Generator) -> Plan:
-        plan = Plan()
+    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
         main = hidden_data(rng, (int(rng.integers(380, 420)), 100, 150))
         tiny = hidden_data(rng, (40, 12, 16), seq_len=60)
         seeds = [int(s) for s in rng.integers(0, 2**31, size=3)]
+        plan = Plan(facts=Facts(main=main))
         main_arg, tiny_arg = (
             register_data(plan, "main", main),
             register_data(plan, "tiny", tiny),
@@ -82,6 +119,7 @@ class Q3RunSweep(Question):
             "other": (3, seeds[2], tiny_arg, 1),
         }
         for sweep, (n_runs, seed, argument, epochs) in sweeps.items():
+            plan.facts.sweeps[sweep] = (n_runs, epochs)
             factory = logger_factory_arg(sweep)
             plan.call(
                 sweep,
@@ -95,42 +133,24 @@ class Q3RunSweep(Question):
             plan.call_method(f"{sweep}_count", factory, "count")
             for i in range(n_runs):
                 plan.call_method(f"{sweep}_run{i}", factory, "run_records", i)
-        plan.context.update(
-            main=main, sweeps={k: (v[0], v[3]) for k, v in sweeps.items()}
-        )
         return plan
 
-    def score(self, run: QuestionRun, plan: Plan) -> list[Check]:
+    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
         sweeps = {
             name: Sweep(run, name, n, epochs)
-            for name, (n, epochs) in plan.context["sweeps"].items()
+            for name, (n, epochs) in plan.facts.sweeps.items()
         }
         main = sweeps["main"]
         return [
-            guarded("returns (best_config, best_score)", lambda: main.result()),
+            guarded(RESULT, lambda: main.result()),
+            guarded(RUNS, lambda: q3_runs(main)),
+            guarded(COVERAGE, lambda: q3_coverage(sweeps)),
+            guarded(ARGMAX, lambda: q3_argmax(main)),
+            guarded(BEST_SCORE, lambda: q3_best_score(main)),
+            guarded(SEEDING, lambda: q3_seeding(sweeps)),
             guarded(
-                "runs n_runs configurations drawn from the sweep's lists",
-                lambda: q3_runs(main),
-            ),
-            guarded(
-                "draws every value of every list (uniformly)",
-                lambda: q3_coverage(sweeps),
-            ),
-            guarded(
-                "best_config is the configuration of the best run",
-                lambda: q3_argmax(main),
-            ),
-            guarded(
-                "best_score is the best run's test_avg_pearsonr",
-                lambda: q3_best_score(main),
-            ),
-            guarded(
-                "the same seed repeats the sweep; another seed changes it",
-                lambda: q3_seeding(sweeps),
-            ),
-            guarded(
-                "the winner beats the course's default configuration",
-                lambda: q3_beats_default(main, plan.context["main"]),
+                BEATS_DEFAULT,
+                lambda: q3_beats_default(main, plan.facts.main),
                 weight=2.0,
             ),
         ]
@@ -357,3 +377,142 @@ def q3_beats_default(sweep: Sweep, data: Data) -> None:
         f"with {sweep.n_runs} runs a random search should find a better one; "
         "are the configurations drawn uniformly from every list?"
     )
+
+
+# ------------------------------------------------------------------ known wrong
+# q3's mistakes are sweeps of short runs; the runs themselves are right, so they are
+# trained once and replayed (``cached_train_sweep``).
+CACHED_RUNS: dict[tuple, tuple[float, list[dict]]] = {}
+
+
+def cached_train_sweep(config, logger, data=None, device=None):
+    """``ref.train_sweep`` with its logged rows memoised by (config, data).
+
+    q3 reads only what was logged, so replaying the rows is indistinguishable from
+    retraining; it keeps the many q3 variants fast.
+    """
+    digest = tuple(
+        hash(np.ascontiguousarray(a).tobytes())
+        for split in data.values()
+        for a in split
+    )
+    key = (json.dumps(config, sort_keys=True, default=str), digest)
+    if key not in CACHED_RUNS:
+        history = History()
+        score = ref.train_sweep(config, history, data=data, device="cpu")
+        CACHED_RUNS[key] = (score, history.rows)
+    score, rows = CACHED_RUNS[key]
+    for row in rows:
+        logger.log(row)
+    logger.finish()
+    return score
+
+
+def draw(values: list, rng: np.random.Generator) -> Any:
+    return values[int(rng.integers(len(values)))]
+
+
+def make_run_sweep(
+    pick: str = "best",
+    draw_values: Callable[[list, np.random.Generator], Any] = draw,
+    rng_seed: int | None = None,
+    one_config: bool = False,
+    use_logger: bool = True,
+    fixed_epochs: int | None = None,
+    as_list: bool = False,
+) -> Callable[..., Any]:
+    """A ``run_sweep`` with one mistake (the defaults make a correct one). For
+    ``known_wrong`` and tests/test_checks_week3b.py."""
+
+    def run_sweep(n_runs, seed, data=None, make_logger=None, epochs=5):
+        rng = np.random.default_rng(seed if rng_seed is None else rng_seed)
+        space = ref.sweep_config()["parameters"]
+        runs = []
+        config = None
+        for _ in range(n_runs):
+            if config is None or not one_config:
+                config = {k: draw_values(v["values"], rng) for k, v in space.items()}
+                config.update(
+                    epochs=fixed_epochs or epochs, seed=int(rng.integers(2**31))
+                )
+            logger = make_logger(config) if use_logger else History()
+            runs.append((cached_train_sweep(config, logger, data=data), dict(config)))
+        scores = np.array([s for s, _ in runs])
+        index = {
+            "best": lambda: int(np.nanargmax(scores)),
+            "last": lambda: len(runs) - 1,
+            "worst": lambda: int(np.nanargmin(scores)),
+        }[pick]()
+        result = (runs[index][1], runs[index][0])
+        return list(result) if as_list else result
+
+    return run_sweep
+
+
+def known_wrong() -> list[KnownWrong]:
+    """Typical wrong ``run_sweep`` answers and what their feedback says. None needs
+    a 40-run sweep to show its mistake: they run 8 (``N_RUNS``)."""
+
+    def global_draw(values, rng):
+        return values[np.random.randint(len(values))]  # global state, not the seed
+
+    def off_by_one_draw(values, rng):
+        return values[int(rng.integers(len(values) - 1))]
+
+    def numpy_draw(values, rng):
+        return rng.choice(values)
+
+    def wrong(mistake: dict[str, Any], phrase: str, key: str, check: str) -> KnownWrong:
+        return KnownWrong(
+            {"run_sweep": make_run_sweep(**mistake)},
+            phrase,
+            key,
+            check=check,
+            settings={"N_RUNS": 8},
+            slow=True,
+        )
+
+    return [
+        wrong({"pick": "last"}, "last run's config", "last-run-s-config", ARGMAX),
+        wrong({"pick": "last"}, "last run's score", "last-run-s-score", BEST_SCORE),
+        wrong({"pick": "worst"}, "lowest score", "lowest-score", ARGMAX),
+        wrong(
+            {"rng_seed": 0},
+            "seed argument is ignored",
+            "seed-argument-is-ignored",
+            SEEDING,
+        ),
+        wrong(
+            {"draw_values": global_draw},
+            "default_rng(seed) once",
+            "default-rng-seed-once",
+            SEEDING,
+        ),
+        wrong(
+            {"one_config": True},
+            "same hyper-parameters",
+            "same-hyper-parameters",
+            RUNS,
+        ),
+        wrong({"draw_values": off_by_one_draw}, "off-by-one", "off-by-one", COVERAGE),
+        wrong(
+            {"draw_values": off_by_one_draw},
+            "does not beat",
+            "does-not-beat",
+            BEATS_DEFAULT,
+        ),
+        wrong(
+            {"draw_values": numpy_draw},
+            "batch_size should be a positive integer",
+            "batch-size-should-be-a-positive-integer",
+            RUNS,
+        ),
+        wrong(
+            {"use_logger": False},
+            "it called it 0 time(s)",
+            "it-called-it-0-time-s",
+            RUNS,
+        ),
+        wrong({"fixed_epochs": 5}, "epochs=4", "epochs-4", RUNS),
+        wrong({"as_list": True}, "tuple", "tuple", RESULT),
+    ]

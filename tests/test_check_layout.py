@@ -1,0 +1,135 @@
+"""One question, one module: the registry finds a week's question modules by
+themselves, and refuses, naming the file, a module that breaks the layout.
+
+A question module added beside the others (here in a temporary folder appended to
+the week's package path, so the checkout is never touched) is a graded question:
+nothing else lists it. Its build problems, and the short form's grading of it, are
+checked as an instructor adding week 1's ``relu`` would meet them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+
+import nbformat
+import numpy as np
+import pytest
+
+from gene46100 import build, checks
+from gene46100.checks import (
+    CheckLayoutError,
+    inprocess,
+    question_class,
+    question_modules,
+)
+from gene46100.checks.simple import Cases
+
+RELU = '''
+"""week1 q11: ``relu`` against numpy (the short form)."""
+
+import numpy as np
+
+from gene46100.checks.simple import Case, FunctionQuestion
+
+
+class Q11ReLU(FunctionQuestion):
+    name = "q11"
+    function = "relu"
+    checks = {"matches max(0, z) on fresh arrays": 1.0}
+    advice = "relu(z) is max(0, z), element by element"
+
+    def cases(self, rng):
+        return [Case(f"z{i}", (rng.normal(size=(3, 7)),)) for i in range(2)]
+
+    def expected(self, z):
+        return np.maximum(z, 0.0)
+
+    def describe(self, z):
+        return f"relu on a hidden array of shape {z.shape}"
+
+    def variants(self, z):
+        return [("that is abs(z); negative entries become 0", lambda: np.abs(z))]
+'''
+
+
+@pytest.fixture
+def week1_with(tmp_path, monkeypatch):
+    """Add question modules (file name -> source) to week 1's checks package."""
+    package = importlib.import_module("gene46100.checks.week1")
+
+    def add(files: dict[str, str]) -> None:
+        for name, source in files.items():
+            (tmp_path / name).write_text(textwrap.dedent(source))
+        monkeypatch.setattr(package, "__path__", [*package.__path__, str(tmp_path)])
+
+    yield add
+    for name, module in list(sys.modules.items()):
+        if str(tmp_path) in (getattr(module, "__file__", None) or ""):
+            del sys.modules[name]  # the next test's folder has other modules
+
+
+def test_every_week_is_one_module_per_question_named_after_it():
+    for week in ("week1", "week2", "week3a", "week3b"):
+        modules = question_modules(week)
+        assert list(modules) == list(checks.questions(week))
+        for name, module in modules.items():
+            assert question_class(module).name == name
+            assert module.__name__.rsplit(".", 1)[-1].startswith(
+                f"q{int(name[1:]):02d}_"
+            )
+
+
+def test_a_new_question_module_is_found_and_graded_by_the_short_form(week1_with):
+    week1_with({"q11_relu.py": RELU})
+    modules = question_modules("week1")
+    assert list(modules)[-1] == "q11"
+    question = question_class(modules["q11"])()
+    assert question.names == ("relu",) and question.week == "week1"
+
+    plan = question.plan(checks.question_rng("week1", "q11"))
+    assert isinstance(plan.facts, Cases) and len(plan.probes) == 2
+    right = inprocess.execute(plan, {"relu": lambda z: np.maximum(z, 0.0)})
+    assert [c.passed for c in question.score(right, plan)] == [True]
+    wrong = inprocess.execute(plan, {"relu": np.abs})
+    (check,) = question.score(wrong, plan)
+    assert not check.passed
+    assert check.message.startswith("relu on a hidden array of shape (3, 7) is wrong")
+    assert check.message.endswith("that is abs(z); negative entries become 0")
+    transposed = inprocess.execute(plan, {"relu": lambda z: np.maximum(z, 0).T})
+    (check,) = question.score(transposed, plan)
+    assert "should have shape (3, 7); got (7, 3)" in check.message
+
+
+def test_the_build_accepts_a_new_question_with_its_module(week1_with):
+    master_spec = build.assignment_spec(
+        "week1", nbformat.read(build.master_path("week1"), 4)
+    )
+    q11 = {"name": "q11", "points": 1, "manual": False, "budget": 5, "topic": "ReLU"}
+    master_spec["questions"].append(q11)
+    before = build.question_problems("week1", master_spec)
+    assert (
+        len(before) == 1 and "add gene46100/checks/week1/q11_<topic>.py" in (before[0])
+    )
+    week1_with({"q11_relu.py": RELU})
+    assert build.question_problems("week1", master_spec) == []
+
+
+def test_a_module_whose_question_has_another_name_is_refused_naming_it(week1_with):
+    week1_with({"q12_relu.py": RELU})  # the file says q12, the class q11
+    module = question_modules("week1")["q12"]
+    with pytest.raises(CheckLayoutError) as refused:
+        question_class(module)
+    assert "q12_relu.py checks q12 by its file name" in str(refused.value)
+    assert "name = 'q11'" in str(refused.value)
+
+
+def test_a_module_with_two_questions_or_none_is_refused(week1_with):
+    two = RELU + "\n\nclass Q11Again(Q11ReLU):\n    name = 'q11'\n"
+    week1_with({"q11_relu.py": two, "q13_empty.py": '"""nothing yet"""\n'})
+    modules = question_modules("week1")
+    with pytest.raises(CheckLayoutError, match="defines 2 Question classes"):
+        question_class(modules["q11"])
+    with pytest.raises(CheckLayoutError, match="q13_empty.py defines 0 Question"):
+        question_class(modules["q13"])
