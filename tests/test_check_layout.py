@@ -133,3 +133,25 @@ def test_a_module_with_two_questions_or_none_is_refused(week1_with):
         question_class(modules["q11"])
     with pytest.raises(CheckLayoutError, match="q13_empty.py defines 0 Question"):
         question_class(modules["q13"])
+
+
+def test_the_short_forms_shape_check_gives_credit_for_the_right_length_alone():
+    """Week 2 q5 grades shapes apart (1 point of 3): a flipped PWM keeps it, a
+    scan one window short loses both checks, each with its own message."""
+    from gene46100.checks import run_inprocess
+    from gene46100_ref import week2 as ref
+
+    def flipped(seq, pwm):
+        return ref.pwm_scan(seq, np.asarray(pwm)[::-1])
+
+    def short(seq, pwm):
+        return ref.pwm_scan(seq, pwm)[:-1]
+
+    namespace = {n: v for n, v in vars(ref).items() if not n.startswith("__")}
+    shapes, values = run_inprocess("week2", "q5", {**namespace, "pwm_scan": flipped})
+    assert (shapes.passed, shapes.weight) == (True, 1.0)
+    assert not values.passed and "the PWM is flipped" in values.message
+    shapes, values = run_inprocess("week2", "q5", {**namespace, "pwm_scan": short})
+    assert not shapes.passed and not values.passed
+    assert "last window is missing" in shapes.message
+    assert shapes.message == values.message  # the same first wrong case

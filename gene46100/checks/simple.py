@@ -27,9 +27,12 @@ what differs:
             return [("half the right value ...", lambda: 0.5 * ref.mse_loss(y_hat, y))]
 
 Each ``Case`` is one call on hidden arrays; its ``check`` names the check that
-grades it (default: the first of ``checks``). A case with ``raises`` must raise one
-of those exceptions instead (a singular matrix, mismatched shapes). Questions that
-train models, read files or build objects keep the full form (``Question``).
+grades it (default: the first of ``checks`` that is not ``shape_check``). A case
+with ``raises`` must raise one of those exceptions instead (a singular matrix,
+mismatched shapes). ``shape_check`` names a check that grades only the shapes of
+every returning case (partial credit for the right length and wrong values).
+Questions that train models, read files or build objects keep the full form
+(``Question``).
 """
 
 from __future__ import annotations
@@ -99,6 +102,7 @@ class FunctionQuestion(Question):
     variant_rtol: ClassVar[float] = 1e-6
     variant_atol: ClassVar[float] = 1e-9
     advice: ClassVar[str] = ""  # said when the answer is wrong and no variant matches
+    shape_check: ClassVar[str] = ""  # a check (in ``checks``) on shapes alone
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -139,43 +143,58 @@ class FunctionQuestion(Question):
         return plan
 
     def score(self, run: QuestionRun, plan: Plan[Cases]) -> list[Check]:
-        first = next(iter(self.checks))
+        cases = list(plan.facts.by_id.values())
+        default = next(n for n in self.checks if n != self.shape_check)
+
+        def graded_by(name: str) -> list[Case]:
+            if name == self.shape_check:
+                return [c for c in cases if not c.raises]
+            return [c for c in cases if (c.check or default) == name]
+
         return [
             guarded(
                 name,
                 lambda name=name: self.check_cases(
-                    run,
-                    [
-                        c
-                        for c in plan.facts.by_id.values()
-                        if (c.check or first) == name
-                    ],
+                    run, graded_by(name), shapes_only=name == self.shape_check
                 ),
                 weight=weight,
             )
             for name, weight in self.checks.items()
         ]
 
-    def check_cases(self, run: QuestionRun, cases: Sequence[Case]) -> None:
+    def check_cases(
+        self, run: QuestionRun, cases: Sequence[Case], shapes_only: bool = False
+    ) -> None:
         """Raise ``Mismatch`` at the first case answered wrongly."""
         for case in cases:
             what = case.what or self.describe(*case.args)
             if case.raises:
                 expect_raises(run, case.id, what, case.raises, case.returned)
+                continue
+            value = outcome_value(run, case.id, what)
+            if shapes_only:
+                self.answer(value, what, case.args, self.expected(*case.args))
             else:
-                self.check_value(outcome_value(run, case.id, what), what, case.args)
+                self.check_value(value, what, case.args)
+
+    def answer(
+        self, value: Any, what: str, args: tuple[Any, ...], expected: Any
+    ) -> Any:
+        """The student's numbers, of the right type and shape, else ``Mismatch``."""
+        if self.returns == "float":
+            return expect_float(value, what)
+        got = expect_float_array(value, what)
+        if got.shape != np.shape(expected):
+            raise Mismatch(
+                f"{what} should have shape {np.shape(expected)}; got "
+                f"{got.shape}{self.shape_hint(got, *args)}"
+            )
+        return got
 
     def check_value(self, value: Any, what: str, args: tuple[Any, ...]) -> None:
+        """Type, shape, then values; a wrong answer names its known mistake."""
         expected = self.expected(*args)
-        if self.returns == "float":
-            got = expect_float(value, what)
-        else:
-            got = expect_float_array(value, what)
-            if got.shape != np.shape(expected):
-                raise Mismatch(
-                    f"{what} should have shape {np.shape(expected)}; got "
-                    f"{got.shape}{self.shape_hint(got, *args)}"
-                )
+        got = self.answer(value, what, args, expected)
         if matches(got, expected, rtol=self.rtol, atol=self.atol):
             return
         hint = first_match(

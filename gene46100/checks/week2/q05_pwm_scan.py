@@ -8,26 +8,13 @@ q3 slip does not cost q5.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from gene46100.checks import (
-    Check,
-    Mismatch,
-    Plan,
-    Question,
-    guarded,
-    outcome_value,
-)
 from gene46100.checks.helpers import (
     Candidate,
-    expect_float_array,
-    first_match,
-    matches,
-    wrong,
 )
 from gene46100.checks.known import KnownWrong
+from gene46100.checks.simple import Case, FunctionQuestion
 from gene46100.checks.week2.common import (
     ATGC_COLUMNS,
     BASES,
@@ -38,26 +25,33 @@ from gene46100.checks.week2.common import (
     ref,
     scan_oracle,
 )
-from gene46100.contract.results import QuestionRun
+
+SHAPES = "one score per window (L - k + 1)"
+VALUES = "matches F.conv1d with the PWM as a fixed filter"
+DESCRIBED = {
+    "random": " in mixed case",
+    "with_n": " containing N",
+    "motif": " with a planted motif",
+}
 
 
-@dataclass
-class Facts:
-    """What scoring reads (trusted-only): each case's hidden sequence and PWM."""
-
-    cases: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
-
-
-class Q5PWMScan(Question):
+class Q5PWMScan(FunctionQuestion):
     """q5: ``pwm_scan`` vs a 4-channel ``F.conv1d`` with the PWM as its filter."""
 
     name = "q5"
-    names = ("pwm_scan",)
+    function = "pwm_scan"
     provides = ("one_hot_encode", "conv1d_valid")  # q1/q3 slips must not cost q5
+    checks = {SHAPES: 1.0, VALUES: 2.0}
+    shape_check = SHAPES
+    variant_rtol = 1e-7
+    advice = (
+        "score[i] = sum_j pwm[j, base at i + j] (N adds 0): the sum of "
+        "conv1d_valid over the 4 one-hot columns"
+    )
 
-    def plan(self, rng: np.random.Generator) -> Plan[Facts]:
-        plan = Plan(facts=Facts())
-        for case in ("random", "with_n", "motif"):
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        cases = []
+        for case, extra in DESCRIBED.items():
             L, k = int(rng.integers(20, 60)), int(rng.integers(3, 9))
             if case == "motif":  # log-odds of a random motif, planted twice
                 probs = rng.dirichlet(np.full(4, 0.3), size=k)
@@ -67,72 +61,23 @@ class Q5PWMScan(Question):
             else:
                 pwm = rng.normal(size=(k, 4))
                 seq = random_dna(rng, L, "ACGTN" if case == "with_n" else "ACGTacgt")
-            plan.facts.cases[case] = (seq, pwm)
-            plan.call(case, "pwm_scan", seq, plan.array(f"{case}_pwm", pwm))
-        return plan
-
-    def score(self, run: QuestionRun, plan: Plan[Facts]) -> list[Check]:
-        cases = plan.facts.cases
-        return [
-            guarded(
-                "one score per window (L - k + 1)",
-                lambda: self._shapes(run, cases),
-            ),
-            guarded(
-                "matches F.conv1d with the PWM as a fixed filter",
-                lambda: self._values(run, cases),
-                weight=2.0,
-            ),
-        ]
-
-    @staticmethod
-    def _what(case: str, seq: str, pwm: np.ndarray) -> str:
-        extra = {
-            "with_n": " containing N",
-            "random": " in mixed case",
-            "motif": " with a planted motif",
-        }[case]
-        return (
-            f"pwm_scan on a hidden sequence of length {len(seq)}{extra} and a "
-            f"({len(pwm)}, 4) PWM"
-        )
-
-    def _scores(
-        self, run: QuestionRun, case: str, seq: str, pwm: np.ndarray
-    ) -> tuple[str, np.ndarray]:
-        what = self._what(case, seq, pwm)
-        got = expect_float_array(outcome_value(run, case, what), what)
-        L, k = len(seq), len(pwm)
-        if got.shape != (L - k + 1,):
-            hint = length_hint(got.shape[0], L, k) if got.ndim == 1 else ""
-            if got.ndim == 0:
-                hint = ": a single number; return the score of every window"
-            raise Mismatch(
-                f"{what} should have shape ({L - k + 1},); got {got.shape}{hint}"
+            what = (
+                f"pwm_scan on a hidden sequence of length {len(seq)}{extra} and a "
+                f"({len(pwm)}, 4) PWM"
             )
-        return what, got
+            cases.append(Case(case, (seq, pwm), what=what))
+        return cases
 
-    def _shapes(
-        self, run: QuestionRun, cases: dict[str, tuple[str, np.ndarray]]
-    ) -> None:
-        for case, (seq, pwm) in cases.items():
-            self._scores(run, case, seq, pwm)
+    def expected(self, seq: str, pwm: np.ndarray) -> np.ndarray:
+        return scan_oracle(seq, pwm)
 
-    def _values(
-        self, run: QuestionRun, cases: dict[str, tuple[str, np.ndarray]]
-    ) -> None:
-        for case, (seq, pwm) in cases.items():
-            what, got = self._scores(run, case, seq, pwm)
-            expected = scan_oracle(seq, pwm)
-            if not matches(got, expected, rtol=1e-9, atol=1e-12):
-                raise wrong(
-                    what,
-                    got,
-                    expected,
-                    first_match(got, q5_candidates(seq, pwm), rtol=1e-7, atol=1e-9),
-                    "score[i] = sum_j pwm[j, base at i + j] (N adds 0): the sum of "
-                    "conv1d_valid over the 4 one-hot columns",
-                )
+    def shape_hint(self, got: np.ndarray, seq: str, pwm: np.ndarray) -> str:
+        if got.ndim == 0:
+            return ": a single number; return the score of every window"
+        return length_hint(got.shape[0], len(seq), len(pwm)) if got.ndim == 1 else ""
+
+    def variants(self, seq: str, pwm: np.ndarray) -> list[Candidate]:
+        return q5_candidates(seq, pwm)
 
 
 def q5_candidates(seq: str, pwm: np.ndarray) -> list[Candidate]:
