@@ -174,3 +174,14 @@ def test_a_budget_changed_in_the_config_alone_is_refused_naming_the_prompt():
         "hidden tests may take) to its BEGIN QUESTION config in "
         "solutions/week1/week1.ipynb"
     ]
+
+
+def test_a_demo_cell_the_grader_would_run_is_refused():
+    """Week 2's demos once ran for every submission (70% of a class's grading CPU):
+    a ``with needs(...)`` cell must be tagged otter_ignore."""
+    master = nbformat.read(build.master_path("week2"), 4)
+    build.check_ignored_cells("week2", master)  # every demo is tagged
+    demo = next(c for c in master.cells if "with needs(" in c.source)
+    demo.metadata["tags"].remove(build.IGNORE_TAG)
+    with pytest.raises(build.BuildError, match="runs a demo .* not tagged otter_"):
+        build.check_ignored_cells("week2", master)

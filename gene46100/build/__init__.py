@@ -233,9 +233,26 @@ def _cell_tree(source: str) -> ast.AST:
     return ast.parse(strip_assign_markup("\n".join(lines)))
 
 
+def _runs_a_demo(tree: ast.AST) -> bool:
+    """Whether a cell holds a ``with needs(...):`` block: the masters' demos, which
+    run once the questions they need are answered (training runs, plots)."""
+    return any(
+        isinstance(node, ast.With)
+        and any(
+            isinstance(item.context_expr, ast.Call)
+            and isinstance(item.context_expr.func, ast.Name)
+            and item.context_expr.func.id == "needs"
+            for item in node.items
+        )
+        for node in ast.walk(tree)
+    )
+
+
 def check_ignored_cells(week: str, master: nbformat.NotebookNode) -> None:
-    """The grader skips cells tagged ``otter_ignore``; nothing the other cells use
-    may come only from them, or a complete submission would fail when graded."""
+    """The grader skips cells tagged ``otter_ignore``. Every demo cell (``with
+    needs(...)``) is tagged, or grading would run it (train its models) for every
+    submission; and nothing the other cells use may come only from tagged cells, or
+    a complete submission would fail when graded."""
     cells = [c for c in master.cells if c.cell_type == "code"]
     from_ignored: dict[str, int] = {}
     for index, cell in enumerate(cells):
@@ -244,6 +261,12 @@ def check_ignored_cells(week: str, master: nbformat.NotebookNode) -> None:
             for name in _defined_names(tree):
                 from_ignored[name] = index
             continue
+        if _runs_a_demo(tree):
+            raise BuildError(
+                f"{week}: code cell {index} runs a demo (`with needs(...)`) but is "
+                f"not tagged {IGNORE_TAG}: grading would run it for every "
+                f"submission; tag it {IGNORE_TAG}"
+            )
         # A name this cell binds itself (e.g. a local in one of its functions) does
         # not count: the approximation errs towards letting the build pass.
         missing = sorted((_used_names(tree) - _defined_names(tree)) & set(from_ignored))
