@@ -43,11 +43,23 @@ def build_command(args: argparse.Namespace) -> int:
             return 1
         print("generated files are up to date")
         return 0
-    build.build(weeks)
+    try:
+        build.build(weeks)
+    except build.BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(
         "built: assignments/, autograder/, examples/submissions/, "
         "gene46100_ref/<week>.py"
     )
+    others = [w for w in course.WEEKS if w not in weeks]
+    if others:
+        # Each week's Gradescope zip carries the whole tool, checks and references.
+        print(
+            f"note: the {', '.join(others)} autograder zips carry the tool as it "
+            "was: run `gene46100 build` (every week) before you commit",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from helpers import REPO, minimal_complete
 
-from gene46100 import build, buildstamp, cli, course
+from gene46100 import build, buildstamp, checks, cli, course
 
 
 def spec_of(week: str) -> dict:
@@ -31,20 +31,33 @@ def test_every_week_is_whole_and_built_from_its_sources(week):
     assert buildstamp.stale_build(week, REPO / "autograder") == ""
 
 
+# A number no week-1 question has (an instructor may have added q11 for real).
+N = max(int(name[1:]) for name in checks.questions("week1")) + 1
+
+
 def test_an_autograded_question_without_a_check_is_named_with_its_files():
     spec = spec_of("week1")
-    spec["questions"].append({"name": "q11", "points": 2, "manual": False})
+    spec["questions"].append({"name": f"q{N}", "points": 2, "manual": False})
     problems = build.question_problems("week1", spec)
     assert len(problems) == 3  # the check, the budget, the review topic
-    assert "q11 is autograded in solutions/week1/week1.ipynb" in problems[0]
+    assert f"q{N} is autograded in solutions/week1/week1.ipynb" in problems[0]
     assert (
-        "add gene46100/checks/week1/q11_<topic>.py defining one Question"
-        in (problems[0])
+        f"add gene46100/checks/week1/q{N:02d}_<topic>.py defining one Question"
+        in problems[0]
     )
-    assert 'with name = "q11" (see docs/authoring.md)' in problems[0]
-    assert "q11 has no CPU budget: add `budget: SECONDS`" in problems[1]
-    assert "q11 has no review topic: add `topic: ...`" in problems[2]
+    assert f'with name = "q{N}" (see docs/authoring.md)' in problems[0]
+    assert f"q{N} has no CPU budget: add `budget: SECONDS`" in problems[1]
+    assert f"q{N} has no review topic: add `topic: ...`" in problems[2]
     assert all("config in solutions/week1/week1.ipynb" in p for p in problems[1:])
+
+
+def test_two_questions_of_one_name_are_refused():
+    spec = spec_of("week1")
+    spec["questions"].append(dict(spec["questions"][0]))
+    name = spec["questions"][0]["name"]
+    assert f"week1: 2 questions are named {name} in solutions/week1/week1.ipynb" in (
+        "\n".join(build.question_problems("week1", spec))
+    )
 
 
 def test_a_check_without_its_question_is_named():
@@ -66,12 +79,12 @@ def test_a_check_without_its_question_is_named():
 
 def test_the_build_refuses_a_master_whose_question_has_no_check(tmp_path):
     master = nbformat.read(build.master_path("week1"), 4)
-    config = "# BEGIN QUESTION\nname: q11\npoints: 2\n"
+    config = f"# BEGIN QUESTION\nname: q{N}\npoints: 2\n"
     master.cells.append(nbformat.v4.new_raw_cell(config))
     repo = tmp_path / "repo"
     (repo / "solutions/week1").mkdir(parents=True)
     nbformat.write(master, repo / "solutions/week1/week1.ipynb")
-    with pytest.raises(build.BuildError, match="q11 is autograded"):
+    with pytest.raises(build.BuildError, match=f"q{N} is autograded"):
         build.build(("week1",), repo=repo, out=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # refused before any work
 
@@ -103,7 +116,7 @@ def test_an_edit_to_the_master_or_the_checks_makes_the_build_stale(tmp_path):
     assert buildstamp.stale_build("week1", repo / "autograder", repo) != ""
     shutil.copy(REPO / "gene46100/checks/week1/q03_gradient.py", checks)
     assert buildstamp.stale_build("week1", repo / "autograder", repo) == ""
-    (checks.parent / "q11_relu.py").write_text("# a new question's check\n")
+    (checks.parent / f"q{N:02d}_relu.py").write_text("# a new question's check\n")
     assert buildstamp.stale_build("week1", repo / "autograder", repo) != ""
     (repo / "solutions/week1/week1.ipynb").unlink()  # no checkout: nothing to say
     assert buildstamp.stale_build("week1", repo / "autograder", repo) == ""
@@ -143,8 +156,6 @@ def test_budget_and_topic_come_from_the_masters_config():
         name: float(c["budget"]) for name, c in configs.items() if not c.get("manual")
     }
     assert course.week("week2").topic("q3") == configs["q3"]["topic"]
-    from gene46100 import checks
-
     assert checks.questions("week2")["q7"].timeout_s == configs["q7"]["budget"]
 
 
@@ -185,3 +196,23 @@ def test_a_demo_cell_the_grader_would_run_is_refused():
     demo.metadata["tags"].remove(build.IGNORE_TAG)
     with pytest.raises(build.BuildError, match="runs a demo .* not tagged otter_"):
         build.check_ignored_cells("week2", master)
+
+
+def test_the_build_command_refuses_in_words_and_says_what_a_partial_build_leaves(
+    monkeypatch, capsys
+):
+    def refuse(weeks):
+        raise build.BuildError("week1: q12 is autograded ... (see docs/authoring.md)")
+
+    monkeypatch.setattr(build, "build", refuse)
+    assert cli.main(["build", "week1"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: week1: q12 is autograded ... (see docs/authoring.md)\n"
+
+    monkeypatch.setattr(build, "build", lambda weeks: None)
+    assert cli.main(["build", "week1"]) == 0
+    err = capsys.readouterr().err
+    assert "week2, week3a, week3b autograder zips carry the tool as it was" in err
+    assert "run `gene46100 build` (every week) before you commit" in err
+    assert cli.main(["build"]) == 0
+    assert capsys.readouterr().err == ""

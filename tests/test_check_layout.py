@@ -27,15 +27,15 @@ from gene46100.checks import (
 from gene46100.checks.simple import Cases
 
 RELU = '''
-"""week1 q11: ``relu`` against numpy (the short form)."""
+"""week1 q@N@: ``relu`` against numpy (the short form)."""
 
 import numpy as np
 
 from gene46100.checks.simple import Case, FunctionQuestion
 
 
-class Q11ReLU(FunctionQuestion):
-    name = "q11"
+class Q@N@ReLU(FunctionQuestion):
+    name = "q@N@"
     function = "relu"
     checks = {"matches max(0, z) on fresh arrays": 1.0}
     advice = "relu(z) is max(0, z), element by element"
@@ -52,6 +52,19 @@ class Q11ReLU(FunctionQuestion):
     def variants(self, z):
         return [("that is abs(z); negative entries become 0", lambda: np.abs(z))]
 '''
+
+
+# Numbers no week-1 question has (an instructor may have added q11 for real).
+N = max(int(name[1:]) for name in checks.questions("week1")) + 1
+
+
+def relu(n: int = N) -> str:
+    """The short-form relu question as question ``q{n}``."""
+    return RELU.replace("@N@", str(n))
+
+
+def module_file(n: int) -> str:
+    return f"q{n:02d}_relu.py"
 
 
 @pytest.fixture
@@ -82,13 +95,13 @@ def test_every_week_is_one_module_per_question_named_after_it():
 
 
 def test_a_new_question_module_is_found_and_graded_by_the_short_form(week1_with):
-    week1_with({"q11_relu.py": RELU})
+    week1_with({module_file(N): relu()})
     modules = question_modules("week1")
-    assert list(modules)[-1] == "q11"
-    question = question_class(modules["q11"])()
+    assert list(modules)[-1] == f"q{N}"
+    question = question_class(modules[f"q{N}"])()
     assert question.names == ("relu",) and question.week == "week1"
 
-    plan = question.plan(checks.question_rng("week1", "q11"))
+    plan = question.plan(checks.question_rng("week1", f"q{N}"))
     assert isinstance(plan.facts, Cases) and len(plan.probes) == 2
     right = inprocess.execute(plan, {"relu": lambda z: np.maximum(z, 0.0)})
     assert [c.passed for c in question.score(right, plan)] == [True]
@@ -106,33 +119,36 @@ def test_the_build_accepts_a_new_question_with_its_module(week1_with):
     master_spec = build.assignment_spec(
         "week1", nbformat.read(build.master_path("week1"), 4)
     )
-    q11 = {"name": "q11", "points": 1, "manual": False, "budget": 5, "topic": "ReLU"}
-    master_spec["questions"].append(q11)
+    new = {"name": f"q{N}", "points": 1, "manual": False, "budget": 5, "topic": "ReLU"}
+    master_spec["questions"].append(new)
     before = build.question_problems("week1", master_spec)
     assert (
-        len(before) == 1 and "add gene46100/checks/week1/q11_<topic>.py" in (before[0])
+        len(before) == 1
+        and f"add gene46100/checks/week1/q{N:02d}_<topic>.py" in before[0]
     )
-    week1_with({"q11_relu.py": RELU})
+    week1_with({module_file(N): relu()})
     assert build.question_problems("week1", master_spec) == []
 
 
 def test_a_module_whose_question_has_another_name_is_refused_naming_it(week1_with):
-    week1_with({"q12_relu.py": RELU})  # the file says q12, the class q11
-    module = question_modules("week1")["q12"]
+    week1_with({module_file(N + 1): relu(N)})  # the file says N + 1, the class N
+    module = question_modules("week1")[f"q{N + 1}"]
     with pytest.raises(CheckLayoutError) as refused:
         question_class(module)
-    assert "q12_relu.py checks q12 by its file name" in str(refused.value)
-    assert "name = 'q11'" in str(refused.value)
+    said = str(refused.value)
+    assert f"{module_file(N + 1)} checks q{N + 1} by its file name" in said
+    assert f"name = 'q{N}'" in said
 
 
 def test_a_module_with_two_questions_or_none_is_refused(week1_with):
-    two = RELU + "\n\nclass Q11Again(Q11ReLU):\n    name = 'q11'\n"
-    week1_with({"q11_relu.py": two, "q13_empty.py": '"""nothing yet"""\n'})
+    two = relu() + f"\n\nclass Again(Q{N}ReLU):\n    name = 'q{N}'\n"
+    empty = f"q{N + 2:02d}_empty.py"
+    week1_with({module_file(N): two, empty: '"""nothing yet"""\n'})
     modules = question_modules("week1")
     with pytest.raises(CheckLayoutError, match="defines 2 Question classes"):
-        question_class(modules["q11"])
-    with pytest.raises(CheckLayoutError, match="q13_empty.py defines 0 Question"):
-        question_class(modules["q13"])
+        question_class(modules[f"q{N}"])
+    with pytest.raises(CheckLayoutError, match=f"{empty} defines 0 Question"):
+        question_class(modules[f"q{N + 2}"])
 
 
 def test_the_short_forms_shape_check_gives_credit_for_the_right_length_alone():

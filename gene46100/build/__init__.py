@@ -115,6 +115,12 @@ def question_problems(
         checked.add(name)
     auto = [q for q in spec["questions"] if not q["manual"]]
     manual = {q["name"] for q in spec["questions"] if q["manual"]}
+    names = [q["name"] for q in spec["questions"]]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        found.append(
+            f"{week}: {names.count(name)} questions are named {name} in "
+            f"{master_file}: give each BEGIN QUESTION config its own name"
+        )
     for question in auto:
         name = question["name"]
         if not re.fullmatch(r"q[1-9]\d*", name):
