@@ -34,7 +34,7 @@ ZIP = REPO / "autograder/week1/week1-autograder.zip"
 SPEC = json.loads((REPO / "autograder/week1/assignment.json").read_text())
 AUTOGRADED = {q["name"]: q["points"] for q in SPEC["questions"] if not q["manual"]}
 NOBODY = sandbox.SANDBOX_ID
-CHECKS = "source/gene46100/gene46100/checks/week1.py"
+CHECKS = "source/gene46100/gene46100/checks/week1/q03_gradient.py"
 
 root_only = pytest.mark.skipif(
     os.geteuid() != 0, reason="dropping privileges needs root (as on Gradescope)"
